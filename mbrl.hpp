@@ -1,0 +1,759 @@
+// mbrl.hpp: model-based reinforcement learning in one C++17 header (manual below; see README.md)
+#ifndef MBRL_HPP
+#define MBRL_HPP
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+// OpenMP through _Pragma, so that a build without -fopenmp sees no pragma at all (and no warning).
+#define MBRL_PRAGMA(x) _Pragma(#x)
+#ifdef _OPENMP
+#define MBRL_OMP(...) MBRL_PRAGMA(omp __VA_ARGS__)
+#else
+#define MBRL_OMP(...)
+#endif
+
+namespace mbrl {
+
+// =================================================================================================
+// 1. Utilities: errors, timer, counter-based random numbers
+// =================================================================================================
+
+// Every error this library reports is a std::invalid_argument (bad shapes, sizes, NaN input) or a
+// std::runtime_error (I/O). fail() builds the message from its parts.
+template <class... Parts>
+[[noreturn]] inline void fail(const Parts&... parts) {
+    std::ostringstream s;
+    (s << ... << parts);
+    throw std::invalid_argument(s.str());
+}
+
+struct Timer {
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+    double seconds() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+};
+
+// SplitMix64's output function: a bijection on 64-bit integers that scatters every input bit
+// (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", 2014).
+inline uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;
+
+// What a random stream is for. Each use gets its own stream, so adding draws to one use never
+// shifts the numbers of another.
+enum class Stream : uint64_t {
+    init = 1,     // network weights
+    reset,        // environment resets
+    policy,       // random actions of the initial data collection
+    plan,         // MPC candidate sequences
+    sample,       // replay-buffer minibatches
+    noise,        // add_sl_noise
+    sac,          // SAC action sampling
+    test,         // tests
+};
+
+// Counter-based generator: draw number c of the stream keyed by (seed, stream, a, b) is
+// mix64(key + c * golden), a pure function of those five numbers. Give each thread's work its own
+// (a, b), e.g. (env step, candidate index), and the numbers no longer depend on which thread runs
+// it or in what order: results are bit-identical for any OMP_NUM_THREADS.
+struct Rng {
+    uint64_t key = 0, counter = 0;
+
+    explicit Rng(uint64_t seed, Stream s = Stream::test, uint64_t a = 0, uint64_t b = 0) {
+        key = mix64(seed + kGolden);
+        for (uint64_t v : {static_cast<uint64_t>(s), a, b}) key = mix64(key ^ mix64(v + kGolden));
+    }
+    uint64_t bits() { return mix64(key + (++counter) * kGolden); }
+    // Uniform in [0, 1) with 53 random bits.
+    double uniform() { return static_cast<double>(bits() >> 11) * 0x1.0p-53; }
+    double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+    // Standard normal by Box-Muller (one of the pair is used; the stream stays stateless).
+    double normal() {
+        const double u1 = 1.0 - uniform();  // (0, 1]
+        const double u2 = uniform();
+        return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+    }
+    // Uniform integer in [0, n).
+    uint64_t below(uint64_t n) { return static_cast<uint64_t>(uniform() * static_cast<double>(n)) % n; }
+};
+
+
+// =================================================================================================
+// 2. Tensor: row-major matrices (owning Tensor, non-owning View)
+// =================================================================================================
+// Shapes are written [rows, cols]; element (i, j) of a View lives at data[i * cols + j].
+
+// Storage aligned to 64 bytes (one AVX-512 register, one cache line).
+template <class T>
+struct AlignedAllocator {
+    using value_type = T;
+    static constexpr std::size_t kAlign = 64;
+    AlignedAllocator() = default;
+    template <class U>
+    AlignedAllocator(const AlignedAllocator<U>&) {}
+    T* allocate(std::size_t n) {
+        return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(kAlign)));
+    }
+    void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(kAlign)); }
+    template <class U>
+    bool operator==(const AlignedAllocator<U>&) const { return true; }
+    template <class U>
+    bool operator!=(const AlignedAllocator<U>&) const { return false; }
+};
+template <class T>
+using Buffer = std::vector<T, AlignedAllocator<T>>;
+
+template <class T>
+struct View {
+    T* data = nullptr;
+    int rows = 0, cols = 0;
+
+    View() = default;
+    View(T* d, int r, int c) : data(d), rows(r), cols(c) {}
+    operator View<const T>() const { return {data, rows, cols}; }
+
+    T* row(int i) const { return data + static_cast<std::size_t>(i) * cols; }
+    T& operator()(int i, int j) const { return data[static_cast<std::size_t>(i) * cols + j]; }
+    std::size_t size() const { return static_cast<std::size_t>(rows) * cols; }
+    // Rows [r0, r0 + n) as a view of the same memory.
+    View middle_rows(int r0, int n) const { return {row(r0), n, cols}; }
+};
+
+inline std::string shape_str(int rows, int cols) {
+    return "[" + std::to_string(rows) + ", " + std::to_string(cols) + "]";
+}
+// Throws unless v has shape [rows, cols]; `what` names the argument in the message.
+template <class T>
+void check_shape(const View<T>& v, int rows, int cols, const char* what) {
+    if (v.rows != rows || v.cols != cols)
+        fail(what, ": expected shape ", shape_str(rows, cols), ", got ", shape_str(v.rows, v.cols));
+}
+// Throws if any element is NaN or infinite.
+template <class T>
+void check_finite(const View<T>& v, const char* what) {
+    for (std::size_t i = 0; i < v.size(); ++i)
+        if (!std::isfinite(v.data[i]))
+            fail(what, ": non-finite value ", v.data[i], " at row ", i / v.cols, ", column ", i % v.cols);
+}
+
+template <class T>
+struct Tensor {
+    Buffer<T> buf;
+    int rows = 0, cols = 0;
+
+    Tensor() = default;
+    Tensor(int r, int c) { resize(r, c); }
+    // Changes the shape; memory is reallocated only when it grows past its largest size so far.
+    void resize(int r, int c) {
+        if (r < 0 || c < 0) fail("Tensor: negative shape ", shape_str(r, c));
+        rows = r;
+        cols = c;
+        if (buf.size() < size()) buf.resize(size());
+    }
+    std::size_t size() const { return static_cast<std::size_t>(rows) * cols; }
+    T* data() { return buf.data(); }
+    const T* data() const { return buf.data(); }
+    T* row(int i) { return data() + static_cast<std::size_t>(i) * cols; }
+    const T* row(int i) const { return data() + static_cast<std::size_t>(i) * cols; }
+    T& operator()(int i, int j) { return buf[static_cast<std::size_t>(i) * cols + j]; }
+    const T& operator()(int i, int j) const { return buf[static_cast<std::size_t>(i) * cols + j]; }
+    View<T> view() { return {data(), rows, cols}; }
+    View<const T> view() const { return {data(), rows, cols}; }
+    void fill(T v) { std::fill(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(size()), v); }
+};
+
+// =================================================================================================
+// 3. Activations, with a fast vectorizable tanh
+// =================================================================================================
+enum class Activation { identity, tanh, relu };
+
+inline const char* activation_name(Activation a) {
+    return a == Activation::tanh ? "tanh" : a == Activation::relu ? "relu" : "identity";
+}
+
+// tanh(x) = x P(x^2) / Q(x^2) on |x| <= 9, and +-1 beyond (where float tanh rounds to 1).
+// P has degree 6 and Q degree 3; the coefficients are a rational fit of tanh's relative error
+// made for this library (tests/fit_tanh.py). In float the relative error is below 4e-7 for every
+// input, and a loop of it compiles to straight-line FMAs and one division per vector of 16
+// inputs: many times faster than std::tanh, which does not vectorize.
+inline float fast_tanh(float x) {
+    x = x < -9.0f ? -9.0f : x > 9.0f ? 9.0f : x;  // written so that NaN passes through
+    const float u = x * x;
+    float p = -8.4927711294017168e-14f;
+    p = p * u + 5.2795179375355598e-11f;
+    p = p * u - 2.0228459576975267e-08f;
+    p = p * u + 1.1155099822570587e-05f;
+    p = p * u + 3.1040315602711183e-03f;
+    p = p * u + 1.3084077456687074e-01f;
+    p = p * u + 9.9999999339761614e-01f;
+    float q = 2.5462551373263187e-04f;
+    q = q * u + 2.4495478140192494e-02f;
+    q = q * u + 4.6417404568923964e-01f;
+    q = q * u + 1.0f;
+    return x * p / q;
+}
+inline float tanh_of(float x) { return fast_tanh(x); }
+inline double tanh_of(double x) { return std::tanh(x); }  // double is for gradient checks: exact
+
+// y = f(x)
+template <class T>
+inline T activate(Activation f, T x) {
+    return f == Activation::tanh ? tanh_of(x) : f == Activation::relu ? (x > T(0) ? x : T(0)) : x;
+}
+// dy *= f'(x) over n values, written with the forward output y = f(x): tanh' = 1 - y^2,
+// relu' = [y > 0], identity' = 1.
+template <class T>
+void activation_backward(Activation f, const T* y, T* dy, std::size_t n) {
+    if (f == Activation::tanh)
+        for (std::size_t i = 0; i < n; ++i) dy[i] *= T(1) - y[i] * y[i];
+    else if (f == Activation::relu)
+        for (std::size_t i = 0; i < n; ++i) dy[i] = y[i] > T(0) ? dy[i] : T(0);
+}
+
+// =================================================================================================
+// 4. Matrix multiply: C = op(A) op(B), a naive reference and a tuned version side by side
+// =================================================================================================
+// op(X) is X or its transpose X^T (flag `ta` / `tb`); shapes: op(A) [M, K], op(B) [K, N], C [M, N].
+// With weights stored W [in, out], the three products of a dense layer are all of this form:
+//   forward  Y  = X W       matmul(Y, X, false, W, false)
+//   weights  dW = X^T dY    matmul(dW, X, true, dY, false)
+//   inputs   dX = dY W^T    matmul(dX, dY, false, W, true)
+
+// Element (i, k) of op(A) is a[i * rs + k * cs]; this picks rs and cs.
+struct Strides {
+    std::ptrdiff_t rs, cs;
+};
+template <class T>
+Strides op_strides(const View<T>& x, bool transposed) {
+    return transposed ? Strides{1, x.cols} : Strides{x.cols, 1};
+}
+
+template <class T>
+void check_matmul(const View<T>& C, const View<const T>& A, bool ta, const View<const T>& B, bool tb) {
+    const int M = ta ? A.cols : A.rows, K = ta ? A.rows : A.cols;
+    const int KB = tb ? B.cols : B.rows, N = tb ? B.rows : B.cols;
+    if (K != KB || C.rows != M || C.cols != N)
+        fail("matmul: op(A) ", shape_str(M, K), " times op(B) ", shape_str(KB, N), " into C ",
+             shape_str(C.rows, C.cols), " does not fit");
+}
+
+// The textbook triple loop, kept as the reference the tuned version is tested against.
+template <class T>
+void matmul_naive(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, bool accumulate = false) {
+    check_matmul(C, A, ta, B, tb);
+    const int K = ta ? A.rows : A.cols;
+    const Strides sa = op_strides(A, ta), sb = op_strides(B, tb);
+    for (int i = 0; i < C.rows; ++i)
+        for (int j = 0; j < C.cols; ++j) {
+            T sum = accumulate ? C(i, j) : T(0);
+            for (int k = 0; k < K; ++k) sum += A.data[i * sa.rs + k * sa.cs] * B.data[k * sb.rs + j * sb.cs];
+            C(i, j) = sum;
+        }
+}
+
+// What is done to each element of C once its sum over k is complete, while it is still in a
+// register: C = act(sum + bias) (a dense layer's forward in one pass), or C += sum.
+template <class T>
+struct Epilogue {
+    const T* bias = nullptr;  // [N], or nullptr
+    Activation act = Activation::identity;
+    bool accumulate = false;
+};
+
+// The tuned version (Goto/BLIS structure, plain loops the compiler vectorizes):
+//  1. pack op(B) into column panels of kNR columns, zero-padded: panel p is [K + 1, kNR]
+//     contiguous, its last row holding the bias (or zeros);
+//  2. for every block of kMR rows of C and every panel, a micro-kernel keeps the kMR x kNR block
+//     of C in registers while it runs over k: per k, kMR broadcasts of A, kNR/16 vector loads of
+//     B and kMR*kNR/16 vector FMAs (for float with AVX-512: 8 x 2 = 16 accumulator registers).
+// Each element of C is summed over k in the same order whatever the blocking or the thread that
+// computes it, so results do not depend on the number of threads.
+#ifndef MBRL_NR_BYTES
+#define MBRL_NR_BYTES 128
+#endif
+#ifndef MBRL_MR
+#define MBRL_MR 8
+#endif
+template <class T>
+constexpr int kNR = MBRL_NR_BYTES / sizeof(T);  // panel width: 32 floats or 16 doubles = two AVX-512 registers
+constexpr int kMR = MBRL_MR;                      // rows per micro-tile
+
+template <class T, int MR>
+inline void micro_kernel(int K, const T* a, Strides sa, const T* panel, T* c, int ldc, int nr,
+                         Activation act, bool accumulate) {
+    constexpr int NR = kNR<T>;
+    const T* bias = panel + static_cast<std::ptrdiff_t>(K) * NR;
+    T acc[MR][NR];
+    for (int r = 0; r < MR; ++r)
+        for (int j = 0; j < NR; ++j) acc[r][j] = bias[j];
+    for (int k = 0; k < K; ++k) {
+        const T* b = panel + static_cast<std::ptrdiff_t>(k) * NR;
+        for (int r = 0; r < MR; ++r) {
+            const T ar = a[r * sa.rs + k * sa.cs];
+            for (int j = 0; j < NR; ++j) acc[r][j] += ar * b[j];
+        }
+    }
+    if (act != Activation::identity)
+        for (int r = 0; r < MR; ++r)
+            for (int j = 0; j < NR; ++j) acc[r][j] = activate(act, acc[r][j]);
+    for (int r = 0; r < MR; ++r) {
+        T* cr = c + static_cast<std::ptrdiff_t>(r) * ldc;
+        if (nr == NR && !accumulate)  // the common case, with a trip count the compiler can see
+            for (int j = 0; j < NR; ++j) cr[j] = acc[r][j];
+        else if (accumulate)
+            for (int j = 0; j < nr; ++j) cr[j] += acc[r][j];
+        else
+            for (int j = 0; j < nr; ++j) cr[j] = acc[r][j];
+    }
+}
+
+// Rows left over after the full kMR blocks get a kernel compiled for exactly their count.
+template <class T>
+inline void micro_kernel_rows(int mr, int K, const T* a, Strides sa, const T* panel, T* c, int ldc, int nr,
+                              Activation act, bool acc) {
+    switch (mr) {
+        case 12: micro_kernel<T, 12>(K, a, sa, panel, c, ldc, nr, act, acc); break;
+        case 11: micro_kernel<T, 11>(K, a, sa, panel, c, ldc, nr, act, acc); break;
+        case 10: micro_kernel<T, 10>(K, a, sa, panel, c, ldc, nr, act, acc); break;
+        case 9: micro_kernel<T, 9>(K, a, sa, panel, c, ldc, nr, act, acc); break;
+        case 8: micro_kernel<T, 8>(K, a, sa, panel, c, ldc, nr, act, acc); break;
+        case 7: micro_kernel<T, 7>(K, a, sa, panel, c, ldc, nr, act, acc); break;
+        case 6: micro_kernel<T, 6>(K, a, sa, panel, c, ldc, nr, act, acc); break;
+        case 5: micro_kernel<T, 5>(K, a, sa, panel, c, ldc, nr, act, acc); break;
+        case 4: micro_kernel<T, 4>(K, a, sa, panel, c, ldc, nr, act, acc); break;
+        case 3: micro_kernel<T, 3>(K, a, sa, panel, c, ldc, nr, act, acc); break;
+        case 2: micro_kernel<T, 2>(K, a, sa, panel, c, ldc, nr, act, acc); break;
+        default: micro_kernel<T, 1>(K, a, sa, panel, c, ldc, nr, act, acc); break;
+    }
+}
+
+// Packed copy of op(B) and the bias: panels [ceil(N / kNR), K + 1, kNR]. One buffer per thread,
+// grown on first use and then reused, so steady-state calls do not allocate.
+template <class T>
+const T* pack_b(View<const T> B, bool tb, int K, int N, const T* bias) {
+    constexpr int NR = kNR<T>;
+    static thread_local Buffer<T> packed;
+    const int panels = (N + NR - 1) / NR;
+    const std::size_t panel_size = static_cast<std::size_t>(K + 1) * NR;
+    if (packed.size() < panels * panel_size) packed.resize(panels * panel_size);
+    const Strides sb = op_strides(B, tb);
+    for (int p = 0; p < panels; ++p) {
+        T* dst = packed.data() + p * panel_size;
+        const int j0 = p * NR, nr = std::min(NR, N - j0);
+        for (int k = 0; k < K; ++k) {
+            for (int j = 0; j < nr; ++j) dst[k * NR + j] = B.data[k * sb.rs + (j0 + j) * sb.cs];
+            for (int j = nr; j < NR; ++j) dst[k * NR + j] = T(0);
+        }
+        for (int j = 0; j < NR; ++j) dst[K * NR + j] = bias && j < nr ? bias[j0 + j] : T(0);
+    }
+    return packed.data();
+}
+
+// C = act(op(A) op(B) + bias) or C += op(A) op(B), as the epilogue says. Large products are split
+// over OpenMP threads by row blocks (inside a parallel region it runs on the calling thread).
+template <class T>
+void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep) {
+    check_matmul(C, A, ta, B, tb);
+    constexpr int NR = kNR<T>;
+    const int M = C.rows, N = C.cols, K = ta ? A.rows : A.cols;
+    if (M == 0 || N == 0) return;
+    const T* packed = pack_b(B, tb, K, N, ep.bias);
+    const std::size_t panel_size = static_cast<std::size_t>(K + 1) * NR;
+    const Strides sa = op_strides(A, ta);
+    const int panels = (N + NR - 1) / NR, blocks = (M + kMR - 1) / kMR;
+    const double flops = 2.0 * M * N * K;
+    (void)flops;
+    MBRL_OMP(parallel for schedule(static) if (flops > 4e6))
+    for (int blk = 0; blk < blocks; ++blk) {
+        const int i0 = blk * kMR, mr = std::min(kMR, M - i0);
+        const T* a = A.data + i0 * sa.rs;
+        for (int p = 0; p < panels; ++p) {
+            const int j0 = p * NR;
+            micro_kernel_rows(mr, K, a, sa, packed + p * panel_size, C.row(i0) + j0, N, std::min(NR, N - j0),
+                              ep.act, ep.accumulate);
+        }
+    }
+}
+template <class T>
+void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, bool accumulate = false) {
+    matmul(C, A, ta, B, tb, Epilogue<T>{nullptr, Activation::identity, accumulate});
+}
+
+// =================================================================================================
+// 5. Dense layer and MLP (each forward beside its backward)
+// =================================================================================================
+// Letters: B batch rows, I layer inputs, O layer outputs. Weights are stored W [I, O] (the
+// transpose of PyTorch's nn.Linear.weight [O, I]) so that the forward is a plain X W.
+
+// y[B, O] = f(x[B, I] W[I, O] + b[O]), the activation f applied in the same pass
+template <class T>
+void linear_forward(View<T> y, View<const T> x, const T* W, const T* b, Activation f = Activation::identity) {
+    matmul(y, x, false, View<const T>(W, x.cols, y.cols), false, Epilogue<T>{b, f, false});
+}
+// Given dy[B, O]: dW[I, O] = x^T dy, db[O] = sum over rows of dy, and dx[B, I] = dy W^T (skipped
+// when dx is empty: the first layer's input needs no gradient).
+template <class T>
+void linear_backward(View<T> dx, T* dW, T* db, View<const T> dy, View<const T> x, const T* W) {
+    matmul(View<T>(dW, x.cols, dy.cols), x, true, dy, false);
+    for (int j = 0; j < dy.cols; ++j) db[j] = T(0);
+    for (int i = 0; i < dy.rows; ++i) {
+        const T* di = dy.row(i);
+        for (int j = 0; j < dy.cols; ++j) db[j] += di[j];
+    }
+    if (dx.data) matmul(dx, dy, false, View<const T>(W, x.cols, dy.cols), true);
+}
+
+// A multilayer perceptron: n_layers hidden layers of `size` units with activation `act`, then a
+// linear output layer (identity), as the reference's build_mlp. All weights and biases live in
+// one block `params`, so Adam, copies and soft updates are single flat loops.
+template <class T>
+struct MLP {
+    std::vector<int> widths;          // [in, size, ..., size, out]: layer l maps widths[l] -> widths[l+1]
+    Activation act = Activation::tanh;
+    Buffer<T> params;                 // per layer l: W_l [widths[l], widths[l+1]], then b_l [widths[l+1]]
+    Buffer<T> grads;                  // same layout as params
+    std::vector<std::size_t> offset;  // offset of W_l in params; b_l follows W_l
+
+    MLP() = default;
+    MLP(int in, int out, int n_layers, int size, Activation a = Activation::tanh) : act(a) {
+        if (in <= 0 || out <= 0 || n_layers < 0 || (n_layers > 0 && size <= 0))
+            fail("MLP: need in > 0, out > 0, n_layers >= 0 and size > 0; got in=", in, " out=", out,
+                 " n_layers=", n_layers, " size=", size);
+        widths.push_back(in);
+        for (int l = 0; l < n_layers; ++l) widths.push_back(size);
+        widths.push_back(out);
+        std::size_t n = 0;
+        for (int l = 0; l + 1 < static_cast<int>(widths.size()); ++l) {
+            offset.push_back(n);
+            n += static_cast<std::size_t>(widths[l]) * widths[l + 1] + widths[l + 1];
+        }
+        params.assign(n, T(0));
+        grads.assign(n, T(0));
+    }
+    int layers() const { return static_cast<int>(offset.size()); }  // number of linear layers
+    int in() const { return widths.front(); }
+    int out() const { return widths.back(); }
+    std::size_t size() const { return params.size(); }
+    T* W(int l) { return params.data() + offset[l]; }
+    const T* W(int l) const { return params.data() + offset[l]; }
+    T* b(int l) { return W(l) + static_cast<std::size_t>(widths[l]) * widths[l + 1]; }
+    const T* b(int l) const { return W(l) + static_cast<std::size_t>(widths[l]) * widths[l + 1]; }
+    T* dW(int l) { return grads.data() + offset[l]; }
+    T* db(int l) { return dW(l) + static_cast<std::size_t>(widths[l]) * widths[l + 1]; }
+
+    // PyTorch's default nn.Linear init: weights and biases uniform in +-1/sqrt(fan_in).
+    void init(Rng& rng) {
+        for (int l = 0; l < layers(); ++l) {
+            const double bound = 1.0 / std::sqrt(static_cast<double>(widths[l]));
+            const std::size_t n = static_cast<std::size_t>(widths[l]) * widths[l + 1] + widths[l + 1];
+            T* p = W(l);
+            for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<T>(rng.uniform(-bound, bound));
+        }
+    }
+};
+
+// The activations of one batch through an MLP, sized once for up to `max_batch` rows and reused:
+// forward and backward never allocate.
+template <class T>
+struct MLPWork {
+    std::vector<Tensor<T>> a;  // a[0] = input [B, in]; a[l+1] = output of layer l [B, widths[l+1]]
+    Tensor<T> g, g_next;       // gradient scratch [B, max width], swapped layer by layer
+    int max_batch = 0;
+
+    MLPWork() = default;
+    MLPWork(const MLP<T>& net, int batch) { reserve(net, batch); }
+    void reserve(const MLP<T>& net, int batch) {
+        if (batch <= 0) fail("MLPWork: batch must be positive, got ", batch);
+        max_batch = batch;
+        a.resize(net.widths.size());
+        int widest = 0;
+        for (std::size_t l = 0; l < net.widths.size(); ++l) {
+            a[l].resize(batch, net.widths[l]);
+            widest = std::max(widest, net.widths[l]);
+        }
+        g.resize(batch, widest);
+        g_next.resize(batch, widest);
+    }
+    // Shapes every buffer for a batch of B rows (B <= max_batch) and returns the input [B, in].
+    View<T> input(const MLP<T>& net, int B) {
+        if (B <= 0 || B > max_batch || a.size() != net.widths.size())
+            fail("MLPWork: batch of ", B, " rows does not fit this workspace (max ", max_batch, ")");
+        for (std::size_t l = 0; l < a.size(); ++l) a[l].resize(B, net.widths[l]);
+        return a[0].view();
+    }
+    View<T> output() { return a.back().view(); }
+};
+
+// Forward pass of the batch already written into work.input(): returns the output [B, out].
+template <class T>
+View<T> mlp_forward(const MLP<T>& net, MLPWork<T>& work) {
+    for (int l = 0; l < net.layers(); ++l) {
+        const Activation f = l + 1 < net.layers() ? net.act : Activation::identity;  // output: identity
+        linear_forward<T>(work.a[l + 1].view(), work.a[l].view(), net.W(l), net.b(l), f);
+    }
+    return work.output();
+}
+// Backward pass: given dout [B, out] = dLoss/dOutput, writes dLoss/dparams into net.grads (they
+// are overwritten, not accumulated). If dinput is non-empty it receives dLoss/dInput [B, in].
+template <class T>
+void mlp_backward(MLP<T>& net, MLPWork<T>& work, View<const T> dout, View<T> dinput = {}) {
+    const int B = work.a[0].rows;
+    check_shape(dout, B, net.out(), "mlp_backward: dout");
+    if (dinput.data) check_shape(dinput, B, net.in(), "mlp_backward: dinput");
+    View<const T> dy = dout;
+    for (int l = net.layers() - 1; l >= 0; --l) {
+        work.g_next.resize(B, net.widths[l]);
+        View<T> dx = l > 0 ? work.g_next.view() : dinput;
+        linear_backward<T>(dx, net.dW(l), net.db(l), dy, work.a[l].view(), net.W(l));
+        if (l > 0) {
+            activation_backward(net.act, work.a[l].data(), dx.data, dx.size());  // through layer l-1's f
+            std::swap(work.g, work.g_next);
+            dy = work.g.view();
+        }
+    }
+}
+
+// =================================================================================================
+// 6. Loss: mean squared error (nn.MSELoss: the mean over every element)
+// =================================================================================================
+// loss = mean over B x D of (pred - target)^2
+template <class T>
+T mse_forward(View<const T> pred, View<const T> target) {
+    check_shape(target, pred.rows, pred.cols, "mse: target");
+    double sum = 0;
+    for (std::size_t i = 0; i < pred.size(); ++i) {
+        const double d = static_cast<double>(pred.data[i]) - target.data[i];
+        sum += d * d;
+    }
+    return static_cast<T>(sum / static_cast<double>(pred.size()));
+}
+// dpred[B, D] = 2 (pred - target) / (B D)
+template <class T>
+void mse_backward(View<T> dpred, View<const T> pred, View<const T> target) {
+    check_shape(target, pred.rows, pred.cols, "mse: target");
+    check_shape(dpred, pred.rows, pred.cols, "mse: dpred");
+    const T scale = T(2) / static_cast<T>(pred.size());
+    for (std::size_t i = 0; i < pred.size(); ++i) dpred.data[i] = scale * (pred.data[i] - target.data[i]);
+}
+
+// =================================================================================================
+// 7. Adam (Kingma and Ba 2015; PyTorch's torch.optim.Adam without weight decay)
+// =================================================================================================
+template <class T>
+struct Adam {
+    T lr = T(1e-3), beta1 = T(0.9), beta2 = T(0.999), eps = T(1e-8);
+    long t = 0;     // steps taken
+    Buffer<T> m, v;  // first and second moment estimates [n]
+
+    Adam() = default;
+    Adam(std::size_t n, T learning_rate) : lr(learning_rate), m(n, T(0)), v(n, T(0)) {
+        if (!(learning_rate > T(0))) fail("Adam: learning rate must be positive, got ", learning_rate);
+    }
+    // One update of params[n] from grads[n], written as PyTorch computes it:
+    //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+    //   p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+    void step(T* params, const T* grads) {
+        ++t;
+        const T bc1 = T(1) - static_cast<T>(std::pow(static_cast<double>(beta1), static_cast<double>(t)));
+        const T bc2 = T(1) - static_cast<T>(std::pow(static_cast<double>(beta2), static_cast<double>(t)));
+        const T step_size = lr / bc1, inv_sqrt_bc2 = T(1) / std::sqrt(bc2);
+        const std::size_t n = m.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            const T g = grads[i];
+            m[i] = beta1 * m[i] + (T(1) - beta1) * g;
+            v[i] = beta2 * v[i] + (T(1) - beta2) * g * g;
+            params[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+        }
+    }
+};
+
+// =================================================================================================
+// 8. Normalization statistics (reference section 3.3)
+// =================================================================================================
+// Per-column mean and population std of a data set; normalize(x) = (x - mean) / (std + 1e-8),
+// unnormalize(y) = y std + mean (no epsilon).
+template <class T>
+struct Normalizer {
+    static constexpr double kEps = 1e-8;
+    std::vector<T> mean, std;
+
+    Normalizer() = default;
+    explicit Normalizer(int dim) : mean(dim, T(0)), std(dim, T(1)) {}
+    int dim() const { return static_cast<int>(mean.size()); }
+
+    // Mean and population std of each column of x [N, D], accumulated in double.
+    void fit(View<const T> x) {
+        if (x.rows <= 0 || x.cols <= 0) fail("Normalizer::fit: empty data ", shape_str(x.rows, x.cols));
+        std::vector<double> s(x.cols, 0.0), ss(x.cols, 0.0);
+        for (int i = 0; i < x.rows; ++i)
+            for (int j = 0; j < x.cols; ++j) s[j] += x(i, j);
+        mean.assign(x.cols, T(0));
+        std.assign(x.cols, T(0));
+        for (int j = 0; j < x.cols; ++j) mean[j] = static_cast<T>(s[j] / x.rows);
+        for (int i = 0; i < x.rows; ++i)
+            for (int j = 0; j < x.cols; ++j) {
+                const double d = static_cast<double>(x(i, j)) - s[j] / x.rows;
+                ss[j] += d * d;
+            }
+        for (int j = 0; j < x.cols; ++j) std[j] = static_cast<T>(std::sqrt(ss[j] / x.rows));
+    }
+    T normalize(T x, int j) const { return static_cast<T>((x - mean[j]) / (std[j] + kEps)); }
+    T unnormalize(T y, int j) const { return y * std[j] + mean[j]; }
+};
+
+// =================================================================================================
+// 9. Dynamics model and ensemble (assignment Eqs. 1-6 and 9; reference section 3.3)
+// =================================================================================================
+// Member n is an MLP f_n: [normalize(s), normalize(a)] -> normalized state change. It is trained
+// on Eq. 5, || normalize(s' - s) - f_n(s, a) ||^2 averaged as nn.MSELoss does, and predicts with
+// Eq. 6, s' = s + unnormalize(f_n(s, a)).
+
+// Statistics of the whole replay buffer, shared by every member and by the planner.
+template <class T>
+struct DataStats {
+    Normalizer<T> obs, act, delta;  // of observations [ob_dim], actions [ac_dim], next_obs - obs [ob_dim]
+};
+
+// x [B, ob_dim + ac_dim] = [normalize(obs), normalize(act)], row by row (observation first).
+template <class T>
+void model_input(View<T> x, View<const T> obs, View<const T> act, const DataStats<T>& st) {
+    const int D = obs.cols, A = act.cols;
+    for (int i = 0; i < x.rows; ++i) {
+        T* xi = x.row(i);
+        const T* oi = obs.row(i);
+        const T* ai = act.row(i);
+        for (int j = 0; j < D; ++j) xi[j] = st.obs.normalize(oi[j], j);
+        for (int j = 0; j < A; ++j) xi[D + j] = st.act.normalize(ai[j], j);
+    }
+}
+
+template <class T>
+struct Ensemble {
+    int obs_dim = 0, act_dim = 0;
+    std::vector<MLP<T>> nets;  // [N] members, independently initialized
+    std::vector<Adam<T>> opts;  // [N] one optimizer per member
+    DataStats<T> stats;
+
+    // Training scratch, one set per member so that members train in parallel.
+    std::vector<MLPWork<T>> work;   // [N] activations of a minibatch
+    std::vector<Tensor<T>> target;  // [N] x [B, ob_dim]: normalize(s' - s), Eq. 5
+    std::vector<Tensor<T>> dout;    // [N] x [B, ob_dim]: dLoss/dOutput
+    std::vector<T> losses;          // [N] each member's loss at the last step
+    std::vector<int> perm;          // [rows of data] a permutation, partly reshuffled every step
+    Tensor<T> delta;                // [rows of data, ob_dim] s' - s, for the statistics
+
+    Ensemble() = default;
+    Ensemble(int ob_dim, int ac_dim, int n_models, int n_layers, int size, T learning_rate, uint64_t seed,
+             Activation act = Activation::tanh)
+        : obs_dim(ob_dim), act_dim(ac_dim) {
+        if (n_models <= 0) fail("Ensemble: ensemble_size must be positive, got ", n_models);
+        for (int m = 0; m < n_models; ++m) {
+            nets.emplace_back(ob_dim + ac_dim, ob_dim, n_layers, size, act);
+            Rng rng(seed, Stream::init, static_cast<uint64_t>(m));
+            nets.back().init(rng);
+            opts.emplace_back(nets.back().size(), learning_rate);
+        }
+        work.resize(n_models);
+        target.resize(n_models);
+        dout.resize(n_models);
+        losses.assign(n_models, T(0));
+        stats.obs = Normalizer<T>(ob_dim);
+        stats.act = Normalizer<T>(ac_dim);
+        stats.delta = Normalizer<T>(ob_dim);
+    }
+    int size() const { return static_cast<int>(nets.size()); }
+
+    // Recompute the statistics over a whole data set (reference: after every add to the buffer).
+    void fit_stats(View<const T> obs, View<const T> act, View<const T> next_obs) {
+        check_data(obs, act, next_obs);
+        delta.resize(obs.rows, obs_dim);
+        for (std::size_t i = 0; i < obs.size(); ++i) delta.data()[i] = next_obs.data[i] - obs.data[i];
+        stats.obs.fit(obs);
+        stats.act.fit(act);
+        stats.delta.fit(delta.view());
+    }
+
+    // Eq. 6 with member m: next_obs [B, ob_dim] = obs + unnormalize(f_m([normalize(obs), normalize(act)])).
+    // `w` must be reserved for at least B rows (MLPWork(nets[m], B)); nothing is allocated.
+    void predict(int m, View<const T> obs, View<const T> act, View<T> next_obs, MLPWork<T>& w) const {
+        const MLP<T>& net = nets[m];
+        model_input(w.input(net, obs.rows), obs, act, stats);
+        View<const T> y = mlp_forward(net, w);
+        for (int i = 0; i < obs.rows; ++i)
+            for (int j = 0; j < obs_dim; ++j) next_obs(i, j) = obs(i, j) + stats.delta.unnormalize(y(i, j), j);
+    }
+
+    // One training step of every member (Eq. 5 and Adam), each on its own minibatch of `batch` rows
+    // drawn without replacement, disjoint across members (reference: B x N rows from one
+    // permutation, member n takes the n-th slice). Returns the mean over members of their losses,
+    // the reference's 'Training Loss'. Members train in parallel; the draws happen before, so the
+    // result does not depend on the number of threads.
+    T train_step(View<const T> obs, View<const T> act, View<const T> next_obs, int batch, Rng& rng) {
+        check_data(obs, act, next_obs);
+        const int N = obs.rows, E = size();
+        if (batch <= 0) fail("Ensemble::train_step: batch must be positive, got ", batch);
+        const int per = std::min(batch, N / E);  // as the reference: floor(rows / E) when data is short
+        if (per <= 0) fail("Ensemble::train_step: ", N, " rows of data cannot feed ", E, " members");
+        if (static_cast<int>(perm.size()) != N) {
+            perm.resize(N);
+            for (int i = 0; i < N; ++i) perm[i] = i;
+        }
+        // Partial Fisher-Yates: perm[0, per * E) becomes a uniform sample without replacement.
+        for (int i = 0; i < per * E; ++i) std::swap(perm[i], perm[i + rng.below(static_cast<uint64_t>(N - i))]);
+
+        MBRL_OMP(parallel for schedule(static))
+        for (int m = 0; m < E; ++m) {
+            MLP<T>& net = nets[m];
+            if (work[m].max_batch < per) work[m].reserve(net, per);
+            target[m].resize(per, obs_dim);
+            dout[m].resize(per, obs_dim);
+            View<T> x = work[m].input(net, per);
+            for (int i = 0; i < per; ++i) {
+                const int r = perm[m * per + i];
+                T* xi = x.row(i);
+                T* ti = target[m].row(i);
+                for (int j = 0; j < obs_dim; ++j) {
+                    xi[j] = stats.obs.normalize(obs(r, j), j);
+                    ti[j] = stats.delta.normalize(next_obs(r, j) - obs(r, j), j);
+                }
+                for (int j = 0; j < act_dim; ++j) xi[obs_dim + j] = stats.act.normalize(act(r, j), j);
+            }
+            View<const T> y = mlp_forward(net, work[m]);
+            losses[m] = mse_forward<T>(y, target[m].view());
+            mse_backward<T>(dout[m].view(), y, target[m].view());
+            mlp_backward<T>(net, work[m], dout[m].view());
+            opts[m].step(net.params.data(), net.grads.data());
+        }
+        T mean = 0;
+        for (T l : losses) mean += l;
+        return mean / static_cast<T>(E);
+    }
+
+   private:
+    void check_data(View<const T> obs, View<const T> act, View<const T> next_obs) const {
+        if (obs.rows <= 0) fail("Ensemble: no data (0 rows)");
+        check_shape(obs, obs.rows, obs_dim, "Ensemble: obs");
+        check_shape(act, obs.rows, act_dim, "Ensemble: act");
+        check_shape(next_obs, obs.rows, obs_dim, "Ensemble: next_obs");
+    }
+};
+
+}  // namespace mbrl
+#endif  // MBRL_HPP

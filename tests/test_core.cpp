@@ -1,0 +1,214 @@
+// Tensor, matmul, activations, layers and MLP (gradient checks), MSE, Adam, normalizer.
+#include <functional>
+
+#include "helpers.hpp"
+
+using namespace mbrl;
+using test::fill_uniform;
+using test::rel_err;
+
+TEST_CASE("Tensor: shapes, views and errors") {
+    Tensor<float> t(3, 4);
+    CHECK(t.size() == 12);
+    t(2, 3) = 5.0f;
+    View<float> v = t.view();
+    CHECK(v(2, 3) == 5.0f);
+    CHECK(v.middle_rows(2, 1)(0, 3) == 5.0f);
+    CHECK(reinterpret_cast<std::uintptr_t>(t.data()) % 64 == 0);
+    CHECK_THROWS_WITH_AS(Tensor<float>(-1, 2), doctest::Contains("negative shape [-1, 2]"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(check_shape(t.view(), 3, 5, "x"), doctest::Contains("x: expected shape [3, 5], got [3, 4]"),
+                         std::invalid_argument);
+    t(1, 2) = std::nanf("");
+    CHECK_THROWS_WITH_AS(check_finite(t.view(), "obs"), doctest::Contains("row 1, column 2"), std::invalid_argument);
+}
+
+TEST_CASE("Rng: a pure function of (seed, stream, a, b) and the draw count") {
+    Rng a(7, Stream::plan, 3, 4), b(7, Stream::plan, 3, 4), c(7, Stream::plan, 3, 5), d(8, Stream::plan, 3, 4);
+    for (int i = 0; i < 10; ++i) CHECK(a.bits() == b.bits());
+    CHECK(a.bits() != c.bits());
+    CHECK(b.bits() != d.bits());
+    // Moments of uniform and normal draws.
+    Rng r(1);
+    double su = 0, sn = 0, sn2 = 0;
+    const int n = 200000;
+    for (int i = 0; i < n; ++i) {
+        su += r.uniform();
+        const double z = r.normal();
+        sn += z;
+        sn2 += z * z;
+    }
+    CHECK(su / n == doctest::Approx(0.5).epsilon(0.01));
+    CHECK(std::fabs(sn / n) < 0.01);
+    CHECK(sn2 / n == doctest::Approx(1.0).epsilon(0.02));
+}
+
+TEST_CASE_TEMPLATE("matmul: tuned equals naive on odd shapes, every transpose, with accumulate", T, float, double) {
+    Rng rng(3);
+    const int shapes[][3] = {{1, 1, 1}, {7, 33, 5}, {9, 31, 17}, {17, 65, 3}, {64, 250, 27}, {13, 21, 250}, {100, 40, 1}};
+    for (auto& s : shapes)
+        for (int ta = 0; ta < 2; ++ta)
+            for (int tb = 0; tb < 2; ++tb)
+                for (int acc = 0; acc < 2; ++acc) {
+                    const int M = s[0], N = s[1], K = s[2];
+                    Tensor<T> A(ta ? K : M, ta ? M : K), B(tb ? N : K, tb ? K : N), C1(M, N), C2(M, N);
+                    fill_uniform(A, rng);
+                    fill_uniform(B, rng);
+                    fill_uniform(C1, rng);
+                    C2 = C1;
+                    matmul_naive<T>(C1.view(), A.view(), ta, B.view(), tb, acc);
+                    matmul<T>(C2.view(), A.view(), ta, B.view(), tb, acc);
+                    double worst = 0;
+                    for (std::size_t i = 0; i < C1.size(); ++i)
+                        worst = std::max(worst, std::fabs(double(C1.data()[i]) - C2.data()[i]) / (1 + std::fabs(double(C1.data()[i]))));
+                    INFO("M=", M, " N=", N, " K=", K, " ta=", ta, " tb=", tb, " acc=", acc);
+                    CHECK(worst < (sizeof(T) == 4 ? 1e-5 : 1e-13));
+                }
+    Tensor<T> A(2, 3), B(4, 5), C(2, 5);
+    CHECK_THROWS_WITH_AS(matmul<T>(C.view(), A.view(), false, B.view(), false),
+                         doctest::Contains("op(A) [2, 3] times op(B) [4, 5] into C [2, 5] does not fit"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("fast_tanh: relative error below 1e-6 everywhere, odd, saturates, NaN passes") {
+    double worst = 0;
+    for (double x = -20; x <= 20; x += 1e-4) {
+        const float f = fast_tanh(static_cast<float>(x));
+        const double ref = std::tanh(static_cast<double>(static_cast<float>(x)));
+        if (ref != 0) worst = std::max(worst, std::fabs(f - ref) / std::fabs(ref));
+    }
+    for (double x = 1e-30; x < 1e-2; x *= 1.1) {
+        const float xf = static_cast<float>(x);
+        worst = std::max(worst, std::fabs(fast_tanh(xf) - std::tanh(double(xf))) / std::tanh(double(xf)));
+    }
+    CHECK(worst < 1e-6);
+    CHECK(fast_tanh(0.0f) == 0.0f);
+    CHECK(fast_tanh(-3.0f) == -fast_tanh(3.0f));
+    CHECK(fast_tanh(100.0f) == 1.0f);
+    CHECK(fast_tanh(-1e30f) == -1.0f);
+    CHECK(std::isnan(fast_tanh(std::nanf(""))));
+}
+
+// Central-difference gradient check of an MLP in double: loss = sum(weights * output), so that
+// dLoss/dOutput = weights. Compares every parameter's gradient and (optionally) the input's.
+static void check_mlp_gradients(int in, int out, int n_layers, int size, Activation act, int B) {
+    Rng rng(11);
+    MLP<double> net(in, out, n_layers, size, act);
+    net.init(rng);
+    MLPWork<double> w(net, B);
+    Tensor<double> x(B, in), wout(B, out), dinput(B, in);
+    fill_uniform(x, rng, -2, 2);
+    fill_uniform(wout, rng);
+    auto loss = [&]() {
+        View<double> xi = w.input(net, B);
+        std::copy(x.data(), x.data() + x.size(), xi.data);
+        View<const double> y = mlp_forward(net, w);
+        double s = 0;
+        for (std::size_t i = 0; i < y.size(); ++i) s += wout.data()[i] * y.data[i];
+        return s;
+    };
+    loss();
+    mlp_backward<double>(net, w, wout.view(), dinput.view());
+    const std::vector<double> analytic(net.grads.begin(), net.grads.end());
+    const double h = 1e-6;
+    double worst = 0;
+    for (std::size_t i = 0; i < net.size(); ++i) {
+        const double p = net.params[i];
+        net.params[i] = p + h;
+        const double lp = loss();
+        net.params[i] = p - h;
+        const double lm = loss();
+        net.params[i] = p;
+        worst = std::max(worst, rel_err(analytic[i], (lp - lm) / (2 * h)));
+    }
+    double worst_in = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const double p = x.data()[i];
+        x.data()[i] = p + h;
+        const double lp = loss();
+        x.data()[i] = p - h;
+        const double lm = loss();
+        x.data()[i] = p;
+        worst_in = std::max(worst_in, rel_err(dinput.data()[i], (lp - lm) / (2 * h)));
+    }
+    INFO("act=", activation_name(act), " layers=", n_layers);
+    CHECK(worst < 1e-6);
+    CHECK(worst_in < 1e-6);
+}
+
+TEST_CASE("MLP gradients match central differences (double)") {
+    SUBCASE("linear layer alone") { check_mlp_gradients(5, 3, 0, 0, Activation::identity, 4); }
+    SUBCASE("tanh, 2 hidden layers") { check_mlp_gradients(6, 4, 2, 9, Activation::tanh, 5); }
+    SUBCASE("relu, 2 hidden layers") { check_mlp_gradients(6, 4, 2, 9, Activation::relu, 5); }
+    SUBCASE("tanh, 1 hidden layer wider than a panel") { check_mlp_gradients(3, 2, 1, 37, Activation::tanh, 9); }
+}
+
+TEST_CASE("MSE: value and gradient against central differences") {
+    Rng rng(5);
+    Tensor<double> p(4, 3), t(4, 3), d(4, 3);
+    fill_uniform(p, rng);
+    fill_uniform(t, rng);
+    double manual = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) manual += (p.data()[i] - t.data()[i]) * (p.data()[i] - t.data()[i]);
+    CHECK(mse_forward<double>(p.view(), t.view()) == doctest::Approx(manual / 12).epsilon(1e-14));
+    mse_backward<double>(d.view(), p.view(), t.view());
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        const double x = p.data()[i], h = 1e-6;
+        p.data()[i] = x + h;
+        const double lp = mse_forward<double>(p.view(), t.view());
+        p.data()[i] = x - h;
+        const double lm = mse_forward<double>(p.view(), t.view());
+        p.data()[i] = x;
+        CHECK(rel_err(d.data()[i], (lp - lm) / (2 * h)) < 1e-6);
+    }
+    Tensor<double> wrong(4, 2);
+    CHECK_THROWS_WITH_AS(mse_forward<double>(p.view(), wrong.view()), doctest::Contains("mse: target"),
+                         std::invalid_argument);
+}
+
+TEST_CASE("Adam: two steps computed by hand") {
+    // p = 1, lr = 0.1, grads 0.5 then -0.25.
+    // step 1: m = 0.05, v = 0.00025, m^ = 0.5, v^ = 0.25:  p = 1 - 0.1 * 0.5 / (0.5 + 1e-8) = 0.900000002
+    // step 2: m = 0.045 - 0.025 = 0.02, v = 0.00024975 + 0.0000625 = 0.00031225,
+    //         m^ = 0.02 / 0.19, v^ = 0.00031225 / 0.001999:  p = 0.9 - 0.02663370... = 0.87336629870784...
+    Adam<double> opt(1, 0.1);
+    double p = 1.0, g = 0.5;
+    opt.step(&p, &g);
+    CHECK(p == doctest::Approx(0.900000002).epsilon(1e-15));
+    g = -0.25;
+    opt.step(&p, &g);
+    CHECK(p == doctest::Approx(0.8733662987078463).epsilon(1e-14));
+    CHECK(opt.m[0] == doctest::Approx(0.02).epsilon(1e-14));
+    CHECK(opt.v[0] == doctest::Approx(0.00031225).epsilon(1e-14));
+    CHECK_THROWS_AS(Adam<double>(1, 0.0), std::invalid_argument);
+}
+
+TEST_CASE("Normalizer: population statistics, round trip, the 1e-8 guard on a constant column") {
+    Tensor<double> x(4, 2);
+    const double col0[] = {1, 2, 3, 6};
+    for (int i = 0; i < 4; ++i) {
+        x(i, 0) = col0[i];
+        x(i, 1) = 0.7;  // constant
+    }
+    Normalizer<double> n;
+    n.fit(x.view());
+    CHECK(n.mean[0] == doctest::Approx(3.0));
+    CHECK(n.std[0] == doctest::Approx(std::sqrt(3.5)));  // population: sum of squares 14 / 4
+    CHECK(n.std[1] == 0.0);
+    for (int i = 0; i < 4; ++i) {
+        // not exact: normalize divides by std + 1e-8, unnormalize multiplies by std alone
+        CHECK(n.unnormalize(n.normalize(x(i, 0), 0), 0) == doctest::Approx(x(i, 0)).epsilon(1e-8));
+        CHECK(n.normalize(x(i, 1), 1) == 0.0);  // finite, thanks to the epsilon
+    }
+    CHECK(n.normalize(0.7 + 1e-9, 1) == doctest::Approx(0.1).epsilon(1e-6));  // (x - mean) / 1e-8
+    CHECK(n.unnormalize(5.0, 1) == doctest::Approx(0.7));
+    Tensor<double> empty(0, 2);
+    CHECK_THROWS_WITH_AS(n.fit(empty.view()), doctest::Contains("empty data"), std::invalid_argument);
+}
+
+TEST_CASE("MLP: bad sizes are reported") {
+    CHECK_THROWS_WITH_AS(MLP<float>(0, 3, 2, 8), doctest::Contains("in=0"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(MLP<float>(4, 3, 2, -1), doctest::Contains("size=-1"), std::invalid_argument);
+    MLP<float> net(4, 3, 1, 8);
+    MLPWork<float> w(net, 10);
+    CHECK_THROWS_WITH_AS(w.input(net, 11), doctest::Contains("11 rows"), std::invalid_argument);
+}
