@@ -3,12 +3,15 @@
 #define MBRL_HPP
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <filesystem>
 #include <limits>
 #include <new>
 #include <sstream>
@@ -754,6 +757,539 @@ struct Ensemble {
         check_shape(next_obs, obs.rows, obs_dim, "Ensemble: next_obs");
     }
 };
+
+// =================================================================================================
+// 10. Rollouts and the replay buffer (reference sections 3.1 and 3.2)
+// =================================================================================================
+
+// Whole paths stored transition by transition, with each path's return and length.
+template <class T>
+struct Rollouts {
+    Tensor<T> obs, act, next_obs;   // [steps, ob_dim], [steps, ac_dim], [steps, ob_dim]
+    std::vector<T> rew, terminal;   // [steps]; terminal is 1 on the last step of every path
+    std::vector<double> returns;    // [paths] sum of the path's rewards
+    std::vector<int> lengths;       // [paths]
+
+    int steps() const { return static_cast<int>(rew.size()); }
+    void clear(int ob_dim, int ac_dim) {
+        obs.resize(0, ob_dim);
+        act.resize(0, ac_dim);
+        next_obs.resize(0, ob_dim);
+        rew.clear();
+        terminal.clear();
+        returns.clear();
+        lengths.clear();
+    }
+    void push(const T* o, const T* a, T r, const T* o2, bool last) {
+        const int n = steps();
+        obs.resize(n + 1, obs.cols);
+        act.resize(n + 1, act.cols);
+        next_obs.resize(n + 1, next_obs.cols);
+        std::copy(o, o + obs.cols, obs.row(n));
+        std::copy(a, a + act.cols, act.row(n));
+        std::copy(o2, o2 + next_obs.cols, next_obs.row(n));
+        rew.push_back(r);
+        terminal.push_back(last ? T(1) : T(0));
+    }
+};
+
+// Runs whole paths until at least min_steps steps are collected (reference sample_trajectories).
+// A path ends at done or after max_len steps; its last step is marked terminal either way.
+// The k-th reset of the env draws from Rng(seed, Stream::reset, k), counted by *episodes.
+// policy(obs, act) writes the action for obs.
+template <class Env, class Policy>
+void sample_trajectories(Env& env, Policy&& policy, int min_steps, int max_len, uint64_t seed,
+                         uint64_t* episodes, Rollouts<float>& out) {
+    if (min_steps <= 0 || max_len <= 0) fail("sample_trajectories: need min_steps > 0 and max_len > 0");
+    out.clear(env.obs_dim(), env.act_dim());
+    std::vector<float> obs, next_obs, act(env.act_dim());
+    while (out.steps() < min_steps) {
+        Rng rng(seed, Stream::reset, (*episodes)++);
+        env.reset(rng, obs);
+        double ret = 0;
+        for (int t = 1;; ++t) {
+            policy(obs, act);
+            bool done = false;
+            const float r = env.step(act, next_obs, done);
+            const bool last = done || t == max_len;
+            out.push(obs.data(), act.data(), r, next_obs.data(), last);
+            ret += r;
+            std::swap(obs, next_obs);
+            if (last) {
+                out.returns.push_back(ret);
+                out.lengths.push_back(t);
+                break;
+            }
+        }
+    }
+}
+
+// The reference's add_noise, on rows [r0, r0 + n) of x: per column j, with m_j the column's mean
+// over those rows (0 replaced by 1e-6), add N(0, |0.01 m_j|) noise to every row.
+template <class T>
+void add_sl_noise(Tensor<T>& x, int r0, int n, Rng& rng) {
+    for (int j = 0; j < x.cols; ++j) {
+        double mean = 0;
+        for (int i = r0; i < r0 + n; ++i) mean += x(i, j);
+        mean /= n;
+        if (mean == 0) mean = 1e-6;
+        const double std = std::fabs(0.01 * mean);
+        for (int i = r0; i < r0 + n; ++i) x(i, j) = static_cast<T>(x(i, j) + std * rng.normal());
+    }
+}
+
+// Transitions in arrival order, the newest `capacity` kept (FIFO). Rows [0, size) of each tensor
+// are the data, so views of them go straight to the ensemble.
+template <class T>
+struct ReplayBuffer {
+    int capacity = 1000000;
+    Tensor<T> obs, act, next_obs;  // [size, ob_dim], [size, ac_dim], [size, ob_dim]
+    Tensor<T> rew, terminal;       // [size, 1]
+
+    ReplayBuffer() = default;
+    ReplayBuffer(int ob_dim, int ac_dim, int max_size) : capacity(max_size) {
+        if (max_size <= 0) fail("ReplayBuffer: capacity must be positive, got ", max_size);
+        obs.resize(0, ob_dim);
+        act.resize(0, ac_dim);
+        next_obs.resize(0, ob_dim);
+        rew.resize(0, 1);
+        terminal.resize(0, 1);
+    }
+    int size() const { return obs.rows; }
+
+    // Appends every transition of r; with `noised`, add_sl_noise is applied to the new
+    // observations and, separately, to the new next observations (never to actions or rewards).
+    void add(const Rollouts<T>& r, bool noised, Rng& rng) {
+        check_shape(r.obs.view(), r.steps(), obs.cols, "ReplayBuffer::add: obs");
+        check_shape(r.act.view(), r.steps(), act.cols, "ReplayBuffer::add: act");
+        const int n0 = size(), n = r.steps();
+        if (n == 0) return;
+        for (Tensor<T>* t : {&obs, &act, &next_obs, &rew, &terminal}) t->resize(n0 + n, t->cols);
+        std::copy(r.obs.data(), r.obs.data() + r.obs.size(), obs.row(n0));
+        std::copy(r.act.data(), r.act.data() + r.act.size(), act.row(n0));
+        std::copy(r.next_obs.data(), r.next_obs.data() + r.next_obs.size(), next_obs.row(n0));
+        std::copy(r.rew.begin(), r.rew.end(), rew.row(n0));
+        std::copy(r.terminal.begin(), r.terminal.end(), terminal.row(n0));
+        if (noised) {
+            add_sl_noise(obs, n0, n, rng);
+            add_sl_noise(next_obs, n0, n, rng);
+        }
+        const int drop = size() - capacity;  // FIFO: forget the oldest rows
+        if (drop > 0)
+            for (Tensor<T>* t : {&obs, &act, &next_obs, &rew, &terminal}) {
+                std::copy(t->row(drop), t->row(t->rows), t->row(0));
+                t->resize(capacity, t->cols);
+            }
+    }
+};
+
+// =================================================================================================
+// 11. Model-predictive control: random shooting and the cross-entropy method (assignment 2.2)
+// =================================================================================================
+// At every env step (MPC: replan, execute the first action), K candidate action sequences of
+// length H are scored by rolling each through every ensemble member: the score of a sequence is
+// the mean over members of its summed predicted rewards (Eq. 8 with the ensemble of Eq. 9).
+// Rewards are taken on the predicted next states, R(s_1) + ... + R(s_H), as the real env rewards
+// the post-step state. Random shooting executes the first action of the best sequence. CEM refits
+// a diagonal Gaussian to the best J sequences for M rounds (the first round uniform) and executes
+// the first action of the final mean.
+//
+// Cost of one call: M x E x K x H forward passes of one row. All candidates advance one step at a
+// time as one batch; the work is split into jobs (member, block of candidates), each running its
+// block through the whole horizon, two or more jobs per thread and no barrier until the end.
+
+// The environment's batched reward: obs [n, ob_dim], act [n, ac_dim] -> rew [n], done [n] (or null).
+template <class T>
+using RewardFn = void (*)(const T* obs, const T* act, int n, T* rew, T* done);
+
+struct MPCConfig {
+    int horizon = 10;           // H
+    int num_sequences = 1000;   // K
+    bool cem = false;           // false: random shooting
+    int cem_iterations = 4;     // M
+    int cem_num_elites = 5;     // J
+    double cem_alpha = 1.0;     // smoothing: new = alpha * elite statistic + (1 - alpha) * old
+};
+
+template <class T>
+struct MPC {
+    const Ensemble<T>* model;
+    RewardFn<T> reward;
+    MPCConfig cfg;
+    int ob_dim, ac_dim;
+    std::vector<T> low, high;  // [ac_dim] action bounds
+    uint64_t seed;
+    uint64_t calls = 0;        // planning calls so far: the random numbers of call c depend on c
+
+    // Preallocated: nothing is allocated by act().
+    Tensor<T> cand;             // [K, H * ac_dim] candidate sequences, row i = a_0 .. a_{H-1}
+    Tensor<T> score;            // [E, K] summed predicted reward of each candidate under each member
+    std::vector<T> mean_score;  // [K] mean over members
+    std::vector<int> order;     // [K] candidate indices, best first (CEM elites)
+    std::vector<T> mu, sigma;   // [H * ac_dim] CEM sampling distribution
+    int block = 0, blocks = 0;  // candidates per job, jobs per member
+    struct Job {
+        MLPWork<T> work;
+        Tensor<T> s, s_next, a, r;  // [block, ob_dim], [block, ob_dim], [block, ac_dim], [block, 1]
+    };
+    std::vector<Job> jobs;      // [E * blocks]
+
+    MPC(const Ensemble<T>& ens, RewardFn<T> reward_fn, std::vector<T> act_low, std::vector<T> act_high,
+        const MPCConfig& config, uint64_t seed_)
+        : model(&ens), reward(reward_fn), cfg(config), ob_dim(ens.obs_dim), ac_dim(ens.act_dim),
+          low(std::move(act_low)), high(std::move(act_high)), seed(seed_) {
+        if (cfg.horizon <= 0) fail("MPC: mpc_horizon must be positive, got ", cfg.horizon);
+        if (cfg.num_sequences <= 0) fail("MPC: mpc_num_action_sequences must be positive, got ", cfg.num_sequences);
+        if (cfg.cem && cfg.cem_iterations <= 0) fail("MPC: cem_iterations must be positive, got ", cfg.cem_iterations);
+        if (cfg.cem && (cfg.cem_num_elites <= 0 || cfg.cem_num_elites > cfg.num_sequences))
+            fail("MPC: cem_num_elites must be in [1, mpc_num_action_sequences = ", cfg.num_sequences, "], got ",
+                 cfg.cem_num_elites);
+        if (cfg.cem && !(cfg.cem_alpha > 0 && cfg.cem_alpha <= 1))
+            fail("MPC: cem_alpha must be in (0, 1], got ", cfg.cem_alpha);
+        if (static_cast<int>(low.size()) != ac_dim || static_cast<int>(high.size()) != ac_dim)
+            fail("MPC: action bounds must have ", ac_dim, " entries");
+        const int K = cfg.num_sequences, E = ens.size();
+        cand.resize(K, cfg.horizon * ac_dim);
+        score.resize(E, K);
+        mean_score.assign(K, T(0));
+        order.resize(K);
+        mu.assign(cfg.horizon * ac_dim, T(0));
+        sigma.assign(cfg.horizon * ac_dim, T(0));
+        blocks = (K + 255) / 256;  // blocks of at most 256 candidates, as equal as possible
+        block = (K + blocks - 1) / blocks;
+        jobs.resize(static_cast<std::size_t>(E) * blocks);
+        for (Job& j : jobs) {
+            j.work.reserve(ens.nets[0], block);
+            j.s.resize(block, ob_dim);
+            j.s_next.resize(block, ob_dim);
+            j.a.resize(block, ac_dim);
+            j.r.resize(block, 1);
+        }
+    }
+
+    // Scores every candidate in `cand` from the real observation obs [ob_dim] into mean_score.
+    void evaluate(const T* obs) {
+        const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon;
+        MBRL_OMP(parallel for schedule(static))
+        for (int jb = 0; jb < static_cast<int>(jobs.size()); ++jb) {
+            Job& job = jobs[jb];
+            const int m = jb / blocks, i0 = (jb % blocks) * block, n = std::min(block, K - i0);
+            if (n <= 0) continue;
+            View<T> s = job.s.view().middle_rows(0, n), s2 = job.s_next.view().middle_rows(0, n);
+            View<T> a = job.a.view().middle_rows(0, n);
+            T* sc = score.row(m) + i0;
+            for (int i = 0; i < n; ++i) {
+                std::copy(obs, obs + ob_dim, s.row(i));
+                sc[i] = T(0);
+            }
+            for (int t = 0; t < H; ++t) {
+                for (int i = 0; i < n; ++i) std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(i));
+                model->predict(m, s, a, s2, job.work);                 // s_{t+1} = s_t + f_m(s_t, a_t)
+                reward(s2.data, a.data, n, job.r.data(), nullptr);      // R(s_{t+1})
+                for (int i = 0; i < n; ++i) sc[i] += job.r.data()[i];
+                std::swap(s.data, s2.data);
+            }
+        }
+        for (int i = 0; i < K; ++i) {
+            T sum = 0;
+            for (int m = 0; m < E; ++m) sum += score(m, i);
+            mean_score[i] = sum / static_cast<T>(E);
+        }
+    }
+
+    // The action for observation obs [ob_dim], written to action [ac_dim].
+    void act(const T* obs, T* action) {
+        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
+        const uint64_t call = calls++;
+        const int rounds = cfg.cem ? cfg.cem_iterations : 1;
+        for (int it = 0; it < rounds; ++it) {
+            // Sample: round 0 uniform in the bounds, later rounds from N(mu, sigma) clipped.
+            MBRL_OMP(parallel for schedule(static))
+            for (int i = 0; i < K; ++i) {
+                Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(it) * K + i);
+                T* c = cand.row(i);
+                for (int d = 0; d < D; ++d) {
+                    const int j = d % ac_dim;
+                    const double x = it == 0 ? rng.uniform(low[j], high[j]) : mu[d] + sigma[d] * rng.normal();
+                    c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
+                }
+            }
+            evaluate(obs);
+            if (!cfg.cem) break;
+            // Elites: the J best candidates (ties broken by index, so the choice is reproducible).
+            for (int i = 0; i < K; ++i) order[i] = i;
+            const int J = cfg.cem_num_elites;
+            std::partial_sort(order.begin(), order.begin() + J, order.end(), [&](int x, int y) {
+                return mean_score[x] > mean_score[y] || (mean_score[x] == mean_score[y] && x < y);
+            });
+            const double alpha = it == 0 ? 1.0 : cfg.cem_alpha;
+            for (int d = 0; d < D; ++d) {
+                double m = 0, v = 0;
+                for (int e = 0; e < J; ++e) m += cand(order[e], d);
+                m /= J;
+                for (int e = 0; e < J; ++e) v += (cand(order[e], d) - m) * (cand(order[e], d) - m);
+                v = std::sqrt(v / J);  // population std
+                mu[d] = static_cast<T>(alpha * m + (1 - alpha) * mu[d]);
+                sigma[d] = static_cast<T>(alpha * v + (1 - alpha) * sigma[d]);
+            }
+        }
+        if (cfg.cem) {
+            std::copy(mu.begin(), mu.begin() + ac_dim, action);
+        } else {
+            const int best = static_cast<int>(std::max_element(mean_score.begin(), mean_score.end()) - mean_score.begin());
+            std::copy(cand.row(best), cand.row(best) + ac_dim, action);
+        }
+    }
+};
+
+// =================================================================================================
+// 12. CSV logging
+// =================================================================================================
+
+// A number as CSV text: 9 significant digits, NaN as an empty cell (a value not logged).
+inline std::string csv_num(double v) {
+    if (std::isnan(v)) return "";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    return buf;
+}
+
+// One CSV file with a header row, written row by row; every row is flushed as it is written, so
+// an interrupted run leaves only whole rows behind.
+class CsvWriter {
+   public:
+    CsvWriter(const std::string& path, std::vector<std::string> columns) : columns_(std::move(columns)) {
+        f_ = std::fopen(path.c_str(), "w");
+        if (!f_) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+        write(columns_);
+    }
+    CsvWriter(const CsvWriter&) = delete;
+    CsvWriter& operator=(const CsvWriter&) = delete;
+    ~CsvWriter() {
+        if (f_) std::fclose(f_);
+    }
+    void row(const std::vector<double>& values) {
+        std::vector<std::string> cells;
+        for (double v : values) cells.push_back(csv_num(v));
+        write(cells);
+    }
+    void write(const std::vector<std::string>& cells) {
+        if (cells.size() != columns_.size())
+            fail("CsvWriter: row of ", cells.size(), " cells for ", columns_.size(), " columns");
+        for (std::size_t i = 0; i < cells.size(); ++i) std::fprintf(f_, "%s%s", i ? "," : "", cells[i].c_str());
+        std::fprintf(f_, "\n");
+        std::fflush(f_);
+    }
+
+   private:
+    std::FILE* f_ = nullptr;
+    std::vector<std::string> columns_;
+};
+
+// Creates <root>/hw4_<exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS> (the reference's log directory
+// name; a suffix _2, _3, ... if two runs start in the same second) and returns its path.
+inline std::string make_run_dir(const std::string& root, const std::string& exp_name, const std::string& env_name) {
+    const std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%d-%m-%Y_%H-%M-%S", std::localtime(&now));
+    const std::string base = root + "/hw4_" + exp_name + "_" + env_name + "_" + stamp;
+    std::filesystem::create_directories(root);
+    std::string dir = base;
+    for (int k = 2; !std::filesystem::create_directory(dir); ++k) dir = base + "_" + std::to_string(k);
+    return dir;
+}
+
+// =================================================================================================
+// 13. Model-based RL with on-policy data aggregation (assignment Algorithm 1; reference 3.5, 4)
+// =================================================================================================
+
+// Every setting of the reference's run_hw4_mb.py, with its defaults (reference section 2.1).
+struct MBConfig {
+    std::string exp_name = "todo", env_name;
+    int ep_len = 200;  // replaced by the env's own (obstacles 100, reacher 200, cheetah 500)
+    int n_iter = 20;
+    int ensemble_size = 3;
+    MPCConfig mpc;
+    bool add_sl_noise = false;
+    int num_agent_train_steps_per_iter = 1000;
+    int batch_size_initial = 20000;
+    int batch_size = 8000;
+    int train_batch_size = 512;
+    int eval_batch_size = 400;
+    double learning_rate = 1e-3;
+    int n_layers = 2, size = 250;
+    uint64_t seed = 1;
+    int scalar_log_freq = 1;  // -1: no evaluation and no eval metrics
+    int video_log_freq = -1;  // accepted for compatibility; this library writes no videos
+    std::string data_dir = "data";
+};
+
+// The per-iteration metrics, named as the reference logs them (reference 4.1), after Iteration.
+inline const std::vector<std::string>& metric_names() {
+    static const std::vector<std::string> names = {
+        "Iteration", "Eval_AverageReturn", "Eval_StdReturn", "Eval_MaxReturn", "Eval_MinReturn",
+        "Eval_AverageEpLen", "Train_AverageReturn", "Train_StdReturn", "Train_MaxReturn", "Train_MinReturn",
+        "Train_AverageEpLen", "Train_EnvstepsSoFar", "TimeSinceStart", "Training Loss",
+        "Initial_DataCollection_AverageReturn"};
+    return names;
+}
+
+// Mean, population std, max and min of the path returns, and the mean path length.
+struct ReturnStats {
+    double mean = NAN, std = NAN, max = NAN, min = NAN, ep_len = NAN;
+};
+template <class T>
+ReturnStats return_stats(const Rollouts<T>& r) {
+    ReturnStats s;
+    const std::size_t n = r.returns.size();
+    if (n == 0) return s;
+    double sum = 0, sq = 0, len = 0;
+    for (double x : r.returns) sum += x;
+    s.mean = sum / n;
+    for (double x : r.returns) sq += (x - s.mean) * (x - s.mean);
+    s.std = std::sqrt(sq / n);
+    s.max = *std::max_element(r.returns.begin(), r.returns.end());
+    s.min = *std::min_element(r.returns.begin(), r.returns.end());
+    for (int l : r.lengths) len += l;
+    s.ep_len = len / n;
+    return s;
+}
+
+inline std::string hms(double seconds) {
+    const long s = static_cast<long>(seconds + 0.5);
+    char buf[32];
+    if (s >= 3600)
+        std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+    return buf;
+}
+
+// Q1's diagnostic (reference 4.2): from a fresh reset, 10 uniform random actions executed in the
+// env and, open loop, by member 0 alone; writes predictions.csv (step, dimension, true,
+// predicted, mpe) and returns the model prediction error MPE = mean of (predicted - true)^2.
+template <class Env>
+double log_model_predictions(Env& env, const Ensemble<float>& ens, uint64_t seed, uint64_t* episodes,
+                             const std::string& path) {
+    const int H = 10, D = env.obs_dim(), A = env.act_dim();
+    Tensor<float> acts(H, A), truth(H, D), pred(H, D);
+    Rng arng(seed, Stream::policy, ~0ull);  // a stream of its own, apart from data collection
+    for (int t = 0; t < H; ++t)
+        for (int j = 0; j < A; ++j) acts(t, j) = static_cast<float>(arng.uniform(env.act_low(j), env.act_high(j)));
+    std::vector<float> obs, next, act(A);
+    Rng rrng(seed, Stream::reset, (*episodes)++);
+    env.reset(rrng, obs);
+    int steps = 0;
+    for (int t = 0; t < H; ++t) {  // true_states[t] is the observation before action t
+        std::copy(obs.begin(), obs.end(), truth.row(t));
+        ++steps;
+        std::copy(acts.row(t), acts.row(t) + A, act.begin());
+        bool done = false;
+        env.step(act, next, done);
+        std::swap(obs, next);
+        if (done) break;
+    }
+    MLPWork<float> w(ens.nets[0], 1);
+    std::copy(truth.row(0), truth.row(0) + D, pred.row(0));
+    for (int t = 0; t + 1 < steps; ++t)
+        ens.predict(0, pred.view().middle_rows(t, 1), acts.view().middle_rows(t, 1), pred.view().middle_rows(t + 1, 1), w);
+    double mpe = 0;
+    for (int t = 0; t < steps; ++t)
+        for (int j = 0; j < D; ++j) mpe += (pred(t, j) - truth(t, j)) * (pred(t, j) - truth(t, j));
+    mpe /= static_cast<double>(steps) * D;
+    CsvWriter csv(path, {"step", "dimension", "true", "predicted", "mpe"});
+    for (int t = 0; t < steps; ++t)
+        for (int j = 0; j < D; ++j) csv.row({double(t), double(j), truth(t, j), pred(t, j), mpe});
+    return mpe;
+}
+
+// The whole training loop of run_hw4_mb.py on env, in the reference's order per iteration:
+// collect (uniform random actions until the first data exists, then MPC) -> add to the replay
+// buffer (with add_sl_noise if asked) and recompute the statistics -> train the ensemble ->
+// (iteration 0: model predictions and losses) -> evaluate the MPC policy and log.
+// Writes into a new run directory: flags.csv (the `settings` given), metrics.csv (one row per
+// iteration) and, at iteration 0, predictions.csv and losses.csv. Returns the directory.
+template <class Env>
+std::string run_mb(Env& env, MBConfig cfg, const std::vector<std::pair<std::string, std::string>>& settings,
+                   bool verbose = true) {
+    cfg.ep_len = env.ep_len();
+    const int D = env.obs_dim(), A = env.act_dim();
+    std::vector<float> low(A), high(A);
+    for (int j = 0; j < A; ++j) {
+        low[j] = env.act_low(j);
+        high[j] = env.act_high(j);
+    }
+    Ensemble<float> ens(D, A, cfg.ensemble_size, cfg.n_layers, cfg.size, static_cast<float>(cfg.learning_rate), cfg.seed);
+    MPC<float> mpc(ens, &Env::reward, low, high, cfg.mpc, cfg.seed);
+    ReplayBuffer<float> buffer(D, A, 1000000);
+
+    const std::string dir = make_run_dir(cfg.data_dir, cfg.exp_name, cfg.env_name);
+    {
+        CsvWriter flags(dir + "/flags.csv", {"flag", "value"});
+        for (const auto& kv : settings) flags.write({kv.first, kv.second});
+    }
+    CsvWriter metrics(dir + "/metrics.csv", metric_names());
+    if (verbose) std::printf("writing %s/\n", dir.c_str());
+
+    Timer clock;
+    bool have_data = false;
+    uint64_t episodes = 0, random_actions = 0;
+    long envsteps = 0;
+    double initial_return = NAN;
+    auto policy = [&](const std::vector<float>& obs, std::vector<float>& act) {
+        if (!have_data) {  // reference 3.4: no statistics yet, so a uniform random action
+            Rng rng(cfg.seed, Stream::policy, random_actions++);
+            for (int j = 0; j < A; ++j) act[j] = static_cast<float>(rng.uniform(low[j], high[j]));
+        } else {
+            mpc.act(obs.data(), act.data());
+        }
+    };
+    Rollouts<float> paths, eval_paths;
+    for (int itr = 0; itr < cfg.n_iter; ++itr) {
+        const bool log_metrics = cfg.scalar_log_freq != -1 && itr % cfg.scalar_log_freq == 0;
+        // 1. collect
+        sample_trajectories(env, policy, itr == 0 ? cfg.batch_size_initial : cfg.batch_size, cfg.ep_len, cfg.seed,
+                            &episodes, paths);
+        envsteps += paths.steps();
+        // 2. add to the buffer, recompute the statistics
+        Rng noise_rng(cfg.seed, Stream::noise, static_cast<uint64_t>(itr));
+        buffer.add(paths, cfg.add_sl_noise, noise_rng);
+        ens.fit_stats(buffer.obs.view(), buffer.act.view(), buffer.next_obs.view());
+        have_data = true;
+        // 3. train the ensemble
+        Rng sample_rng(cfg.seed, Stream::sample, static_cast<uint64_t>(itr));
+        std::vector<double> losses;
+        for (int step = 0; step < cfg.num_agent_train_steps_per_iter; ++step)
+            losses.push_back(ens.train_step(buffer.obs.view(), buffer.act.view(), buffer.next_obs.view(),
+                                            cfg.train_batch_size, sample_rng));
+        // 4. iteration 0: what the model predicts, and its training curve
+        if (itr == 0) {
+            const double mpe = log_model_predictions(env, ens, cfg.seed, &episodes, dir + "/predictions.csv");
+            CsvWriter lc(dir + "/losses.csv", {"step", "Training Loss"});
+            for (std::size_t s = 0; s < losses.size(); ++s) lc.row({double(s), losses[s]});
+            if (verbose) std::printf("itr 0: model prediction error (MPE) %.6g\n", mpe);
+        }
+        // 5. evaluate and log
+        const ReturnStats train = return_stats(paths);
+        if (itr == 0) initial_return = train.mean;
+        ReturnStats eval;
+        if (log_metrics) {
+            sample_trajectories(env, policy, cfg.eval_batch_size, cfg.ep_len, cfg.seed, &episodes, eval_paths);
+            eval = return_stats(eval_paths);
+        }
+        const double loss = losses.empty() ? NAN : losses.back();
+        metrics.row({double(itr), eval.mean, eval.std, eval.max, eval.min, eval.ep_len, train.mean, train.std,
+                     train.max, train.min, train.ep_len, double(envsteps), clock.seconds(), loss, initial_return});
+        if (verbose) {
+            const double elapsed = clock.seconds();
+            std::printf("itr %d/%d | env steps %ld | train return %.4g | eval return %s | loss %.4g | %s elapsed, ~%s left\n",
+                        itr + 1, cfg.n_iter, envsteps, train.mean, log_metrics ? csv_num(eval.mean).c_str() : "-",
+                        loss, hms(elapsed).c_str(), hms(elapsed / (itr + 1) * (cfg.n_iter - itr - 1)).c_str());
+            std::fflush(stdout);
+        }
+    }
+    return dir;
+}
 
 }  // namespace mbrl
 #endif  // MBRL_HPP

@@ -1,0 +1,267 @@
+// examples/common.hpp: what the question binaries q1..q5 share: the flags of the reference's
+// run_hw4_mb.py (same names, aliases and defaults), their checks, the start-up banner, and
+// "no flags: run every command of this question".
+#ifndef MBRL_EXAMPLES_COMMON_HPP
+#define MBRL_EXAMPLES_COMMON_HPP
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include <cstdio>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../envs/envs.hpp"
+#include "../mbrl.hpp"
+
+namespace mbrl {
+
+inline int thread_count() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+// A bad command line: the message names the flag; main() prints it and exits with code 2.
+struct FlagError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// One command-line flag: its names, whether it takes a value, how to set it and how to show it.
+struct Flag {
+    std::vector<std::string> names;  // "--n_iter", "-n"
+    bool takes_value;
+    std::function<void(const std::string&)> set;
+    std::function<std::string()> show;
+    std::string help;
+};
+
+inline long long parse_int(const std::string& flag, const std::string& text) {
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+        v = std::stoll(text, &used);
+    } catch (...) {
+        used = 0;
+    }
+    if (used == 0 || used != text.size()) throw FlagError(flag + ": '" + text + "' is not an integer");
+    return v;
+}
+inline double parse_double(const std::string& flag, const std::string& text) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(text, &used);
+    } catch (...) {
+        used = 0;
+    }
+    if (used == 0 || used != text.size() || !std::isfinite(v))
+        throw FlagError(flag + ": '" + text + "' is not a finite number");
+    return v;
+}
+
+// The flags of run_hw4_mb.py bound to the fields of cfg.
+inline std::vector<Flag> mb_flags(MBConfig& c) {
+    auto int_flag = [](std::vector<std::string> names, int* p, std::string help) {
+        const std::string name = names[0];
+        return Flag{names, true, [p, name](const std::string& v) { *p = static_cast<int>(parse_int(name, v)); },
+                    [p] { return std::to_string(*p); }, help};
+    };
+    auto str_flag = [](std::vector<std::string> names, std::string* p, std::string help) {
+        return Flag{names, true, [p](const std::string& v) { *p = v; }, [p] { return *p; }, help};
+    };
+    auto bool_flag = [](std::vector<std::string> names, bool* p, std::string help) {
+        return Flag{names, false, [p](const std::string&) { *p = true; }, [p] { return std::string(*p ? "1" : "0"); },
+                    help};
+    };
+    static bool no_gpu = false, save_params = false;
+    static int which_gpu = 0;
+    return {
+        str_flag({"--env_name"}, &c.env_name, "obstacles-cs285-v0 | reacher-cs285-v0 | cheetah-cs285-v0"),
+        int_flag({"--ep_len"}, &c.ep_len, "ignored: each env fixes its own (100 / 200 / 500)"),
+        str_flag({"--exp_name"}, &c.exp_name, "name of the run directory data/hw4_<exp_name>_<env_name>_<time>"),
+        int_flag({"--n_iter", "-n"}, &c.n_iter, "outer iterations"),
+        int_flag({"--ensemble_size", "-e"}, &c.ensemble_size, "members of the dynamics ensemble"),
+        int_flag({"--mpc_horizon"}, &c.mpc.horizon, "planning horizon H"),
+        int_flag({"--mpc_num_action_sequences"}, &c.mpc.num_sequences, "candidate sequences K"),
+        Flag{{"--mpc_action_sampling_strategy"}, true,
+             [&c](const std::string& v) {
+                 if (v != "random" && v != "cem")
+                     throw FlagError("--mpc_action_sampling_strategy: '" + v + "' is not one of random, cem");
+                 c.mpc.cem = v == "cem";
+             },
+             [&c] { return std::string(c.mpc.cem ? "cem" : "random"); }, "random | cem"},
+        int_flag({"--cem_iterations"}, &c.mpc.cem_iterations, "CEM rounds M (the first is uniform)"),
+        int_flag({"--cem_num_elites"}, &c.mpc.cem_num_elites, "CEM elites J"),
+        Flag{{"--cem_alpha"}, true, [&c](const std::string& v) { c.mpc.cem_alpha = parse_double("--cem_alpha", v); },
+             [&c] { return csv_num(c.mpc.cem_alpha); }, "CEM smoothing in (0, 1]"},
+        bool_flag({"--add_sl_noise", "-noise"}, &c.add_sl_noise, "noise the new observations in the buffer"),
+        int_flag({"--num_agent_train_steps_per_iter"}, &c.num_agent_train_steps_per_iter, "ensemble steps per iteration"),
+        int_flag({"--batch_size_initial"}, &c.batch_size_initial, "env steps collected at iteration 0 (random)"),
+        int_flag({"--batch_size", "-b"}, &c.batch_size, "env steps collected per later iteration (MPC)"),
+        int_flag({"--train_batch_size", "-tb"}, &c.train_batch_size, "minibatch rows per member per step"),
+        int_flag({"--eval_batch_size", "-eb"}, &c.eval_batch_size, "env steps of evaluation per iteration"),
+        Flag{{"--learning_rate", "-lr"}, true,
+             [&c](const std::string& v) { c.learning_rate = parse_double("--learning_rate", v); },
+             [&c] { return csv_num(c.learning_rate); }, "Adam step size of the dynamics models"},
+        int_flag({"--n_layers", "-l"}, &c.n_layers, "hidden layers per member"),
+        int_flag({"--size", "-s"}, &c.size, "units per hidden layer"),
+        Flag{{"--seed"}, true,
+             [&c](const std::string& v) {
+                 const long long s = parse_int("--seed", v);
+                 if (s < 0) throw FlagError("--seed: must be >= 0, got " + v);
+                 c.seed = static_cast<uint64_t>(s);
+             },
+             [&c] { return std::to_string(c.seed); }, "seed of every random draw"},
+        bool_flag({"--no_gpu", "-ngpu"}, &no_gpu, "accepted; everything runs on the CPU"),
+        int_flag({"--which_gpu", "-gpu_id"}, &which_gpu, "accepted; everything runs on the CPU"),
+        int_flag({"--video_log_freq"}, &c.video_log_freq, "accepted; no videos are written"),
+        int_flag({"--scalar_log_freq"}, &c.scalar_log_freq, "evaluate and log every this many iterations; -1: never"),
+        bool_flag({"--save_params"}, &save_params, "accepted; nothing is saved"),
+        str_flag({"--data_dir"}, &c.data_dir, "where run directories go (default data)"),
+    };
+}
+
+// Checks every value; the message names the flag.
+inline void check_mb_config(const MBConfig& c) {
+    auto positive = [](const char* flag, long long v) {
+        if (v <= 0) throw FlagError(std::string(flag) + ": must be positive, got " + std::to_string(v));
+    };
+    const auto names = env_names();
+    if (std::find(names.begin(), names.end(), c.env_name) == names.end()) {
+        std::string valid;
+        for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
+        throw FlagError("--env_name: '" + c.env_name + "' is not one of " + valid);
+    }
+    positive("--n_iter", c.n_iter);
+    positive("--ensemble_size", c.ensemble_size);
+    positive("--mpc_horizon", c.mpc.horizon);
+    positive("--mpc_num_action_sequences", c.mpc.num_sequences);
+    positive("--cem_iterations", c.mpc.cem_iterations);
+    positive("--cem_num_elites", c.mpc.cem_num_elites);
+    if (c.mpc.cem_num_elites > c.mpc.num_sequences)
+        throw FlagError("--cem_num_elites: " + std::to_string(c.mpc.cem_num_elites) +
+                        " elites cannot be chosen from --mpc_num_action_sequences " + std::to_string(c.mpc.num_sequences));
+    if (!(c.mpc.cem_alpha > 0 && c.mpc.cem_alpha <= 1))
+        throw FlagError("--cem_alpha: must be in (0, 1], got " + csv_num(c.mpc.cem_alpha));
+    positive("--num_agent_train_steps_per_iter", c.num_agent_train_steps_per_iter);
+    positive("--batch_size_initial", c.batch_size_initial);
+    positive("--batch_size", c.batch_size);
+    positive("--train_batch_size", c.train_batch_size);
+    positive("--eval_batch_size", c.eval_batch_size);
+    if (!(c.learning_rate > 0)) throw FlagError("--learning_rate: must be positive, got " + csv_num(c.learning_rate));
+    if (c.n_layers < 0) throw FlagError("--n_layers: must be >= 0, got " + std::to_string(c.n_layers));
+    positive("--size", c.size);
+    if (c.scalar_log_freq != -1 && c.scalar_log_freq <= 0)
+        throw FlagError("--scalar_log_freq: must be -1 or positive, got " + std::to_string(c.scalar_log_freq));
+    if (c.exp_name.empty() || c.exp_name.find('/') != std::string::npos)
+        throw FlagError("--exp_name: must be a non-empty name without '/'");
+}
+
+// Parses args (without the program name) into cfg; throws FlagError on anything unknown or bad.
+inline void parse_mb_flags(const std::vector<std::string>& args, MBConfig& cfg, std::vector<Flag>& flags) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string name = args[i], value;
+        const std::size_t eq = name.find('=');
+        const bool inline_value = name.rfind("-", 0) == 0 && eq != std::string::npos;
+        if (inline_value) {
+            value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+        }
+        Flag* f = nullptr;
+        for (Flag& g : flags)
+            if (std::find(g.names.begin(), g.names.end(), name) != g.names.end()) f = &g;
+        if (!f) throw FlagError("unknown flag '" + name + "' (see --help)");
+        if (f->takes_value && !inline_value) {
+            if (i + 1 >= args.size()) throw FlagError(name + ": missing value");
+            value = args[++i];
+        }
+        if (!f->takes_value && inline_value) throw FlagError(name + ": takes no value");
+        f->set(value);
+    }
+    check_mb_config(cfg);
+}
+
+inline std::vector<std::string> split_words(const std::string& s) {
+    std::istringstream in(s);
+    std::vector<std::string> w;
+    for (std::string x; in >> x;) w.push_back(x);
+    return w;
+}
+
+inline void print_help(const char* prog, std::vector<Flag>& flags, const std::vector<std::string>& commands) {
+    std::printf("usage: %s [flags]\n\nWith no flags, runs every command of this question:\n", prog);
+    for (const auto& c : commands) std::printf("  %s %s\n", prog, c.c_str());
+    std::printf("\nflags (names and defaults of the reference's run_hw4_mb.py):\n");
+    for (auto& f : flags) {
+        std::string names;
+        for (const auto& n : f.names) names += (names.empty() ? "" : ", ") + n;
+        std::printf("  %-40s %s (default %s)\n", names.c_str(), f.help.c_str(), f.show().c_str());
+    }
+    std::printf("  %-40s this text\n", "--help, -h");
+    std::printf("\nThreads: OMP_NUM_THREADS (now %d). Results do not depend on it.\n", thread_count());
+}
+
+// main() of a question binary: one run from the flags given, or every command of the question.
+inline int mb_main(int argc, char** argv, const std::vector<std::string>& commands) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    {
+        MBConfig probe;
+        std::vector<Flag> flags = mb_flags(probe);
+        for (const auto& a : args)
+            if (a == "--help" || a == "-h") {
+                print_help(argv[0], flags, commands);
+                return 0;
+            }
+    }
+    std::vector<std::vector<std::string>> runs;
+    if (args.empty())
+        for (const auto& c : commands) runs.push_back(split_words(c));
+    else
+        runs.push_back(args);
+    // Check every command line before running any, so a typo fails at once and writes nothing.
+    std::vector<MBConfig> cfgs(runs.size());
+    std::vector<std::vector<std::pair<std::string, std::string>>> settings(runs.size());
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+        std::vector<Flag> flags = mb_flags(cfgs[r]);
+        try {
+            parse_mb_flags(runs[r], cfgs[r], flags);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+            return 2;
+        }
+        cfgs[r].ep_len = with_env(cfgs[r].env_name, [](auto& env) { return env.ep_len(); });  // as the reference
+        for (auto& f : flags) settings[r].push_back({f.names[0].substr(2), f.show()});
+        settings[r].push_back({"threads", std::to_string(thread_count())});
+        settings[r].push_back({"compiler", __VERSION__});
+        std::string line;
+        for (const auto& a : runs[r]) line += (line.empty() ? "" : " ") + a;
+        settings[r].push_back({"command", line});
+    }
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+        const MBConfig& c = cfgs[r];
+        std::printf("== %s on %s | seed %llu | %d thread(s) | %s, K=%d, H=%d%s | ensemble %d x %dx%d ==\n",
+                    c.exp_name.c_str(), c.env_name.c_str(), static_cast<unsigned long long>(c.seed), thread_count(),
+                    c.mpc.cem ? "CEM" : "random shooting", c.mpc.num_sequences, c.mpc.horizon,
+                    c.mpc.cem ? (", M=" + std::to_string(c.mpc.cem_iterations) + ", J=" +
+                                 std::to_string(c.mpc.cem_num_elites)).c_str()
+                              : "",
+                    c.ensemble_size, c.n_layers, c.size);
+        std::fflush(stdout);
+        try {
+            with_env(c.env_name, [&](auto& env) { return run_mb(env, c, settings[r]); });
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+            return 1;
+        }
+    }
+    return 0;
+}
+
+}  // namespace mbrl
+#endif  // MBRL_EXAMPLES_COMMON_HPP
