@@ -14,6 +14,8 @@ CXX      ?= g++
 # -mprefer-vector-width=512: GCC's tuning for this CPU would otherwise keep loops at 256 bits.
 CXXFLAGS ?= -std=c++17 -O3 -march=native -mprefer-vector-width=512 -ffp-contract=fast -fopenmp \
             -Wall -Wextra
+# Where the MuJoCo envs find their MJCF files (envs/mujoco_env.hpp), so binaries run from anywhere.
+CPPFLAGS += -DMBRL_ENVS_DIR=\"$(CURDIR)/envs\"
 LDLIBS   := -lmujoco
 BUILD    := build
 PYTHON   := /usr/bin/python3
@@ -21,7 +23,7 @@ PYTHON   := /usr/bin/python3
 HEADERS  := mbrl.hpp $(wildcard envs/*.hpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
-EXAMPLES := q1 q2 q3 q4 q5 q6 bench
+EXAMPLES := q1 q2 q3 q4 q5 bench
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
 
 .PHONY: all examples test bench demo plots clean deps deps-build deps-run q1 q2 q3 q4 q5 q6
@@ -66,7 +68,7 @@ deps-run:
 # ---------------------------------------------------------------------------------------------
 $(BUILD)/tests/%.o: tests/%.cpp $(HEADERS) | deps-build
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -c $(abspath $<) -o $@
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $(abspath $<) -o $@
 
 $(BUILD)/run_tests: $(TEST_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
@@ -79,7 +81,7 @@ test: deps-build $(BUILD)/run_tests
 # ---------------------------------------------------------------------------------------------
 $(BUILD)/%: examples/%.cpp $(HEADERS) | deps-build
 	@mkdir -p $(BUILD)
-	$(CXX) $(CXXFLAGS) $< -o $@ $(LDLIBS)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $< -o $@ $(LDLIBS)
 
 bench: deps-build $(BUILD)/bench
 	$(BUILD)/bench
