@@ -23,7 +23,7 @@ PYTHON   := /usr/bin/python3
 HEADERS  := mbrl.hpp $(wildcard envs/*.hpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
-EXAMPLES := q1 q2 q3 q4 q5 bench
+EXAMPLES := q1 q2 q3 q4 q5 bench env_speed
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
 
 .PHONY: all examples test bench demo plots clean deps deps-build deps-run q1 q2 q3 q4 q5 q6
@@ -83,8 +83,13 @@ $(BUILD)/%: examples/%.cpp $(HEADERS) | deps-build
 	@mkdir -p $(BUILD)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $< -o $@ $(LDLIBS)
 
-bench: deps-build $(BUILD)/bench
-	$(BUILD)/bench
+# PyTorch (Debian's python3-torch, with OpenBLAS) is the baseline; without it the bench still runs.
+BENCH_DEPS := /usr/lib/python3/dist-packages/torch:python3-torch \
+              /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3:libopenblas0-pthread
+bench: deps-build $(BUILD)/bench $(BUILD)/env_speed
+	-$(call ensure_packages,$(BENCH_DEPS))
+	$(BUILD)/bench --torch "$(PYTHON) $(CURDIR)/examples/bench_torch.py"
+	$(BUILD)/env_speed
 
 clean:
 	rm -rf $(BUILD)

@@ -285,18 +285,20 @@ struct Epilogue {
 //     contiguous, its last row holding the bias (or zeros);
 //  2. for every block of kMR rows of C and every panel, a micro-kernel keeps the kMR x kNR block
 //     of C in registers while it runs over k: per k, kMR broadcasts of A, kNR/16 vector loads of
-//     B and kMR*kNR/16 vector FMAs (for float with AVX-512: 8 x 2 = 16 accumulator registers).
+//     B and kMR*kNR/16 vector FMAs (for float with AVX-512: 12 x 2 = 24 of the 32 registers).
 // Each element of C is summed over k in the same order whatever the blocking or the thread that
 // computes it, so results do not depend on the number of threads.
+// The tile is tuned for AVX-512 (32 vector registers). For AVX2 (16 registers) compile with
+// -DMBRL_MR=4 so that the accumulators still fit.
 #ifndef MBRL_NR_BYTES
 #define MBRL_NR_BYTES 128
 #endif
 #ifndef MBRL_MR
-#define MBRL_MR 8
+#define MBRL_MR 12
 #endif
 template <class T>
 constexpr int kNR = MBRL_NR_BYTES / sizeof(T);  // panel width: 32 floats or 16 doubles = two AVX-512 registers
-constexpr int kMR = MBRL_MR;                      // rows per micro-tile
+constexpr int kMR = MBRL_MR;                      // rows per micro-tile (at most 12)
 
 template <class T, int MR>
 inline void micro_kernel(int K, const T* a, Strides sa, const T* panel, T* c, int ldc, int nr,
@@ -347,18 +349,28 @@ inline void micro_kernel_rows(int mr, int K, const T* a, Strides sa, const T* pa
     }
 }
 
-// Packed copy of op(B) and the bias: panels [ceil(N / kNR), K + 1, kNR]. One buffer per thread,
-// grown on first use and then reused, so steady-state calls do not allocate.
+// op(B) and a bias packed for the micro-kernel: panels [ceil(N / kNR), K + 1, kNR], zero-padded,
+// the last row of each panel holding the bias (or zeros).
 template <class T>
-const T* pack_b(View<const T> B, bool tb, int K, int N, const T* bias) {
+struct PackedB {
+    Buffer<T> data;
+    int K = 0, N = 0;
+    int panels() const { return (N + kNR<T> - 1) / kNR<T>; }
+    const T* panel(int p) const { return data.data() + static_cast<std::size_t>(p) * (K + 1) * kNR<T>; }
+};
+
+// Packs op(B) [K, N] and bias [N] (or nullptr) into out; memory grows only when it must.
+template <class T>
+void pack_b(PackedB<T>& out, View<const T> B, bool tb, const T* bias) {
     constexpr int NR = kNR<T>;
-    static thread_local Buffer<T> packed;
-    const int panels = (N + NR - 1) / NR;
+    out.K = tb ? B.cols : B.rows;
+    out.N = tb ? B.rows : B.cols;
+    const int K = out.K, N = out.N;
     const std::size_t panel_size = static_cast<std::size_t>(K + 1) * NR;
-    if (packed.size() < panels * panel_size) packed.resize(panels * panel_size);
+    if (out.data.size() < out.panels() * panel_size) out.data.resize(out.panels() * panel_size);
     const Strides sb = op_strides(B, tb);
-    for (int p = 0; p < panels; ++p) {
-        T* dst = packed.data() + p * panel_size;
+    for (int p = 0; p < out.panels(); ++p) {
+        T* dst = out.data.data() + p * panel_size;
         const int j0 = p * NR, nr = std::min(NR, N - j0);
         for (int k = 0; k < K; ++k) {
             for (int j = 0; j < nr; ++j) dst[k * NR + j] = B.data[k * sb.rs + (j0 + j) * sb.cs];
@@ -366,33 +378,41 @@ const T* pack_b(View<const T> B, bool tb, int K, int N, const T* bias) {
         }
         for (int j = 0; j < NR; ++j) dst[K * NR + j] = bias && j < nr ? bias[j0 + j] : T(0);
     }
-    return packed.data();
 }
 
-// C = act(op(A) op(B) + bias) or C += op(A) op(B), as the epilogue says. Large products are split
-// over OpenMP threads by row blocks (inside a parallel region it runs on the calling thread).
+// C = act(op(A) B + bias) or C += op(A) B, with B (and the bias) already packed. Large products
+// are split over OpenMP threads by row blocks (inside a parallel region: on the calling thread).
 template <class T>
-void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep) {
-    check_matmul(C, A, ta, B, tb);
+void matmul_packed(View<T> C, View<const T> A, bool ta, const PackedB<T>& B, Activation act, bool accumulate) {
+    const int M = ta ? A.cols : A.rows, K = ta ? A.rows : A.cols;
+    if (K != B.K || C.rows != M || C.cols != B.N)
+        fail("matmul: op(A) ", shape_str(M, K), " times packed B ", shape_str(B.K, B.N), " into C ",
+             shape_str(C.rows, C.cols), " does not fit");
     constexpr int NR = kNR<T>;
-    const int M = C.rows, N = C.cols, K = ta ? A.rows : A.cols;
+    const int N = B.N, blocks = (M + kMR - 1) / kMR;
     if (M == 0 || N == 0) return;
-    const T* packed = pack_b(B, tb, K, N, ep.bias);
-    const std::size_t panel_size = static_cast<std::size_t>(K + 1) * NR;
     const Strides sa = op_strides(A, ta);
-    const int panels = (N + NR - 1) / NR, blocks = (M + kMR - 1) / kMR;
     const double flops = 2.0 * M * N * K;
     (void)flops;
     MBRL_OMP(parallel for schedule(static) if (flops > 4e6))
     for (int blk = 0; blk < blocks; ++blk) {
         const int i0 = blk * kMR, mr = std::min(kMR, M - i0);
         const T* a = A.data + i0 * sa.rs;
-        for (int p = 0; p < panels; ++p) {
+        for (int p = 0; p < B.panels(); ++p) {
             const int j0 = p * NR;
-            micro_kernel_rows(mr, K, a, sa, packed + p * panel_size, C.row(i0) + j0, N, std::min(NR, N - j0),
-                              ep.act, ep.accumulate);
+            micro_kernel_rows(mr, K, a, sa, B.panel(p), C.row(i0) + j0, N, std::min(NR, N - j0), act, accumulate);
         }
     }
+}
+
+// C = act(op(A) op(B) + bias) or C += op(A) op(B), as the epilogue says. op(B) is packed into a
+// buffer of the calling thread's, reused from call to call.
+template <class T>
+void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep) {
+    check_matmul(C, A, ta, B, tb);
+    static thread_local PackedB<T> packed;
+    pack_b(packed, B, tb, ep.bias);
+    matmul_packed(C, A, ta, packed, ep.act, ep.accumulate);
 }
 template <class T>
 void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, bool accumulate = false) {
@@ -504,19 +524,37 @@ struct MLPWork {
     View<T> output() { return a.back().view(); }
 };
 
-// Forward pass of the batch already written into work.input(): returns the output [B, out].
+// Every layer's weights and bias packed once for the micro-kernel: for many forward passes
+// through unchanged weights (a planning call) instead of packing them at every pass.
 template <class T>
-View<T> mlp_forward(const MLP<T>& net, MLPWork<T>& work) {
+struct PackedMLP {
+    std::vector<PackedB<T>> layer;
+};
+template <class T>
+void pack_mlp(const MLP<T>& net, PackedMLP<T>& p) {
+    p.layer.resize(net.layers());
+    for (int l = 0; l < net.layers(); ++l)
+        pack_b(p.layer[l], View<const T>(net.W(l), net.widths[l], net.widths[l + 1]), false, net.b(l));
+}
+
+// Forward pass of the batch already written into work.input(): returns the output [B, out].
+// With `packed` (pack_mlp of this net's current weights) the weights are not packed again.
+template <class T>
+View<T> mlp_forward(const MLP<T>& net, MLPWork<T>& work, const PackedMLP<T>* packed = nullptr) {
     for (int l = 0; l < net.layers(); ++l) {
         const Activation f = l + 1 < net.layers() ? net.act : Activation::identity;  // output: identity
-        linear_forward<T>(work.a[l + 1].view(), work.a[l].view(), net.W(l), net.b(l), f);
+        if (packed)
+            matmul_packed<T>(work.a[l + 1].view(), work.a[l].view(), false, packed->layer[l], f, false);
+        else
+            linear_forward<T>(work.a[l + 1].view(), work.a[l].view(), net.W(l), net.b(l), f);
     }
     return work.output();
 }
-// Backward pass: given dout [B, out] = dLoss/dOutput, writes dLoss/dparams into net.grads (they
-// are overwritten, not accumulated). If dinput is non-empty it receives dLoss/dInput [B, in].
+// Backward pass: given dout [B, out] = dLoss/dOutput, writes dLoss/dparams into `grads` (laid out
+// as params; net.grads if null), overwriting them. If dinput is non-empty it receives
+// dLoss/dInput [B, in].
 template <class T>
-void mlp_backward(MLP<T>& net, MLPWork<T>& work, View<const T> dout, View<T> dinput = {}) {
+void mlp_backward(const MLP<T>& net, MLPWork<T>& work, View<const T> dout, View<T> dinput, T* grads) {
     const int B = work.a[0].rows;
     check_shape(dout, B, net.out(), "mlp_backward: dout");
     if (dinput.data) check_shape(dinput, B, net.in(), "mlp_backward: dinput");
@@ -524,13 +562,19 @@ void mlp_backward(MLP<T>& net, MLPWork<T>& work, View<const T> dout, View<T> din
     for (int l = net.layers() - 1; l >= 0; --l) {
         work.g_next.resize(B, net.widths[l]);
         View<T> dx = l > 0 ? work.g_next.view() : dinput;
-        linear_backward<T>(dx, net.dW(l), net.db(l), dy, work.a[l].view(), net.W(l));
+        T* dW = grads + net.offset[l];
+        T* db = dW + static_cast<std::size_t>(net.widths[l]) * net.widths[l + 1];
+        linear_backward<T>(dx, dW, db, dy, work.a[l].view(), net.W(l));
         if (l > 0) {
             activation_backward(net.act, work.a[l].data(), dx.data, dx.size());  // through layer l-1's f
             std::swap(work.g, work.g_next);
             dy = work.g.view();
         }
     }
+}
+template <class T>
+void mlp_backward(MLP<T>& net, MLPWork<T>& work, View<const T> dout, View<T> dinput = {}) {
+    mlp_backward<T>(net, work, dout, dinput, net.grads.data());
 }
 
 // =================================================================================================
@@ -547,12 +591,13 @@ T mse_forward(View<const T> pred, View<const T> target) {
     }
     return static_cast<T>(sum / static_cast<double>(pred.size()));
 }
-// dpred[B, D] = 2 (pred - target) / (B D)
+// dpred[B, D] = 2 (pred - target) / (B D). When pred is a slice of a larger batch, `count` is the
+// number of elements of the whole batch (the mean is over all of them).
 template <class T>
-void mse_backward(View<T> dpred, View<const T> pred, View<const T> target) {
+void mse_backward(View<T> dpred, View<const T> pred, View<const T> target, std::size_t count = 0) {
     check_shape(target, pred.rows, pred.cols, "mse: target");
     check_shape(dpred, pred.rows, pred.cols, "mse: dpred");
-    const T scale = T(2) / static_cast<T>(pred.size());
+    const T scale = T(2) / static_cast<T>(count ? count : pred.size());
     for (std::size_t i = 0; i < pred.size(); ++i) dpred.data[i] = scale * (pred.data[i] - target.data[i]);
 }
 
@@ -654,11 +699,18 @@ struct Ensemble {
     std::vector<Adam<T>> opts;  // [N] one optimizer per member
     DataStats<T> stats;
 
-    // Training scratch, one set per member so that members train in parallel.
-    std::vector<MLPWork<T>> work;   // [N] activations of a minibatch
-    std::vector<Tensor<T>> target;  // [N] x [B, ob_dim]: normalize(s' - s), Eq. 5
-    std::vector<Tensor<T>> dout;    // [N] x [B, ob_dim]: dLoss/dOutput
-    std::vector<T> losses;          // [N] each member's loss at the last step
+    // Training: each member's minibatch is cut into kSlices slices of rows, and the E x kSlices
+    // slices run in parallel, each with its own scratch; a member's gradient is the sum of its
+    // slices' gradients, always in the same order. kSlices is a constant, not the thread count,
+    // so the result does not depend on the number of threads; with 2 slices, 3 members still
+    // keep 2 threads equally busy.
+    static constexpr int kSlices = 2;
+    std::vector<MLPWork<T>> work;     // [N * kSlices] activations of a slice
+    std::vector<Tensor<T>> target;    // [N * kSlices] x [rows, ob_dim]: normalize(s' - s), Eq. 5
+    std::vector<Tensor<T>> dout;      // [N * kSlices] x [rows, ob_dim]: dLoss/dOutput
+    std::vector<Buffer<T>> grads;     // [N * kSlices] x [params]: the slice's share of the gradient
+    std::vector<T> slice_loss;        // [N * kSlices] the slice's share of its member's loss
+    std::vector<T> losses;            // [N] each member's loss at the last step
     std::vector<int> perm;          // [rows of data] a permutation, partly reshuffled every step
     Tensor<T> delta;                // [rows of data, ob_dim] s' - s, for the statistics
 
@@ -673,9 +725,12 @@ struct Ensemble {
             nets.back().init(rng);
             opts.emplace_back(nets.back().size(), learning_rate);
         }
-        work.resize(n_models);
-        target.resize(n_models);
-        dout.resize(n_models);
+        work.resize(n_models * kSlices);
+        target.resize(n_models * kSlices);
+        dout.resize(n_models * kSlices);
+        grads.resize(n_models * kSlices);
+        for (int j = 0; j < n_models * kSlices; ++j) grads[j].assign(nets[j / kSlices].size(), T(0));
+        slice_loss.assign(n_models * kSlices, T(0));
         losses.assign(n_models, T(0));
         stats.obs = Normalizer<T>(ob_dim);
         stats.act = Normalizer<T>(ac_dim);
@@ -695,10 +750,12 @@ struct Ensemble {
 
     // Eq. 6 with member m: next_obs [B, ob_dim] = obs + unnormalize(f_m([normalize(obs), normalize(act)])).
     // `w` must be reserved for at least B rows (MLPWork(nets[m], B)); nothing is allocated.
-    void predict(int m, View<const T> obs, View<const T> act, View<T> next_obs, MLPWork<T>& w) const {
+    // `packed`, if given, is pack_mlp of member m.
+    void predict(int m, View<const T> obs, View<const T> act, View<T> next_obs, MLPWork<T>& w,
+                 const PackedMLP<T>* packed = nullptr) const {
         const MLP<T>& net = nets[m];
         model_input(w.input(net, obs.rows), obs, act, stats);
-        View<const T> y = mlp_forward(net, w);
+        View<const T> y = mlp_forward(net, w, packed);
         for (int i = 0; i < obs.rows; ++i)
             for (int j = 0; j < obs_dim; ++j) next_obs(i, j) = obs(i, j) + stats.delta.unnormalize(y(i, j), j);
     }
@@ -706,8 +763,7 @@ struct Ensemble {
     // One training step of every member (Eq. 5 and Adam), each on its own minibatch of `batch` rows
     // drawn without replacement, disjoint across members (reference: B x N rows from one
     // permutation, member n takes the n-th slice). Returns the mean over members of their losses,
-    // the reference's 'Training Loss'. Members train in parallel; the draws happen before, so the
-    // result does not depend on the number of threads.
+    // the reference's 'Training Loss'.
     T train_step(View<const T> obs, View<const T> act, View<const T> next_obs, int batch, Rng& rng) {
         check_data(obs, act, next_obs);
         const int N = obs.rows, E = size();
@@ -722,26 +778,43 @@ struct Ensemble {
         for (int i = 0; i < per * E; ++i) std::swap(perm[i], perm[i + rng.below(static_cast<uint64_t>(N - i))]);
 
         MBRL_OMP(parallel for schedule(static))
-        for (int m = 0; m < E; ++m) {
-            MLP<T>& net = nets[m];
-            if (work[m].max_batch < per) work[m].reserve(net, per);
-            target[m].resize(per, obs_dim);
-            dout[m].resize(per, obs_dim);
-            View<T> x = work[m].input(net, per);
-            for (int i = 0; i < per; ++i) {
-                const int r = perm[m * per + i];
+        for (int job = 0; job < E * kSlices; ++job) {
+            const int m = job / kSlices, s = job % kSlices;
+            const int r0 = per * s / kSlices, rows = per * (s + 1) / kSlices - r0;  // rows [r0, r0 + rows)
+            const MLP<T>& net = nets[m];
+            if (rows == 0) {
+                std::fill(grads[job].begin(), grads[job].end(), T(0));
+                slice_loss[job] = 0;
+                continue;
+            }
+            if (work[job].max_batch < rows) work[job].reserve(net, rows);
+            target[job].resize(rows, obs_dim);
+            dout[job].resize(rows, obs_dim);
+            View<T> x = work[job].input(net, rows);
+            for (int i = 0; i < rows; ++i) {
+                const int r = perm[m * per + r0 + i];
                 T* xi = x.row(i);
-                T* ti = target[m].row(i);
+                T* ti = target[job].row(i);
                 for (int j = 0; j < obs_dim; ++j) {
                     xi[j] = stats.obs.normalize(obs(r, j), j);
                     ti[j] = stats.delta.normalize(next_obs(r, j) - obs(r, j), j);
                 }
                 for (int j = 0; j < act_dim; ++j) xi[obs_dim + j] = stats.act.normalize(act(r, j), j);
             }
-            View<const T> y = mlp_forward(net, work[m]);
-            losses[m] = mse_forward<T>(y, target[m].view());
-            mse_backward<T>(dout[m].view(), y, target[m].view());
-            mlp_backward<T>(net, work[m], dout[m].view());
+            View<const T> y = mlp_forward(net, work[job]);
+            slice_loss[job] = mse_forward<T>(y, target[job].view()) * static_cast<T>(rows) / static_cast<T>(per);
+            mse_backward<T>(dout[job].view(), y, target[job].view(), static_cast<std::size_t>(per) * obs_dim);
+            mlp_backward<T>(net, work[job], dout[job].view(), View<T>(), grads[job].data());
+        }
+        for (int m = 0; m < E; ++m) {  // sum the slices, then one Adam step per member
+            MLP<T>& net = nets[m];
+            losses[m] = 0;
+            std::fill(net.grads.begin(), net.grads.end(), T(0));
+            for (int s = 0; s < kSlices; ++s) {
+                losses[m] += slice_loss[m * kSlices + s];
+                const Buffer<T>& g = grads[m * kSlices + s];
+                for (std::size_t i = 0; i < g.size(); ++i) net.grads[i] += g[i];
+            }
             opts[m].step(net.params.data(), net.grads.data());
         }
         T mean = 0;
@@ -933,6 +1006,7 @@ struct MPC {
         Tensor<T> s, s_next, a, r;  // [block, ob_dim], [block, ob_dim], [block, ac_dim], [block, 1]
     };
     std::vector<Job> jobs;      // [E * blocks]
+    std::vector<PackedMLP<T>> packed;  // [E] each member's weights, packed once per evaluate()
 
     MPC(const Ensemble<T>& ens, RewardFn<T> reward_fn, std::vector<T> act_low, std::vector<T> act_high,
         const MPCConfig& config, uint64_t seed_)
@@ -970,6 +1044,8 @@ struct MPC {
     // Scores every candidate in `cand` from the real observation obs [ob_dim] into mean_score.
     void evaluate(const T* obs) {
         const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon;
+        packed.resize(E);
+        for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m]);
         MBRL_OMP(parallel for schedule(static))
         for (int jb = 0; jb < static_cast<int>(jobs.size()); ++jb) {
             Job& job = jobs[jb];
@@ -984,7 +1060,7 @@ struct MPC {
             }
             for (int t = 0; t < H; ++t) {
                 for (int i = 0; i < n; ++i) std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(i));
-                model->predict(m, s, a, s2, job.work);                 // s_{t+1} = s_t + f_m(s_t, a_t)
+                model->predict(m, s, a, s2, job.work, &packed[m]);    // s_{t+1} = s_t + f_m(s_t, a_t)
                 reward(s2.data, a.data, n, job.r.data(), nullptr);      // R(s_{t+1})
                 for (int i = 0; i < n; ++i) sc[i] += job.r.data()[i];
                 std::swap(s.data, s2.data);
