@@ -26,7 +26,7 @@ TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
 EXAMPLES := q1 q2 q3 q4 q5 bench env_speed
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
 
-.PHONY: all examples test bench demo plots clean deps deps-build deps-run q1 q2 q3 q4 q5 q6
+.PHONY: all examples test bench demo plots clean deps deps-build deps-run q1 q2 q3 q4 q5
 all: examples
 examples: deps-build $(EX_BIN)
 
@@ -73,8 +73,16 @@ $(BUILD)/tests/%.o: tests/%.cpp $(HEADERS) | deps-build
 $(BUILD)/run_tests: $(TEST_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
-test: deps-build $(BUILD)/run_tests
+# The README's API tour, extracted from README.md, must compile and run.
+$(BUILD)/tour.cpp: README.md
+	@mkdir -p $(BUILD)
+	sed -n '/^<!-- tour -->/,/^<!-- \/tour -->/p' README.md | sed '/^<!--/d; /^```/d' > $@
+$(BUILD)/tour: $(BUILD)/tour.cpp $(HEADERS) | deps-build
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -I$(CURDIR) $< -o $@ $(LDLIBS)
+
+test: deps-build $(BUILD)/run_tests $(BUILD)/tour
 	$(BUILD)/run_tests
+	$(BUILD)/tour
 
 # ---------------------------------------------------------------------------------------------
 # Examples, benchmark, demo
@@ -90,6 +98,19 @@ bench: deps-build $(BUILD)/bench $(BUILD)/env_speed
 	-$(call ensure_packages,$(BENCH_DEPS))
 	$(BUILD)/bench --torch "$(PYTHON) $(CURDIR)/examples/bench_torch.py"
 	$(BUILD)/env_speed
+
+# The main job: q2 on obstacles (the assignment's command), then its figures.
+demo: deps $(BUILD)/q2
+	$(BUILD)/q2
+	plot/plot.sh data data/figures
+	@echo "demo done: CSVs in the data/hw4_q2_obstacles_singleiteration_* directory above, figures in data/figures/"
+
+q1 q2 q3 q4 q5: %: deps $(BUILD)/%
+	$(BUILD)/$@
+	plot/plot.sh data data/figures
+
+plots: deps-run
+	plot/plot.sh data data/figures
 
 clean:
 	rm -rf $(BUILD)
