@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Draw every figure of CS285 HW4 Problems 1-5 from the CSV files our runs write.
+#
+#   plot/plot.sh [DATA_DIR] [OUT_DIR]      (defaults: data  data/figures)
+#
+# Run directories are DATA_DIR/hw4_<exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS>/; when several
+# exist for one exp_name the newest time stamp wins. Figures whose runs are missing are skipped
+# with a one-line note; runs still in progress are plotted with whatever rows they have.
+set -euo pipefail
+
+DATA_DIR=${1:-data}
+OUT_DIR=${2:-data/figures}
+PLOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+command -v gnuplot >/dev/null || { echo "plot.sh: gnuplot not found" >&2; exit 1; }
+[[ -d $DATA_DIR ]] || { echo "plot.sh: no data directory '$DATA_DIR'" >&2; exit 1; }
+mkdir -p "$OUT_DIR"
+
+written=()
+
+# Newest run directory for an exact exp_name (empty if none). The time stamp dd-mm-YYYY_HH-MM-SS
+# is turned into YYYYmmddHHMMSS for comparison; ties go to the most recently modified directory.
+find_run() {
+    local exp=$1 best='' bestkey='' d name rest key
+    for d in "$DATA_DIR"/hw4_"$exp"_*/; do
+        [[ -d $d ]] || continue
+        d=${d%/}
+        name=${d##*/}
+        rest=${name#"hw4_${exp}_"}
+        # rest must be exactly <env_name>_<stamp>; env names (e.g. cheetah-cs285-v0) have no '_'
+        [[ $rest =~ ^[^_]+_([0-9]{2})-([0-9]{2})-([0-9]{4})_([0-9]{2})-([0-9]{2})-([0-9]{2})$ ]] || continue
+        key="${BASH_REMATCH[3]}${BASH_REMATCH[2]}${BASH_REMATCH[1]}${BASH_REMATCH[4]}${BASH_REMATCH[5]}${BASH_REMATCH[6]}"
+        if [[ -z $bestkey || $key > $bestkey || ( $key == "$bestkey" && $d -nt $best ) ]]; then
+            best=$d
+            bestkey=$key
+        fi
+    done
+    printf '%s' "$best"
+}
+
+# True if the CSV file exists and has at least one data row below the header.
+has_rows() {
+    [[ -f $1 ]] && awk 'NR == 2 { ok = 1; exit } END { exit !ok }' "$1"
+}
+
+# A string as a gnuplot single-quoted literal ('' stands for a quote inside).
+q() {
+    printf "'%s'" "${1//\'/\'\'}"
+}
+
+# run_gp SCRIPT OUT_PNG GNUPLOT_ASSIGNMENTS: draws one figure; a failure is reported, not fatal.
+run_gp() {
+    local script=$1 out=$2 vars=$3
+    if nice -n 10 gnuplot -e "out=$(q "$out"); $vars" "$PLOT_DIR/$script" && [[ -s $out ]]; then
+        written+=("$out")
+    else
+        echo "warning: gnuplot failed for $out" >&2
+        rm -f "$out"
+    fi
+}
+
+# Collect the newest run of each exp_name given; sets RUNS (dirs), EXPS, LABELS for the runs
+# whose FILE has data, and MISSING for the others.
+# usage: collect FILE exp1 label1 exp2 label2 ...
+collect() {
+    local file=$1 exp label d
+    shift
+    RUNS=()
+    EXPS=()
+    LABELS=()
+    MISSING=()
+    while (($# >= 2)); do
+        exp=$1 label=$2
+        shift 2
+        d=$(find_run "$exp")
+        if [[ -n $d ]] && has_rows "$d/$file"; then
+            RUNS+=("$d")
+            EXPS+=("$exp")
+            LABELS+=("$label")
+        else
+            MISSING+=("$exp")
+        fi
+    done
+}
+
+# gnuplot assignments n=..; f1=..; t1=..; ... for the collected runs
+multi_vars() {
+    local file=$1 i vars
+    vars="n=${#RUNS[@]}"
+    for i in "${!RUNS[@]}"; do
+        vars+="; f$((i + 1))=$(q "${RUNS[$i]}/$file"); t$((i + 1))=$(q "${LABELS[$i]}")"
+    done
+    printf '%s' "$vars"
+}
+
+# ---------------------------------------------------------------- Q1: predictions and losses
+collect predictions.csv \
+    q1_cheetah_n500_arch1x32 "" q1_cheetah_n5_arch2x250 "" q1_cheetah_n500_arch2x250 ""
+for i in "${!RUNS[@]}"; do
+    run_gp predictions.gp "$OUT_DIR/${EXPS[$i]}_predictions.png" \
+        "file=$(q "${RUNS[$i]}/predictions.csv"); name=$(q "${EXPS[$i]}")"
+done
+((${#MISSING[@]} == 0)) || echo "skip Q1 predictions for: ${MISSING[*]} (no run, or no rows in its predictions.csv)"
+
+collect losses.csv \
+    q1_cheetah_n500_arch1x32 "n500 arch1x32" \
+    q1_cheetah_n5_arch2x250 "n5 arch2x250" \
+    q1_cheetah_n500_arch2x250 "n500 arch2x250"
+for i in "${!RUNS[@]}"; do
+    exp=${EXPS[$i]}
+    ref=""
+    [[ $exp == q1_cheetah_n500_arch1x32 ]] && ref="; ref=0.2; ref_label='assignment: below 0.2 by step 500'"
+    run_gp losses.gp "$OUT_DIR/${exp}_losses.png" \
+        "n=1; f1=$(q "${RUNS[$i]}/losses.csv"); t1=$(q "$exp"); ttl='Q1: model training loss (iteration 0)'$ref"
+done
+if ((${#RUNS[@]} >= 2)); then
+    run_gp losses.gp "$OUT_DIR/q1_losses.png" \
+        "$(multi_vars losses.csv); ttl='Q1: model training loss, cheetah (steps, layers x size)'; ref=0.2; ref_label='assignment: n500 arch1x32 below 0.2 by step 500'"
+else
+    echo "skip q1_losses.png: needs at least 2 q1 runs with losses.csv"
+fi
+((${#MISSING[@]} == 0)) || echo "skip Q1 losses for: ${MISSING[*]} (no run, or no rows in its losses.csv)"
+
+# ---------------------------------------------------------------- Q2: single iteration
+d=$(find_run q2_obstacles_singleiteration)
+if [[ -n $d ]] && has_rows "$d/metrics.csv"; then
+    run_gp q2.gp "$OUT_DIR/q2_returns.png" "file=$(q "$d/metrics.csv")"
+else
+    echo "skip q2_returns.png: no q2_obstacles_singleiteration run with metrics"
+fi
+
+# ---------------------------------------------------------------- Q3: one figure per env
+for spec in "obstacles -25 -20" "reacher -300 -250" "cheetah 250 350"; do
+    read -r env lo hi <<<"$spec"
+    d=$(find_run "q3_$env")
+    if [[ -n $d ]] && has_rows "$d/metrics.csv"; then
+        run_gp q3.gp "$OUT_DIR/q3_$env.png" "file=$(q "$d/metrics.csv"); env='$env'; lo=$lo; hi=$hi"
+    else
+        echo "skip q3_$env.png: no q3_$env run with metrics"
+    fi
+done
+
+# ---------------------------------------------------------------- Q4: hyperparameter sweeps on reacher
+q4_figure() { # name title exp label ...
+    local name=$1 title=$2
+    shift 2
+    collect metrics.csv "$@"
+    if ((${#RUNS[@]} == 0)); then
+        echo "skip q4_$name.png: none of its runs exist"
+        return
+    fi
+    ((${#MISSING[@]} == 0)) || echo "note q4_$name.png: missing ${MISSING[*]}"
+    run_gp compare.gp "$OUT_DIR/q4_$name.png" \
+        "$(multi_vars metrics.csv); ttl=$(q "$title"); ylab='Eval_AverageReturn'"
+}
+q4_figure ensemble "Q4 (reacher): effect of ensemble size" \
+    q4_reacher_ensemble1 "ensemble size 1" q4_reacher_ensemble3 "ensemble size 3" q4_reacher_ensemble5 "ensemble size 5"
+q4_figure numseq "Q4 (reacher): effect of the number of candidate action sequences" \
+    q4_reacher_numseq100 "100 action sequences" q4_reacher_numseq1000 "1000 action sequences"
+q4_figure horizon "Q4 (reacher): effect of the planning horizon" \
+    q4_reacher_horizon5 "horizon 5" q4_reacher_horizon15 "horizon 15" q4_reacher_horizon30 "horizon 30"
+
+# ---------------------------------------------------------------- Q5: random shooting vs CEM
+collect metrics.csv \
+    q5_cheetah_random "random shooting" q5_cheetah_cem_2 "CEM, 2 iterations" q5_cheetah_cem_4 "CEM, 4 iterations"
+if ((${#RUNS[@]} > 0)); then
+    ((${#MISSING[@]} == 0)) || echo "note q5_cem.png: missing ${MISSING[*]}"
+    run_gp compare.gp "$OUT_DIR/q5_cem.png" \
+        "$(multi_vars metrics.csv); ttl='Q5 (cheetah): random shooting vs CEM'; ylab='Eval_AverageReturn'; expect=800; expect_label='assignment: about 800 (CEM)'"
+else
+    echo "skip q5_cem.png: none of its runs exist"
+fi
+
+# ---------------------------------------------------------------- summary
+echo "wrote ${#written[@]} figure(s) to $OUT_DIR:"
+for f in "${written[@]+"${written[@]}"}"; do
+    echo "  $f"
+done

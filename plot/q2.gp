@@ -1,0 +1,43 @@
+# Q2: random-shooting MPC sanity check (one iteration) -- Train_AverageReturn (random actions)
+# and Eval_AverageReturn (MPC with the learned model) as two single points with +-std error
+# bars, beside the assignment's expected values (Train about -160, Eval -70 to -50).
+#
+# usage: gnuplot -e "file='RUN/metrics.csv'; out='q2_returns.png'" plot/q2.gp
+# (if the run has several rows, every iteration is drawn; q2 has exactly one)
+
+if (!exists("file")) { print "q2.gp: set file='.../metrics.csv'"; exit }
+if (!exists("out"))  { out = "q2_returns.png" }
+if (!exists("ttl"))  { ttl = "Q2: random-shooting MPC on obstacles, one iteration" }
+
+set datafile separator ','
+set terminal pngcairo noenhanced size 900, 600 font "Sans,12"
+set output out
+
+# assignment expectations: x, y_center, y_low, y_high (comma separated like the CSVs)
+$EXPECT << EOD
+0,-160,-165,-155
+1,-60,-70,-50
+EOD
+
+set title ttl font ",14"
+set ylabel "average return"
+set xrange [-0.6 : 1.6]
+set xtics ("Train_AverageReturn\n(random actions, data collection)" 0, "Eval_AverageReturn\n(MPC with the learned model)" 1) nomirror
+set grid ytics lc rgb "#dddddd"
+# key under the plot at a fixed place (cairo "set key below" can collide with the x label)
+set bmargin at screen 0.25
+set key at screen 0.5, 0.015 center bottom horizontal maxrows 2 samplen 2 box opaque
+set offsets 0, 0, graph 0.08, graph 0.08
+
+
+plot $EXPECT using 1:2:($1 - 0.25):($1 + 0.25):3:4 with boxxyerror fs transparent solid 0.25 noborder \
+         lc rgb "#888888" title "assignment (Train about -160, Eval -70 to -50)", \
+     file using (0):"Train_AverageReturn":"Train_StdReturn" with yerrorbars lw 2 pt 7 ps 2 lc rgb "#1f77b4" \
+         title "Train_AverageReturn +- std", \
+     file using (1):"Eval_AverageReturn":"Eval_StdReturn" with yerrorbars lw 2 pt 7 ps 2 lc rgb "#d62728" \
+         title "Eval_AverageReturn +- std", \
+     file using (0):"Train_AverageReturn":(sprintf("%.1f", column("Train_AverageReturn"))) with labels \
+         left offset 1.5, 0 notitle, \
+     file using (1):"Eval_AverageReturn":(sprintf("%.1f", column("Eval_AverageReturn"))) with labels \
+         left offset 1.5, 0 notitle
+set output
