@@ -80,9 +80,14 @@ $(BUILD)/tour.cpp: README.md
 $(BUILD)/tour: $(BUILD)/tour.cpp $(HEADERS) | deps-build
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -I$(CURDIR) $< -o $@ $(LDLIBS)
 
-test: deps-build $(BUILD)/run_tests $(BUILD)/tour
+# ... and so must the same program built without OpenMP (the pragmas compile away).
+$(BUILD)/tour_serial: $(BUILD)/tour.cpp $(HEADERS) | deps-build
+	$(CXX) $(CPPFLAGS) $(filter-out -fopenmp,$(CXXFLAGS)) -Werror -I$(CURDIR) $< -o $@ $(LDLIBS)
+
+test: deps-build $(BUILD)/run_tests $(BUILD)/tour $(BUILD)/tour_serial
 	$(BUILD)/run_tests
 	$(BUILD)/tour
+	$(BUILD)/tour_serial
 
 # ---------------------------------------------------------------------------------------------
 # Examples, benchmark, demo

@@ -739,8 +739,12 @@ struct Ensemble {
     int size() const { return static_cast<int>(nets.size()); }
 
     // Recompute the statistics over a whole data set (reference: after every add to the buffer).
+    // NaN or inf anywhere in the data is an error here, before it can reach a network.
     void fit_stats(View<const T> obs, View<const T> act, View<const T> next_obs) {
         check_data(obs, act, next_obs);
+        check_finite(obs, "Ensemble::fit_stats: obs");
+        check_finite(act, "Ensemble::fit_stats: act");
+        check_finite(next_obs, "Ensemble::fit_stats: next_obs");
         delta.resize(obs.rows, obs_dim);
         for (std::size_t i = 0; i < obs.size(); ++i) delta.data()[i] = next_obs.data[i] - obs.data[i];
         stats.obs.fit(obs);
@@ -819,7 +823,11 @@ struct Ensemble {
         }
         T mean = 0;
         for (T l : losses) mean += l;
-        return mean / static_cast<T>(E);
+        mean /= static_cast<T>(E);
+        if (!std::isfinite(mean))
+            fail("Ensemble::train_step: the training loss is ", mean,
+                 " (non-finite data, or training diverged: try a smaller learning rate)");
+        return mean;
     }
 
    private:
@@ -1075,6 +1083,7 @@ struct MPC {
 
     // The action for observation obs [ob_dim], written to action [ac_dim].
     void act(const T* obs, T* action) {
+        check_finite(View<const T>(obs, 1, ob_dim), "MPC::act: observation");
         const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
         const uint64_t call = calls++;
         const int rounds = cfg.cem ? cfg.cem_iterations : 1;

@@ -252,6 +252,10 @@ inline int mb_main(int argc, char** argv, const std::vector<std::string>& comman
                                  std::to_string(c.mpc.cem_num_elites)).c_str()
                               : "",
                     c.ensemble_size, c.n_layers, c.size);
+        std::string all;
+        for (const auto& kv : settings[r])
+            if (kv.first != "command") all += (all.empty() ? "" : " ") + kv.first + "=" + kv.second;
+        std::printf("settings: %s\n", all.c_str());
         std::fflush(stdout);
         try {
             with_env(c.env_name, [&](auto& env) { return run_mb(env, c, settings[r]); });

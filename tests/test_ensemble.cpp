@@ -122,6 +122,11 @@ TEST_CASE("Ensemble: members train on disjoint minibatches, drawn without replac
     CHECK_THROWS_WITH_AS(ens.train_step(s.view().middle_rows(0, 1), a.view().middle_rows(0, 1),
                                         s2.view().middle_rows(0, 1), 50, rng),
                          doctest::Contains("1 rows of data cannot feed 2 members"), std::invalid_argument);
+    s2(7, 1) = std::nanf("");  // NaN in the data: an error naming where it is, not a NaN network
+    CHECK_THROWS_WITH_AS(ens.fit_stats(s.view(), a.view(), s2.view()),
+                         doctest::Contains("next_obs: non-finite value nan at row 7, column 1"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(ens.train_step(s.view(), a.view(), s2.view(), 50, rng), doctest::Contains("training loss is nan"),
+                         std::invalid_argument);
     Tensor<float> bad(100, 3);
     CHECK_THROWS_WITH_AS(ens.train_step(bad.view(), a.view(), s2.view(), 50, rng),
                          doctest::Contains("Ensemble: obs: expected shape [100, 4], got [100, 3]"),

@@ -123,6 +123,9 @@ TEST_CASE("Random shooting finds the best first action of a toy model with a kno
     CHECK(std::fabs(a[0] - 0.5f) < 0.06f);
     CHECK(std::fabs(a[1] + 0.3f) < 0.06f);
     // Bad settings are reported.
+    const float bad[2] = {0, std::nanf("")};
+    CHECK_THROWS_WITH_AS(mpc.act(bad, a), doctest::Contains("MPC::act: observation: non-finite value"),
+                         std::invalid_argument);
     cfg.horizon = 0;
     CHECK_THROWS_WITH_AS(MPC<float>(ens, target_reward, {-1, -1}, {1, 1}, cfg, 7), doctest::Contains("mpc_horizon"),
                          std::invalid_argument);
