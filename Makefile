@@ -23,10 +23,10 @@ PYTHON   := /usr/bin/python3
 HEADERS  := mbrl.hpp $(wildcard envs/*.hpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
-EXAMPLES := q1 q2 q3 q4 q5 bench env_speed
+EXAMPLES := q1 q2 q3 q4 q5 q6 bench env_speed
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
 
-.PHONY: all examples test bench demo plots clean deps deps-build deps-run q1 q2 q3 q4 q5
+.PHONY: all examples test bench demo plots clean deps deps-build deps-run q1 q2 q3 q4 q5 q6
 all: examples
 examples: deps-build $(EX_BIN)
 
@@ -110,7 +110,7 @@ demo: deps $(BUILD)/q2
 	plot/plot.sh data data/figures
 	@echo "demo done: CSVs in the data/hw4_q2_obstacles_singleiteration_* directory above, figures in data/figures/"
 
-q1 q2 q3 q4 q5: %: deps $(BUILD)/%
+q1 q2 q3 q4 q5 q6: %: deps $(BUILD)/%
 	$(BUILD)/$@
 	plot/plot.sh data data/figures
 

@@ -68,7 +68,9 @@ enum class Stream : uint64_t {
     plan,         // MPC candidate sequences
     sample,       // replay-buffer minibatches
     noise,        // add_sl_noise
-    sac,          // SAC action sampling
+    sac_act,      // SAC's actions in the environment
+    sac_train,    // SAC's minibatches and action noise while training
+    rollout,      // MBPO's model rollouts
     test,         // tests
 };
 
@@ -919,48 +921,56 @@ void add_sl_noise(Tensor<T>& x, int r0, int n, Rng& rng) {
     }
 }
 
-// Transitions in arrival order, the newest `capacity` kept (FIFO). Rows [0, size) of each tensor
-// are the data, so views of them go straight to the ensemble.
+// Transitions in arrival order, the newest `capacity` kept (FIFO). The valid rows are
+// [begin, end) of the storage tensors, so views of them go straight to the ensemble; forgotten
+// rows are dropped lazily, by one copy once the dead rows number `capacity`, so that adding a few
+// rows to a full buffer (MBPO adds one model rollout per SAC step) costs no more than the rows.
 template <class T>
 struct ReplayBuffer {
     int capacity = 1000000;
-    Tensor<T> obs, act, next_obs;  // [size, ob_dim], [size, ac_dim], [size, ob_dim]
-    Tensor<T> rew, terminal;       // [size, 1]
+    Tensor<T> obs_, act_, next_obs_, rew_, terminal_;  // storage [end, ob_dim], [end, ac_dim], ..., [end, 1]
+    int begin = 0;
 
     ReplayBuffer() = default;
     ReplayBuffer(int ob_dim, int ac_dim, int max_size) : capacity(max_size) {
         if (max_size <= 0) fail("ReplayBuffer: capacity must be positive, got ", max_size);
-        obs.resize(0, ob_dim);
-        act.resize(0, ac_dim);
-        next_obs.resize(0, ob_dim);
-        rew.resize(0, 1);
-        terminal.resize(0, 1);
+        obs_.resize(0, ob_dim);
+        act_.resize(0, ac_dim);
+        next_obs_.resize(0, ob_dim);
+        rew_.resize(0, 1);
+        terminal_.resize(0, 1);
     }
-    int size() const { return obs.rows; }
+    int size() const { return obs_.rows - begin; }
+    View<const T> obs() const { return obs_.view().middle_rows(begin, size()); }            // [size, ob_dim]
+    View<const T> act() const { return act_.view().middle_rows(begin, size()); }            // [size, ac_dim]
+    View<const T> next_obs() const { return next_obs_.view().middle_rows(begin, size()); }  // [size, ob_dim]
+    View<const T> rew() const { return rew_.view().middle_rows(begin, size()); }            // [size, 1]
+    View<const T> terminal() const { return terminal_.view().middle_rows(begin, size()); }  // [size, 1]
 
     // Appends every transition of r; with `noised`, add_sl_noise is applied to the new
     // observations and, separately, to the new next observations (never to actions or rewards).
     void add(const Rollouts<T>& r, bool noised, Rng& rng) {
-        check_shape(r.obs.view(), r.steps(), obs.cols, "ReplayBuffer::add: obs");
-        check_shape(r.act.view(), r.steps(), act.cols, "ReplayBuffer::add: act");
-        const int n0 = size(), n = r.steps();
+        check_shape(r.obs.view(), r.steps(), obs_.cols, "ReplayBuffer::add: obs");
+        check_shape(r.act.view(), r.steps(), act_.cols, "ReplayBuffer::add: act");
+        const int n0 = obs_.rows, n = r.steps();
         if (n == 0) return;
-        for (Tensor<T>* t : {&obs, &act, &next_obs, &rew, &terminal}) t->resize(n0 + n, t->cols);
-        std::copy(r.obs.data(), r.obs.data() + r.obs.size(), obs.row(n0));
-        std::copy(r.act.data(), r.act.data() + r.act.size(), act.row(n0));
-        std::copy(r.next_obs.data(), r.next_obs.data() + r.next_obs.size(), next_obs.row(n0));
-        std::copy(r.rew.begin(), r.rew.end(), rew.row(n0));
-        std::copy(r.terminal.begin(), r.terminal.end(), terminal.row(n0));
+        for (Tensor<T>* t : {&obs_, &act_, &next_obs_, &rew_, &terminal_}) t->resize(n0 + n, t->cols);
+        std::copy(r.obs.data(), r.obs.data() + r.obs.size(), obs_.row(n0));
+        std::copy(r.act.data(), r.act.data() + r.act.size(), act_.row(n0));
+        std::copy(r.next_obs.data(), r.next_obs.data() + r.next_obs.size(), next_obs_.row(n0));
+        std::copy(r.rew.begin(), r.rew.end(), rew_.row(n0));
+        std::copy(r.terminal.begin(), r.terminal.end(), terminal_.row(n0));
         if (noised) {
-            add_sl_noise(obs, n0, n, rng);
-            add_sl_noise(next_obs, n0, n, rng);
+            add_sl_noise(obs_, n0, n, rng);
+            add_sl_noise(next_obs_, n0, n, rng);
         }
-        const int drop = size() - capacity;  // FIFO: forget the oldest rows
-        if (drop > 0)
-            for (Tensor<T>* t : {&obs, &act, &next_obs, &rew, &terminal}) {
-                std::copy(t->row(drop), t->row(t->rows), t->row(0));
-                t->resize(capacity, t->cols);
+        if (size() > capacity) begin = obs_.rows - capacity;  // FIFO: forget the oldest rows
+        if (begin >= capacity)                                // ... and reclaim their memory
+            for (Tensor<T>* t : {&obs_, &act_, &next_obs_, &rew_, &terminal_}) {
+                std::copy(t->row(begin), t->row(t->rows), t->row(0));
+                t->resize(t->rows - begin, t->cols);
             }
+        if (begin >= capacity) begin = 0;
     }
 };
 
@@ -1128,7 +1138,244 @@ struct MPC {
 };
 
 // =================================================================================================
-// 12. CSV logging
+// 12. Soft actor-critic (Haarnoja et al. 2018; reference section 3.7)
+// =================================================================================================
+// Two critics Q1, Q2: MLP([s, a]) -> 1 with ReLU, their targets updated by Polyak averaging; an
+// actor whose mean is an MLP(s) with tanh and whose log-std is one learned vector (state
+// independent, clamped to [-20, 2]); actions a = tanh(u), u = mu(s) + std * eps, eps ~ N(0, 1);
+// a learned temperature alpha = exp(log_alpha) with target entropy -ac_dim. One training step:
+//   critic  y = r + gamma (1 - d) (min_i Q_targ_i(s', a') - alpha log pi(a'|s')),  a' ~ pi(s')
+//           loss = MSE(Q1(s, a), y) + MSE(Q2(s, a), y)
+//   target  theta_targ <- tau theta + (1 - tau) theta_targ
+//   actor   loss = mean(alpha log pi(a|s) - min_i Q_i(s, a)),  a = tanh(mu + std eps) (reparameterized)
+//   alpha   loss = mean(alpha (-log pi(a|s) - target_entropy)), log pi held fixed
+// with log pi(a|s) = sum_j [log N(u_j; mu_j, std_j) - 2 (log 2 - u_j - softplus(-2 u_j))].
+
+struct SACConfig {
+    int n_layers = 2, size = 64;
+    double learning_rate = 3e-4, discount = 0.99, init_temperature = 1.0, tau = 0.005;
+    int batch = 256;                         // sac_train_batch_size
+    int critic_updates = 1, actor_updates = 1;
+    int actor_update_frequency = 1, critic_target_update_frequency = 1;
+};
+
+// k distinct integers of [0, n), uniformly (Floyd's algorithm), into out.
+inline void sample_distinct(int n, int k, Rng& rng, std::vector<int>& out) {
+    if (k > n) fail("sample_distinct: cannot draw ", k, " distinct rows from ", n);
+    out.clear();
+    for (int j = n - k; j < n; ++j) {
+        const int t = static_cast<int>(rng.below(static_cast<uint64_t>(j) + 1));
+        out.push_back(std::find(out.begin(), out.end(), t) == out.end() ? t : j);
+    }
+}
+
+inline double softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
+
+template <class T>
+struct SAC {
+    static constexpr double kLogStdMin = -20, kLogStdMax = 2;
+    int ob_dim = 0, ac_dim = 0;
+    SACConfig cfg;
+    T act_low = -1, act_high = 1;    // the reference clamps actions to [min(low), max(high)]
+    uint64_t seed = 0;
+    MLP<T> q1, q2, q1_targ, q2_targ;  // critics [ob + ac -> 1], ReLU; targets start as copies
+    MLP<T> actor;                     // mean of u [ob -> ac], tanh
+    std::vector<T> logstd;            // [ac] log std of u, state independent
+    T log_alpha = 0;
+    Adam<T> q1_opt, q2_opt, actor_opt, logstd_opt, alpha_opt;
+    long training_step = 0;
+    uint64_t act_calls = 0;
+    T last_critic_loss = 0, last_actor_loss = 0, last_alpha_loss = 0;
+
+    // Scratch for one minibatch of B = cfg.batch rows, allocated once.
+    MLPWork<T> qw1, qw2, tw1, tw2, aw, aw_one;  // critics, targets, actor; actor for one row
+    Tensor<T> a_pi, eps, logp;                  // [B, ac], [B, ac], [B, 1] a sample of pi and its log-prob
+    Tensor<T> y, dq1, dq2;                      // [B, 1] critic targets and dLoss/dQ
+    Tensor<T> din1, din2;                       // [B, ob + ac] dLoss/d[s, a] through each critic
+    Tensor<T> dmu;                              // [B, ac] dLoss/dmu
+    Buffer<T> discard;                          // critic parameter gradients of the actor step (unused)
+    std::vector<T> dlogstd;                     // [ac]
+
+    SAC() = default;
+    SAC(int ob, int ac, T low, T high, const SACConfig& c, uint64_t seed_)
+        : ob_dim(ob), ac_dim(ac), cfg(c), act_low(low), act_high(high), seed(seed_),
+          q1(ob + ac, 1, c.n_layers, c.size, Activation::relu), q2(ob + ac, 1, c.n_layers, c.size, Activation::relu),
+          actor(ob, ac, c.n_layers, c.size, Activation::tanh), logstd(ac, T(0)) {
+        if (c.batch <= 0) fail("SAC: sac_train_batch_size must be positive, got ", c.batch);
+        if (!(c.init_temperature > 0)) fail("SAC: sac_init_temperature must be positive, got ", c.init_temperature);
+        if (!(c.discount >= 0 && c.discount <= 1)) fail("SAC: sac_discount must be in [0, 1], got ", c.discount);
+        Rng r1(seed, Stream::init, 101), r2(seed, Stream::init, 102), r3(seed, Stream::init, 103);
+        q1.init(r1);
+        q2.init(r2);
+        actor.init(r3);
+        q1_targ = q1;
+        q2_targ = q2;
+        log_alpha = static_cast<T>(std::log(c.init_temperature));
+        const T lr = static_cast<T>(c.learning_rate);
+        q1_opt = Adam<T>(q1.size(), lr);
+        q2_opt = Adam<T>(q2.size(), lr);
+        actor_opt = Adam<T>(actor.size(), lr);
+        logstd_opt = Adam<T>(ac, lr);
+        alpha_opt = Adam<T>(1, lr);
+        const int B = c.batch;
+        for (MLPWork<T>* w : {&qw1, &qw2, &tw1, &tw2}) w->reserve(q1, B);
+        aw.reserve(actor, B);
+        aw_one.reserve(actor, 1);
+        a_pi.resize(B, ac);
+        eps.resize(B, ac);
+        logp.resize(B, 1);
+        y.resize(B, 1);
+        dq1.resize(B, 1);
+        dq2.resize(B, 1);
+        din1.resize(B, ob + ac);
+        din2.resize(B, ob + ac);
+        dmu.resize(B, ac);
+        discard.assign(q1.size(), T(0));
+        dlogstd.assign(ac, T(0));
+    }
+    T alpha() const { return static_cast<T>(std::exp(static_cast<double>(log_alpha))); }
+    T std_of(int j) const {
+        return static_cast<T>(std::exp(std::min(kLogStdMax, std::max(kLogStdMin, static_cast<double>(logstd[j])))));
+    }
+
+    // a = tanh(mu(s) + std eps) for the rows of obs [B, ob] with the noise eps [B, ac] given;
+    // writes a [B, ac] and log pi(a|s) [B, 1]. The actor's activations stay in `w`.
+    void policy_forward(View<const T> obs, View<const T> noise, MLPWork<T>& w, View<T> a, View<T> lp) const {
+        View<T> x = w.input(actor, obs.rows);
+        std::copy(obs.data, obs.data + obs.size(), x.data);
+        View<const T> mu = mlp_forward(actor, w);
+        for (int i = 0; i < obs.rows; ++i) {
+            double l = 0;
+            for (int j = 0; j < ac_dim; ++j) {
+                const double e = noise(i, j), u = mu(i, j) + std_of(j) * e;
+                a(i, j) = static_cast<T>(std::tanh(u));
+                l += -0.5 * e * e - std::log(static_cast<double>(std_of(j))) - 0.9189385332046727;  // log N(u)
+                l -= 2.0 * (0.6931471805599453 - u - softplus(-2.0 * u));                       // log |da/du|
+            }
+            lp(i, 0) = static_cast<T>(l);
+        }
+    }
+
+    // An action for one observation obs [ob] into action [ac]: a sample of pi (the reference
+    // samples both when collecting and when evaluating), clamped to the action range.
+    void act(const T* obs, T* action) {
+        check_finite(View<const T>(obs, 1, ob_dim), "SAC::act: observation");
+        Rng rng(seed, Stream::sac_act, act_calls++);
+        Tensor<T>& e = eps;  // row 0 of the training scratch serves
+        for (int j = 0; j < ac_dim; ++j) e(0, j) = static_cast<T>(rng.normal());
+        policy_forward(View<const T>(obs, 1, ob_dim), e.view().middle_rows(0, 1), aw_one,
+                       a_pi.view().middle_rows(0, 1), logp.view().middle_rows(0, 1));
+        for (int j = 0; j < ac_dim; ++j) action[j] = std::min(act_high, std::max(act_low, a_pi(0, j)));
+    }
+
+    // Q(s, a) of critic q for the rows of obs [B, ob] and act [B, ac]; returns the output [B, 1].
+    View<T> q_forward(const MLP<T>& q, MLPWork<T>& w, View<const T> obs, View<const T> act) const {
+        View<T> x = w.input(q, obs.rows);
+        for (int i = 0; i < obs.rows; ++i) {
+            std::copy(obs.row(i), obs.row(i) + ob_dim, x.row(i));
+            std::copy(act.row(i), act.row(i) + ac_dim, x.row(i) + ob_dim);
+        }
+        return mlp_forward(q, w);
+    }
+
+    void draw_noise(Rng& rng, int B) {
+        for (int i = 0; i < B; ++i)
+            for (int j = 0; j < ac_dim; ++j) eps(i, j) = static_cast<T>(rng.normal());
+    }
+
+    // The critic step's gradients (into q1.grads, q2.grads) for a minibatch; returns the loss.
+    T critic_gradients(View<const T> obs, View<const T> act, View<const T> rew, View<const T> next_obs,
+                       View<const T> done, Rng& rng) {
+        const int B = obs.rows;
+        draw_noise(rng, B);  // a' ~ pi(s')
+        policy_forward(next_obs, eps.view().middle_rows(0, B), aw, a_pi.view().middle_rows(0, B),
+                       logp.view().middle_rows(0, B));
+        View<const T> t1 = q_forward(q1_targ, tw1, next_obs, a_pi.view().middle_rows(0, B));
+        View<const T> t2 = q_forward(q2_targ, tw2, next_obs, a_pi.view().middle_rows(0, B));
+        const T al = alpha(), g = static_cast<T>(cfg.discount);
+        for (int i = 0; i < B; ++i)
+            y(i, 0) = rew(i, 0) + g * (T(1) - done(i, 0)) * (std::min(t1(i, 0), t2(i, 0)) - al * logp(i, 0));
+        View<const T> y_b = y.view().middle_rows(0, B);
+        View<const T> v1 = q_forward(q1, qw1, obs, act), v2 = q_forward(q2, qw2, obs, act);
+        const T loss = mse_forward<T>(v1, y_b) + mse_forward<T>(v2, y_b);
+        mse_backward<T>(dq1.view().middle_rows(0, B), v1, y_b);
+        mse_backward<T>(dq2.view().middle_rows(0, B), v2, y_b);
+        mlp_backward<T>(q1, qw1, dq1.view().middle_rows(0, B));
+        mlp_backward<T>(q2, qw2, dq2.view().middle_rows(0, B));
+        return loss;
+    }
+
+    // The actor step's gradients (into actor.grads and dlogstd) for the states obs [B, ob] with
+    // fresh noise; log pi of the sample stays in `logp` for the temperature step. Returns the loss.
+    T actor_gradients(View<const T> obs, Rng& rng) {
+        const int B = obs.rows, D = ob_dim;
+        draw_noise(rng, B);
+        View<T> a = a_pi.view().middle_rows(0, B);
+        policy_forward(obs, eps.view().middle_rows(0, B), aw, a, logp.view().middle_rows(0, B));
+        View<const T> v1 = q_forward(q1, qw1, obs, a), v2 = q_forward(q2, qw2, obs, a);
+        const T al = alpha(), inv_b = T(1) / static_cast<T>(B);
+        double loss = 0;
+        for (int i = 0; i < B; ++i) {  // dLoss/dQ flows only into the smaller critic
+            const bool first = v1(i, 0) <= v2(i, 0);
+            loss += al * logp(i, 0) - (first ? v1(i, 0) : v2(i, 0));
+            dq1(i, 0) = first ? -inv_b : T(0);
+            dq2(i, 0) = first ? T(0) : -inv_b;
+        }
+        // dLoss/d[s, a] through each critic (their parameter gradients are not wanted here).
+        mlp_backward<T>(q1, qw1, dq1.view().middle_rows(0, B), din1.view().middle_rows(0, B), discard.data());
+        mlp_backward<T>(q2, qw2, dq2.view().middle_rows(0, B), din2.view().middle_rows(0, B), discard.data());
+        std::fill(dlogstd.begin(), dlogstd.end(), T(0));
+        for (int i = 0; i < B; ++i)
+            for (int j = 0; j < ac_dim; ++j) {
+                const T aj = a(i, j), da = din1(i, D + j) + din2(i, D + j);
+                // u = mu + std eps: dLoss/du = dLoss/da (1 - a^2) + alpha/B d(log pi)/du, where
+                // d(log pi)/du = 2 tanh(u) = 2a through the squashing term (log N(u) does not
+                // depend on mu once eps is fixed).
+                dmu(i, j) = da * (T(1) - aj * aj) + al * inv_b * T(2) * aj;
+                // d/dlogstd = dLoss/du * std eps, plus alpha/B d(log N)/dlogstd = -alpha/B.
+                dlogstd[j] += dmu(i, j) * std_of(j) * eps(i, j) - al * inv_b;
+            }
+        for (int j = 0; j < ac_dim; ++j)  // the clamp passes no gradient outside [-20, 2]
+            if (logstd[j] < kLogStdMin || logstd[j] > kLogStdMax) dlogstd[j] = T(0);
+        mlp_backward<T>(actor, aw, dmu.view().middle_rows(0, B));
+        return static_cast<T>(loss / B);
+    }
+
+    // One SAC training step on a minibatch (rew and done are [B, 1]).
+    void train(View<const T> obs, View<const T> act, View<const T> rew, View<const T> next_obs, View<const T> done) {
+        const int B = obs.rows;
+        if (B <= 0 || B > cfg.batch) fail("SAC::train: batch of ", B, " rows (at most ", cfg.batch, ")");
+        Rng rng(seed, Stream::sac_train, static_cast<uint64_t>(training_step));
+        for (int k = 0; k < cfg.critic_updates; ++k) {
+            last_critic_loss = critic_gradients(obs, act, rew, next_obs, done, rng);
+            q1_opt.step(q1.params.data(), q1.grads.data());
+            q2_opt.step(q2.params.data(), q2.grads.data());
+        }
+        if (training_step % cfg.critic_target_update_frequency == 0) {
+            const T tau = static_cast<T>(cfg.tau);
+            for (auto [net, targ] : {std::pair<MLP<T>*, MLP<T>*>{&q1, &q1_targ}, {&q2, &q2_targ}})
+                for (std::size_t i = 0; i < net->size(); ++i)
+                    targ->params[i] = tau * net->params[i] + (T(1) - tau) * targ->params[i];
+        }
+        if (training_step % cfg.actor_update_frequency == 0)
+            for (int k = 0; k < cfg.actor_updates; ++k) {
+                last_actor_loss = actor_gradients(obs, rng);
+                actor_opt.step(actor.params.data(), actor.grads.data());
+                logstd_opt.step(logstd.data(), dlogstd.data());
+                // Temperature: d/dlog_alpha of mean(alpha (-log pi - target_entropy)).
+                double g = 0;
+                for (int i = 0; i < B; ++i) g += -logp(i, 0) + ac_dim;  // target entropy is -ac_dim
+                g = alpha() * g / B;
+                last_alpha_loss = static_cast<T>(g);
+                const T gt = static_cast<T>(g);
+                alpha_opt.step(&log_alpha, &gt);
+            }
+        ++training_step;
+    }
+};
+
+// =================================================================================================
+// 13. CSV logging
 // =================================================================================================
 
 // A number as CSV text: 9 significant digits, NaN as an empty cell (a value not logged).
@@ -1185,7 +1432,7 @@ inline std::string make_run_dir(const std::string& root, const std::string& exp_
 }
 
 // =================================================================================================
-// 13. Model-based RL with on-policy data aggregation (assignment Algorithm 1; reference 3.5, 4)
+// 14. Model-based RL with on-policy data aggregation (assignment Algorithm 1; reference 3.5, 4)
 // =================================================================================================
 
 // Every setting of the reference's run_hw4_mb.py, with its defaults (reference section 2.1).
@@ -1339,14 +1586,14 @@ std::string run_mb(Env& env, MBConfig cfg, const std::vector<std::pair<std::stri
         // 2. add to the buffer, recompute the statistics
         Rng noise_rng(cfg.seed, Stream::noise, static_cast<uint64_t>(itr));
         buffer.add(paths, cfg.add_sl_noise, noise_rng);
-        ens.fit_stats(buffer.obs.view(), buffer.act.view(), buffer.next_obs.view());
+        ens.fit_stats(buffer.obs(), buffer.act(), buffer.next_obs());
         have_data = true;
         // 3. train the ensemble
         Rng sample_rng(cfg.seed, Stream::sample, static_cast<uint64_t>(itr));
         std::vector<double> losses;
         for (int step = 0; step < cfg.num_agent_train_steps_per_iter; ++step)
-            losses.push_back(ens.train_step(buffer.obs.view(), buffer.act.view(), buffer.next_obs.view(),
-                                            cfg.train_batch_size, sample_rng));
+            losses.push_back(ens.train_step(buffer.obs(), buffer.act(), buffer.next_obs(), cfg.train_batch_size,
+                                            sample_rng));
         // 4. iteration 0: what the model predicts, and its training curve
         if (itr == 0) {
             const double mpe = log_model_predictions(env, ens, cfg.seed, &episodes, dir + "/predictions.csv");
@@ -1370,6 +1617,162 @@ std::string run_mb(Env& env, MBConfig cfg, const std::vector<std::pair<std::stri
             std::printf("itr %d/%d | env steps %ld | train return %.4g | eval return %s | loss %.4g | %s elapsed, ~%s left\n",
                         itr + 1, cfg.n_iter, envsteps, train.mean, log_metrics ? csv_num(eval.mean).c_str() : "-",
                         loss, hms(elapsed).c_str(), hms(elapsed / (itr + 1) * (cfg.n_iter - itr - 1)).c_str());
+            std::fflush(stdout);
+        }
+    }
+    return dir;
+}
+
+// =================================================================================================
+// 15. MBPO: SAC on real and model-generated data (assignment Problem 6; reference 3.5-3.7)
+// =================================================================================================
+// Per iteration: collect with the SAC policy -> real transitions to the SAC buffer (clean) and to
+// the model buffer (noised if asked), statistics -> train the ensemble -> sac_n_iter times: one
+// model rollout of rollout_length steps into the SAC buffer (none when the length is 0: plain
+// SAC), then SAC steps on minibatches of the SAC buffer -> evaluate the SAC policy and log.
+
+// Every setting of the reference's run_hw4_mbpo.py (reference section 2.2).
+struct MBPOConfig {
+    MBConfig mb;                 // the shared settings; mb.mpc is parsed but unused, as in the reference
+    SACConfig sac;
+    int sac_n_iter = 200;        // SAC rounds per iteration
+    int sac_train_steps = 1;     // sac_num_agent_train_steps_per_iter: SAC steps per round
+    int sac_batch_size = 1000;   // parsed, unused (as in the reference)
+    int rollout_length = 1;      // mbpo_rollout_length; 0 = model-free SAC
+    int sac_buffer_size = 100000;
+};
+
+// Scratch of model rollouts, sized once: nothing is allocated per rollout.
+struct RolloutScratch {
+    std::vector<MLPWork<float>> work;  // [E] one row through each member
+    Tensor<float> pred;                // [1, ob_dim] one member's prediction
+    std::vector<float> ob, next, ac;   // [ob_dim], [ob_dim], [ac_dim]
+    RolloutScratch(const Ensemble<float>& ens)
+        : pred(1, ens.obs_dim), ob(ens.obs_dim), next(ens.obs_dim), ac(ens.act_dim) {
+        for (const MLP<float>& net : ens.nets) work.emplace_back(net, 1);
+    }
+};
+
+// One model rollout (reference 3.6): start at a state of the model buffer, act with the SAC
+// policy, step with the ensemble-mean prediction. Each step keeps the start's terminal flag, as
+// the reference does. The reward is the env's reward of the predicted next state, the same
+// convention as the real env and as MPC here (the reference's solution scores the pre-step state).
+template <class Env>
+void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuffer<float>& buffer, int length,
+                   Rng& rng, RolloutScratch& s, Rollouts<float>& out) {
+    const int D = ens.obs_dim, A = ens.act_dim, E = ens.size();
+    out.clear(D, A);
+    const int start = static_cast<int>(rng.below(static_cast<uint64_t>(buffer.size())));
+    const float terminal = buffer.terminal()(start, 0);
+    std::copy(buffer.obs().row(start), buffer.obs().row(start) + D, s.ob.begin());
+    for (int t = 0; t < length; ++t) {
+        sac.act(s.ob.data(), s.ac.data());
+        std::fill(s.next.begin(), s.next.end(), 0.0f);
+        for (int m = 0; m < E; ++m) {  // the mean of the members' predictions
+            ens.predict(m, View<const float>(s.ob.data(), 1, D), View<const float>(s.ac.data(), 1, A), s.pred.view(),
+                        s.work[m]);
+            for (int j = 0; j < D; ++j) s.next[j] += s.pred(0, j) / static_cast<float>(E);
+        }
+        float r = 0;
+        Env::reward(s.next.data(), s.ac.data(), 1, &r, nullptr);
+        out.push(s.ob.data(), s.ac.data(), r, s.next.data(), terminal != 0.0f);
+        std::swap(s.ob, s.next);
+    }
+}
+
+template <class Env>
+std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::string, std::string>>& settings,
+                     bool verbose = true) {
+    MBConfig& mb = cfg.mb;
+    mb.ep_len = env.ep_len();
+    const int D = env.obs_dim(), A = env.act_dim();
+    float low = env.act_low(0), high = env.act_high(0);
+    for (int j = 1; j < A; ++j) {
+        low = std::min(low, env.act_low(j));
+        high = std::max(high, env.act_high(j));
+    }
+    Ensemble<float> ens(D, A, mb.ensemble_size, mb.n_layers, mb.size, static_cast<float>(mb.learning_rate), mb.seed);
+    SAC<float> sac(D, A, low, high, cfg.sac, mb.seed);
+    ReplayBuffer<float> model_buffer(D, A, 1000000), sac_buffer(D, A, cfg.sac_buffer_size);
+
+    const std::string dir = make_run_dir(mb.data_dir, mb.exp_name, mb.env_name);
+    {
+        CsvWriter flags(dir + "/flags.csv", {"flag", "value"});
+        for (const auto& kv : settings) flags.write({kv.first, kv.second});
+    }
+    CsvWriter metrics(dir + "/metrics.csv", metric_names());
+    if (verbose) std::printf("writing %s/\n", dir.c_str());
+
+    // Scratch of the SAC minibatches and model rollouts, allocated once.
+    const int B = cfg.sac.batch;
+    Tensor<float> b_obs(B, D), b_act(B, A), b_rew(B, 1), b_next(B, D), b_done(B, 1);
+    RolloutScratch scratch(ens);
+    std::vector<int> rows;
+    Rollouts<float> paths, eval_paths, rollout;
+
+    Timer clock;
+    uint64_t episodes = 0, rollouts = 0;
+    long envsteps = 0;
+    double initial_return = NAN;
+    auto policy = [&](const std::vector<float>& obs, std::vector<float>& act) { sac.act(obs.data(), act.data()); };
+    for (int itr = 0; itr < mb.n_iter; ++itr) {
+        const bool log_metrics = mb.scalar_log_freq != -1 && itr % mb.scalar_log_freq == 0;
+        // 1. collect with the SAC policy (sampling, also at iteration 0)
+        sample_trajectories(env, policy, itr == 0 ? mb.batch_size_initial : mb.batch_size, mb.ep_len, mb.seed,
+                            &episodes, paths);
+        envsteps += paths.steps();
+        // 2. real data: clean to SAC's buffer, noised (if asked) to the model's; statistics
+        Rng noise_rng(mb.seed, Stream::noise, static_cast<uint64_t>(itr));
+        sac_buffer.add(paths, false, noise_rng);
+        model_buffer.add(paths, mb.add_sl_noise, noise_rng);
+        ens.fit_stats(model_buffer.obs(), model_buffer.act(), model_buffer.next_obs());
+        // 3. train the ensemble
+        Rng sample_rng(mb.seed, Stream::sample, static_cast<uint64_t>(itr));
+        double loss = NAN;
+        for (int step = 0; step < mb.num_agent_train_steps_per_iter; ++step)
+            loss = ens.train_step(model_buffer.obs(), model_buffer.act(), model_buffer.next_obs(), mb.train_batch_size,
+                                  sample_rng);
+        // 4. model rollouts and SAC
+        for (int k = 0; k < cfg.sac_n_iter; ++k) {
+            if (cfg.rollout_length > 0) {
+                Rng rrng(mb.seed, Stream::rollout, rollouts++);
+                model_rollout<Env>(ens, sac, model_buffer, cfg.rollout_length, rrng, scratch, rollout);
+                sac_buffer.add(rollout, false, rrng);
+            }
+            for (int s = 0; s < cfg.sac_train_steps; ++s) {
+                const int n = std::min(B, sac_buffer.size());
+                Rng brng(mb.seed, Stream::sample, (1ull << 32) + static_cast<uint64_t>(sac.training_step));
+                sample_distinct(sac_buffer.size(), n, brng, rows);
+                for (int i = 0; i < n; ++i) {
+                    const int r = rows[i];
+                    std::copy(sac_buffer.obs().row(r), sac_buffer.obs().row(r) + D, b_obs.row(i));
+                    std::copy(sac_buffer.act().row(r), sac_buffer.act().row(r) + A, b_act.row(i));
+                    std::copy(sac_buffer.next_obs().row(r), sac_buffer.next_obs().row(r) + D, b_next.row(i));
+                    b_rew(i, 0) = sac_buffer.rew()(r, 0);
+                    b_done(i, 0) = sac_buffer.terminal()(r, 0);
+                }
+                sac.train(b_obs.view().middle_rows(0, n), b_act.view().middle_rows(0, n),
+                          b_rew.view().middle_rows(0, n), b_next.view().middle_rows(0, n),
+                          b_done.view().middle_rows(0, n));
+            }
+        }
+        // 5. evaluate the SAC policy and log
+        const ReturnStats train = return_stats(paths);
+        if (itr == 0) initial_return = train.mean;
+        ReturnStats eval;
+        if (log_metrics) {
+            sample_trajectories(env, policy, mb.eval_batch_size, mb.ep_len, mb.seed, &episodes, eval_paths);
+            eval = return_stats(eval_paths);
+        }
+        metrics.row({double(itr), eval.mean, eval.std, eval.max, eval.min, eval.ep_len, train.mean, train.std,
+                     train.max, train.min, train.ep_len, double(envsteps), clock.seconds(), loss, initial_return});
+        if (verbose) {
+            const double elapsed = clock.seconds();
+            std::printf("itr %d/%d | env steps %ld | train return %.4g | eval return %s | loss %.4g | critic %.4g"
+                        " | alpha %.3g | %s elapsed, ~%s left\n",
+                        itr + 1, mb.n_iter, envsteps, train.mean, log_metrics ? csv_num(eval.mean).c_str() : "-",
+                        loss, double(sac.last_critic_loss), double(sac.alpha()), hms(elapsed).c_str(),
+                        hms(elapsed / (itr + 1) * (mb.n_iter - itr - 1)).c_str());
             std::fflush(stdout);
         }
     }

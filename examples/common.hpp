@@ -1,6 +1,6 @@
-// examples/common.hpp: what the question binaries q1..q5 share: the flags of the reference's
-// run_hw4_mb.py (same names, aliases and defaults), their checks, the start-up banner, and
-// "no flags: run every command of this question".
+// examples/common.hpp: what the question binaries share: the flags of the reference's
+// run_hw4_mb.py (q1..q5) and run_hw4_mbpo.py (q6) with the same names, aliases and defaults,
+// their checks, the start-up banner, and "no flags: run every command of this question".
 #ifndef MBRL_EXAMPLES_COMMON_HPP
 #define MBRL_EXAMPLES_COMMON_HPP
 
@@ -163,8 +163,8 @@ inline void check_mb_config(const MBConfig& c) {
         throw FlagError("--exp_name: must be a non-empty name without '/'");
 }
 
-// Parses args (without the program name) into cfg; throws FlagError on anything unknown or bad.
-inline void parse_mb_flags(const std::vector<std::string>& args, MBConfig& cfg, std::vector<Flag>& flags) {
+// Parses args (without the program name) through `flags`; throws FlagError on anything unknown.
+inline void parse_flags(const std::vector<std::string>& args, std::vector<Flag>& flags) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string name = args[i], value;
         const std::size_t eq = name.find('=');
@@ -184,7 +184,96 @@ inline void parse_mb_flags(const std::vector<std::string>& args, MBConfig& cfg, 
         if (!f->takes_value && inline_value) throw FlagError(name + ": takes no value");
         f->set(value);
     }
+}
+inline void parse_mb_flags(const std::vector<std::string>& args, MBConfig& cfg, std::vector<Flag>& flags) {
+    parse_flags(args, flags);
     check_mb_config(cfg);
+}
+
+// ------------------------------------------------------------------------------------------------
+// run_hw4_mbpo.py: the shared flags, the SAC flags and --mbpo_rollout_length (reference 2.2).
+inline std::vector<Flag> mbpo_flags(MBPOConfig& c) {
+    std::vector<Flag> flags = mb_flags(c.mb);
+    auto int_flag = [](std::string name, int* p, std::string help) {
+        return Flag{{name}, true, [p, name](const std::string& v) { *p = static_cast<int>(parse_int(name, v)); },
+                    [p] { return std::to_string(*p); }, help};
+    };
+    auto real_flag = [](std::string name, double* p, std::string help) {
+        return Flag{{name}, true, [p, name](const std::string& v) { *p = parse_double(name, v); },
+                    [p] { return csv_num(*p); }, help};
+    };
+    std::vector<Flag> more = {
+        int_flag("--sac_num_agent_train_steps_per_iter", &c.sac_train_steps, "SAC steps per SAC round"),
+        int_flag("--sac_num_critic_updates_per_agent_update", &c.sac.critic_updates, "critic updates per SAC step"),
+        int_flag("--sac_num_actor_updates_per_agent_update", &c.sac.actor_updates, "actor updates per SAC step"),
+        int_flag("--sac_actor_update_frequency", &c.sac.actor_update_frequency, "update the actor every this many steps"),
+        int_flag("--sac_critic_target_update_frequency", &c.sac.critic_target_update_frequency,
+                 "update the target critics every this many steps"),
+        int_flag("--sac_train_batch_size", &c.sac.batch, "SAC minibatch rows"),
+        int_flag("--sac_batch_size", &c.sac_batch_size, "accepted; unused, as in the reference"),
+        real_flag("--sac_discount", &c.sac.discount, "gamma"),
+        real_flag("--sac_init_temperature", &c.sac.init_temperature, "initial alpha"),
+        real_flag("--sac_learning_rate", &c.sac.learning_rate, "Adam step size of actor, critics and alpha"),
+        int_flag("--sac_n_layers", &c.sac.n_layers, "hidden layers of actor and critics"),
+        int_flag("--sac_size", &c.sac.size, "units per hidden layer of actor and critics"),
+        int_flag("--sac_n_iter", &c.sac_n_iter, "SAC rounds (a model rollout, then SAC steps) per iteration"),
+        int_flag("--mbpo_rollout_length", &c.rollout_length, "model rollout length k; 0 = model-free SAC"),
+    };
+    flags.insert(flags.end() - 1, more.begin(), more.end());  // keep --data_dir last
+    return flags;
+}
+
+inline void check_mbpo_config(const MBPOConfig& c) {
+    check_mb_config(c.mb);
+    auto positive = [](const char* flag, long long v) {
+        if (v <= 0) throw FlagError(std::string(flag) + ": must be positive, got " + std::to_string(v));
+    };
+    positive("--sac_num_agent_train_steps_per_iter", c.sac_train_steps);
+    positive("--sac_num_critic_updates_per_agent_update", c.sac.critic_updates);
+    positive("--sac_num_actor_updates_per_agent_update", c.sac.actor_updates);
+    positive("--sac_actor_update_frequency", c.sac.actor_update_frequency);
+    positive("--sac_critic_target_update_frequency", c.sac.critic_target_update_frequency);
+    positive("--sac_train_batch_size", c.sac.batch);
+    positive("--sac_size", c.sac.size);
+    positive("--sac_n_iter", c.sac_n_iter);
+    if (c.sac.n_layers < 0) throw FlagError("--sac_n_layers: must be >= 0, got " + std::to_string(c.sac.n_layers));
+    if (c.rollout_length < 0)
+        throw FlagError("--mbpo_rollout_length: must be >= 0, got " + std::to_string(c.rollout_length));
+    if (!(c.sac.discount >= 0 && c.sac.discount <= 1))
+        throw FlagError("--sac_discount: must be in [0, 1], got " + csv_num(c.sac.discount));
+    if (!(c.sac.init_temperature > 0))
+        throw FlagError("--sac_init_temperature: must be positive, got " + csv_num(c.sac.init_temperature));
+    if (!(c.sac.learning_rate > 0))
+        throw FlagError("--sac_learning_rate: must be positive, got " + csv_num(c.sac.learning_rate));
+}
+
+// What differs between the two kinds of binary, as overloads the generic main below calls.
+inline std::vector<Flag> all_flags(MBConfig& c) { return mb_flags(c); }
+inline std::vector<Flag> all_flags(MBPOConfig& c) { return mbpo_flags(c); }
+inline void check_config(const MBConfig& c) { check_mb_config(c); }
+inline void check_config(const MBPOConfig& c) { check_mbpo_config(c); }
+inline MBConfig& base(MBConfig& c) { return c; }
+inline MBConfig& base(MBPOConfig& c) { return c.mb; }
+inline std::string describe(const MBConfig& c) {
+    std::string s = c.mpc.cem ? "CEM" : "random shooting";
+    s += ", K=" + std::to_string(c.mpc.num_sequences) + ", H=" + std::to_string(c.mpc.horizon);
+    if (c.mpc.cem) s += ", M=" + std::to_string(c.mpc.cem_iterations) + ", J=" + std::to_string(c.mpc.cem_num_elites);
+    return s + " | ensemble " + std::to_string(c.ensemble_size) + " x " + std::to_string(c.n_layers) + "x" +
+           std::to_string(c.size);
+}
+inline std::string describe(const MBPOConfig& c) {
+    return "SAC " + std::to_string(c.sac.n_layers) + "x" + std::to_string(c.sac.size) + ", rollout length " +
+           std::to_string(c.rollout_length) + ", " + std::to_string(c.sac_n_iter) + " SAC rounds/iteration" +
+           " | ensemble " + std::to_string(c.mb.ensemble_size) + " x " + std::to_string(c.mb.n_layers) + "x" +
+           std::to_string(c.mb.size);
+}
+template <class Env>
+std::string run_config(Env& env, const MBConfig& c, const std::vector<std::pair<std::string, std::string>>& s) {
+    return run_mb(env, c, s);
+}
+template <class Env>
+std::string run_config(Env& env, const MBPOConfig& c, const std::vector<std::pair<std::string, std::string>>& s) {
+    return run_mbpo(env, c, s);
 }
 
 inline std::vector<std::string> split_words(const std::string& s) {
@@ -197,22 +286,24 @@ inline std::vector<std::string> split_words(const std::string& s) {
 inline void print_help(const char* prog, std::vector<Flag>& flags, const std::vector<std::string>& commands) {
     std::printf("usage: %s [flags]\n\nWith no flags, runs every command of this question:\n", prog);
     for (const auto& c : commands) std::printf("  %s %s\n", prog, c.c_str());
-    std::printf("\nflags (names and defaults of the reference's run_hw4_mb.py):\n");
+    std::printf("\nflags (names and defaults of the reference's scripts):\n");
     for (auto& f : flags) {
         std::string names;
         for (const auto& n : f.names) names += (names.empty() ? "" : ", ") + n;
-        std::printf("  %-40s %s (default %s)\n", names.c_str(), f.help.c_str(), f.show().c_str());
+        std::printf("  %-42s %s (default %s)\n", names.c_str(), f.help.c_str(), f.show().c_str());
     }
-    std::printf("  %-40s this text\n", "--help, -h");
+    std::printf("  %-42s this text\n", "--help, -h");
     std::printf("\nThreads: OMP_NUM_THREADS (now %d). Results do not depend on it.\n", thread_count());
 }
 
 // main() of a question binary: one run from the flags given, or every command of the question.
-inline int mb_main(int argc, char** argv, const std::vector<std::string>& commands) {
+// Config is MBConfig (run_hw4_mb.py) or MBPOConfig (run_hw4_mbpo.py).
+template <class Config>
+int question_main(int argc, char** argv, const std::vector<std::string>& commands) {
     std::vector<std::string> args(argv + 1, argv + argc);
     {
-        MBConfig probe;
-        std::vector<Flag> flags = mb_flags(probe);
+        Config probe;
+        std::vector<Flag> flags = all_flags(probe);
         for (const auto& a : args)
             if (a == "--help" || a == "-h") {
                 print_help(argv[0], flags, commands);
@@ -225,17 +316,19 @@ inline int mb_main(int argc, char** argv, const std::vector<std::string>& comman
     else
         runs.push_back(args);
     // Check every command line before running any, so a typo fails at once and writes nothing.
-    std::vector<MBConfig> cfgs(runs.size());
+    std::vector<Config> cfgs(runs.size());
     std::vector<std::vector<std::pair<std::string, std::string>>> settings(runs.size());
     for (std::size_t r = 0; r < runs.size(); ++r) {
-        std::vector<Flag> flags = mb_flags(cfgs[r]);
+        std::vector<Flag> flags = all_flags(cfgs[r]);
         try {
-            parse_mb_flags(runs[r], cfgs[r], flags);
+            parse_flags(runs[r], flags);
+            check_config(cfgs[r]);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
             return 2;
         }
-        cfgs[r].ep_len = with_env(cfgs[r].env_name, [](auto& env) { return env.ep_len(); });  // as the reference
+        MBConfig& b = base(cfgs[r]);
+        b.ep_len = with_env(b.env_name, [](auto& env) { return env.ep_len(); });  // as the reference
         for (auto& f : flags) settings[r].push_back({f.names[0].substr(2), f.show()});
         settings[r].push_back({"threads", std::to_string(thread_count())});
         settings[r].push_back({"compiler", __VERSION__});
@@ -244,27 +337,25 @@ inline int mb_main(int argc, char** argv, const std::vector<std::string>& comman
         settings[r].push_back({"command", line});
     }
     for (std::size_t r = 0; r < runs.size(); ++r) {
-        const MBConfig& c = cfgs[r];
-        std::printf("== %s on %s | seed %llu | %d thread(s) | %s, K=%d, H=%d%s | ensemble %d x %dx%d ==\n",
-                    c.exp_name.c_str(), c.env_name.c_str(), static_cast<unsigned long long>(c.seed), thread_count(),
-                    c.mpc.cem ? "CEM" : "random shooting", c.mpc.num_sequences, c.mpc.horizon,
-                    c.mpc.cem ? (", M=" + std::to_string(c.mpc.cem_iterations) + ", J=" +
-                                 std::to_string(c.mpc.cem_num_elites)).c_str()
-                              : "",
-                    c.ensemble_size, c.n_layers, c.size);
+        const MBConfig& b = base(cfgs[r]);
+        std::printf("== %s on %s | seed %llu | %d thread(s) | %s ==\n", b.exp_name.c_str(), b.env_name.c_str(),
+                    static_cast<unsigned long long>(b.seed), thread_count(), describe(cfgs[r]).c_str());
         std::string all;
         for (const auto& kv : settings[r])
             if (kv.first != "command") all += (all.empty() ? "" : " ") + kv.first + "=" + kv.second;
         std::printf("settings: %s\n", all.c_str());
         std::fflush(stdout);
         try {
-            with_env(c.env_name, [&](auto& env) { return run_mb(env, c, settings[r]); });
+            with_env(b.env_name, [&](auto& env) { return run_config(env, cfgs[r], settings[r]); });
         } catch (const std::exception& e) {
             std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
             return 1;
         }
     }
     return 0;
+}
+inline int mb_main(int argc, char** argv, const std::vector<std::string>& commands) {
+    return question_main<MBConfig>(argc, argv, commands);
 }
 
 }  // namespace mbrl

@@ -98,15 +98,26 @@ TEST_CASE("ReplayBuffer: appends, noises only observations, keeps the newest row
     Rng rng(1);
     buf.add(r, false, rng);
     buf.add(r, true, rng);
-    CHECK(buf.size() == 10);           // 12 added, capacity 10
-    CHECK(buf.act(0, 0) == -2.0f);     // the two oldest rows are gone
-    CHECK(buf.rew(3, 0) == 5.0f);
-    CHECK(buf.terminal(3, 0) == 1.0f);
-    CHECK(buf.obs(3, 1) == 10.0f);     // from the clean add
-    CHECK(buf.obs(4, 1) != 10.0f);     // noised
-    CHECK(std::fabs(buf.obs(4, 1) - 10.0f) < 0.5f);
-    CHECK(buf.act(4, 0) == 0.0f);      // actions are never noised
-    CHECK(buf.rew(9, 0) == 5.0f);
+    CHECK(buf.size() == 10);                // 12 added, capacity 10
+    CHECK(buf.act()(0, 0) == -2.0f);        // the two oldest rows are gone
+    CHECK(buf.rew()(3, 0) == 5.0f);
+    CHECK(buf.terminal()(3, 0) == 1.0f);
+    CHECK(buf.obs()(3, 1) == 10.0f);        // from the clean add
+    CHECK(buf.obs()(4, 1) != 10.0f);        // noised
+    CHECK(std::fabs(buf.obs()(4, 1) - 10.0f) < 0.5f);
+    CHECK(buf.act()(4, 0) == 0.0f);         // actions are never noised
+    CHECK(buf.rew()(9, 0) == 5.0f);
+    // Many small adds to a full buffer: always the newest 10 rows, in order.
+    Rollouts<float> one;
+    for (int k = 0; k < 57; ++k) {
+        one.clear(2, 1);
+        const float o[2] = {float(k), 0}, a[1] = {float(k)};
+        one.push(o, a, 0, o, false);
+        buf.add(one, false, rng);
+        REQUIRE(buf.size() == 10);
+        CHECK(buf.act()(9, 0) == float(k));
+        CHECK(buf.act()(0, 0) == (k >= 9 ? float(k - 9) : buf.act()(0, 0)));
+    }
     CHECK_THROWS_AS(ReplayBuffer<float>(2, 1, 0), std::invalid_argument);
 }
 
