@@ -171,6 +171,18 @@ else
     echo "skip q5_cem.png: none of its runs exist"
 fi
 
+# ---------------------------------------------------------------- Q6: SAC vs Dyna vs MBPO
+collect metrics.csv \
+    q6_cheetah_rlenl0 "SAC (rollout length 0)" q6_cheetah_rlen1 "Dyna (rollout length 1)" \
+    q6_cheetah_rlen10 "MBPO (rollout length 10)"
+if ((${#RUNS[@]} > 0)); then
+    ((${#MISSING[@]} == 0)) || echo "note q6_mbpo.png: missing ${MISSING[*]}"
+    run_gp compare.gp "$OUT_DIR/q6_mbpo.png" \
+        "$(multi_vars metrics.csv); ttl='Q6 (cheetah): model-free SAC, Dyna and MBPO'; ylab='Eval_AverageReturn'; expect=1000; expect_label='assignment: about 1000 (rollout length 10)'"
+else
+    echo "skip q6_mbpo.png: none of its runs exist"
+fi
+
 # ---------------------------------------------------------------- summary
 echo "wrote ${#written[@]} figure(s) to $OUT_DIR:"
 for f in "${written[@]+"${written[@]}"}"; do
