@@ -1497,6 +1497,46 @@ inline std::string hms(double seconds) {
     return buf;
 }
 
+// The files and console lines of one run: the run directory with flags.csv (the settings given),
+// then one metrics.csv row and one progress line per iteration (reference 4.1).
+class RunLog {
+   public:
+    RunLog(const MBConfig& cfg, const std::vector<std::pair<std::string, std::string>>& settings, bool verbose)
+        : dir_(make_run_dir(cfg.data_dir, cfg.exp_name, cfg.env_name)),
+          metrics_(dir_ + "/metrics.csv", metric_names()),
+          n_iter_(cfg.n_iter),
+          verbose_(verbose) {
+        CsvWriter flags(dir_ + "/flags.csv", {"flag", "value"});
+        for (const auto& kv : settings) flags.write({kv.first, kv.second});
+        if (verbose_) std::printf("writing %s/\n", dir_.c_str());
+    }
+    const std::string& dir() const { return dir_; }
+    double seconds() const { return clock_.seconds(); }
+
+    // Iteration itr: the collected paths' returns, the evaluation's (NaN when not evaluated), the
+    // env steps so far, the last training loss, and `extra` appended to the progress line.
+    void iteration(int itr, const ReturnStats& train, const ReturnStats& eval, long envsteps, double loss,
+                   const std::string& extra = "") {
+        if (itr == 0) initial_return_ = train.mean;
+        const double t = clock_.seconds();
+        metrics_.row({double(itr), eval.mean, eval.std, eval.max, eval.min, eval.ep_len, train.mean, train.std,
+                      train.max, train.min, train.ep_len, double(envsteps), t, loss, initial_return_});
+        if (!verbose_) return;
+        std::printf("itr %d/%d | env steps %ld | train return %.4g | eval return %s | loss %.4g%s | %s elapsed, ~%s left\n",
+                    itr + 1, n_iter_, envsteps, train.mean, std::isnan(eval.mean) ? "-" : csv_num(eval.mean).c_str(),
+                    loss, extra.c_str(), hms(t).c_str(), hms(t / (itr + 1) * (n_iter_ - itr - 1)).c_str());
+        std::fflush(stdout);
+    }
+
+   private:
+    std::string dir_;
+    CsvWriter metrics_;
+    int n_iter_;
+    bool verbose_;
+    Timer clock_;
+    double initial_return_ = NAN;
+};
+
 // Q1's diagnostic (reference 4.2): from a fresh reset, 10 uniform random actions executed in the
 // env and, open loop, by member 0 alone; writes predictions.csv (step, dimension, true,
 // predicted, mpe) and returns the model prediction error MPE = mean of (predicted - true)^2.
@@ -1555,19 +1595,10 @@ std::string run_mb(Env& env, MBConfig cfg, const std::vector<std::pair<std::stri
     MPC<float> mpc(ens, &Env::reward, low, high, cfg.mpc, cfg.seed);
     ReplayBuffer<float> buffer(D, A, 1000000);
 
-    const std::string dir = make_run_dir(cfg.data_dir, cfg.exp_name, cfg.env_name);
-    {
-        CsvWriter flags(dir + "/flags.csv", {"flag", "value"});
-        for (const auto& kv : settings) flags.write({kv.first, kv.second});
-    }
-    CsvWriter metrics(dir + "/metrics.csv", metric_names());
-    if (verbose) std::printf("writing %s/\n", dir.c_str());
-
-    Timer clock;
+    RunLog log(cfg, settings, verbose);
     bool have_data = false;
     uint64_t episodes = 0, random_actions = 0;
     long envsteps = 0;
-    double initial_return = NAN;
     auto policy = [&](const std::vector<float>& obs, std::vector<float>& act) {
         if (!have_data) {  // reference 3.4: no statistics yet, so a uniform random action
             Rng rng(cfg.seed, Stream::policy, random_actions++);
@@ -1596,31 +1627,20 @@ std::string run_mb(Env& env, MBConfig cfg, const std::vector<std::pair<std::stri
                                             sample_rng));
         // 4. iteration 0: what the model predicts, and its training curve
         if (itr == 0) {
-            const double mpe = log_model_predictions(env, ens, cfg.seed, &episodes, dir + "/predictions.csv");
-            CsvWriter lc(dir + "/losses.csv", {"step", "Training Loss"});
+            const double mpe = log_model_predictions(env, ens, cfg.seed, &episodes, log.dir() + "/predictions.csv");
+            CsvWriter lc(log.dir() + "/losses.csv", {"step", "Training Loss"});
             for (std::size_t s = 0; s < losses.size(); ++s) lc.row({double(s), losses[s]});
             if (verbose) std::printf("itr 0: model prediction error (MPE) %.6g\n", mpe);
         }
         // 5. evaluate and log
-        const ReturnStats train = return_stats(paths);
-        if (itr == 0) initial_return = train.mean;
         ReturnStats eval;
         if (log_metrics) {
             sample_trajectories(env, policy, cfg.eval_batch_size, cfg.ep_len, cfg.seed, &episodes, eval_paths);
             eval = return_stats(eval_paths);
         }
-        const double loss = losses.empty() ? NAN : losses.back();
-        metrics.row({double(itr), eval.mean, eval.std, eval.max, eval.min, eval.ep_len, train.mean, train.std,
-                     train.max, train.min, train.ep_len, double(envsteps), clock.seconds(), loss, initial_return});
-        if (verbose) {
-            const double elapsed = clock.seconds();
-            std::printf("itr %d/%d | env steps %ld | train return %.4g | eval return %s | loss %.4g | %s elapsed, ~%s left\n",
-                        itr + 1, cfg.n_iter, envsteps, train.mean, log_metrics ? csv_num(eval.mean).c_str() : "-",
-                        loss, hms(elapsed).c_str(), hms(elapsed / (itr + 1) * (cfg.n_iter - itr - 1)).c_str());
-            std::fflush(stdout);
-        }
+        log.iteration(itr, return_stats(paths), eval, envsteps, losses.empty() ? NAN : losses.back());
     }
-    return dir;
+    return log.dir();
 }
 
 // =================================================================================================
@@ -1695,13 +1715,7 @@ std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::
     SAC<float> sac(D, A, low, high, cfg.sac, mb.seed);
     ReplayBuffer<float> model_buffer(D, A, 1000000), sac_buffer(D, A, cfg.sac_buffer_size);
 
-    const std::string dir = make_run_dir(mb.data_dir, mb.exp_name, mb.env_name);
-    {
-        CsvWriter flags(dir + "/flags.csv", {"flag", "value"});
-        for (const auto& kv : settings) flags.write({kv.first, kv.second});
-    }
-    CsvWriter metrics(dir + "/metrics.csv", metric_names());
-    if (verbose) std::printf("writing %s/\n", dir.c_str());
+    RunLog log(mb, settings, verbose);
 
     // Scratch of the SAC minibatches and model rollouts, allocated once.
     const int B = cfg.sac.batch;
@@ -1710,10 +1724,8 @@ std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::
     std::vector<int> rows;
     Rollouts<float> paths, eval_paths, rollout;
 
-    Timer clock;
     uint64_t episodes = 0, rollouts = 0;
     long envsteps = 0;
-    double initial_return = NAN;
     auto policy = [&](const std::vector<float>& obs, std::vector<float>& act) { sac.act(obs.data(), act.data()); };
     for (int itr = 0; itr < mb.n_iter; ++itr) {
         const bool log_metrics = mb.scalar_log_freq != -1 && itr % mb.scalar_log_freq == 0;
@@ -1757,26 +1769,17 @@ std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::
             }
         }
         // 5. evaluate the SAC policy and log
-        const ReturnStats train = return_stats(paths);
-        if (itr == 0) initial_return = train.mean;
         ReturnStats eval;
         if (log_metrics) {
             sample_trajectories(env, policy, mb.eval_batch_size, mb.ep_len, mb.seed, &episodes, eval_paths);
             eval = return_stats(eval_paths);
         }
-        metrics.row({double(itr), eval.mean, eval.std, eval.max, eval.min, eval.ep_len, train.mean, train.std,
-                     train.max, train.min, train.ep_len, double(envsteps), clock.seconds(), loss, initial_return});
-        if (verbose) {
-            const double elapsed = clock.seconds();
-            std::printf("itr %d/%d | env steps %ld | train return %.4g | eval return %s | loss %.4g | critic %.4g"
-                        " | alpha %.3g | %s elapsed, ~%s left\n",
-                        itr + 1, mb.n_iter, envsteps, train.mean, log_metrics ? csv_num(eval.mean).c_str() : "-",
-                        loss, double(sac.last_critic_loss), double(sac.alpha()), hms(elapsed).c_str(),
-                        hms(elapsed / (itr + 1) * (mb.n_iter - itr - 1)).c_str());
-            std::fflush(stdout);
-        }
+        char extra[64];
+        std::snprintf(extra, sizeof extra, " | critic loss %.4g | alpha %.3g", double(sac.last_critic_loss),
+                      double(sac.alpha()));
+        log.iteration(itr, return_stats(paths), eval, envsteps, loss, extra);
     }
-    return dir;
+    return log.dir();
 }
 
 }  // namespace mbrl
