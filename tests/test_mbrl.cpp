@@ -284,3 +284,34 @@ TEST_CASE("Command line: bad flags exit with code 2, name the flag and write not
     CHECK(c.add_sl_noise);
     CHECK(c.mpc.cem);
 }
+
+TEST_CASE("Command line of q6 (run_hw4_mbpo.py flags): SAC flags parse, bad values exit with code 2") {
+    MBPOConfig c;
+    auto flags = mbpo_flags(c);
+    parse_flags(split_words("--env_name cheetah-cs285-v0 --exp_name t --sac_n_iter 5000 --mbpo_rollout_length 10 "
+                            "--sac_size 256 --sac_init_temperature 0.1 --sac_learning_rate 0.0003 -n 10"),
+                flags);
+    check_mbpo_config(c);
+    CHECK(c.sac_n_iter == 5000);
+    CHECK(c.rollout_length == 10);
+    CHECK(c.sac.size == 256);
+    CHECK(c.sac.init_temperature == doctest::Approx(0.1));
+    CHECK(c.mb.n_iter == 10);
+    CHECK(MBPOConfig().sac.size == 64);      // the reference's defaults
+    CHECK(MBPOConfig().sac_n_iter == 200);
+    CHECK(MBPOConfig().rollout_length == 1);
+    TempDir tmp;
+    const std::string data = (tmp.path / "data").string();
+    auto run = [&](const std::string& extra) {
+        std::vector<std::string> args = split_words("q --env_name cheetah-cs285-v0 --exp_name t --data_dir " + data + " " + extra);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        return question_main<MBPOConfig>(static_cast<int>(argv.size()), argv.data(), {});
+    };
+    CHECK(run("--mbpo_rollout_length -1") == 2);
+    CHECK(run("--sac_discount 1.5") == 2);
+    CHECK(run("--sac_train_batch_size 0") == 2);
+    CHECK(run("--sac_init_temperature 0") == 2);
+    CHECK(run("--bogus") == 2);
+    CHECK_FALSE(fs::exists(data));
+}
