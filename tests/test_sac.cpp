@@ -128,7 +128,6 @@ TEST_CASE("SAC learns the best action of a one-step problem") {
 }
 
 TEST_CASE("MBPO model rollout: ensemble-mean steps, the env's reward of the predicted state, the start's terminal flag") {
-    Obstacles env;
     Ensemble<float> ens(4, 2, 3, 1, 16, 1e-3f, 2);
     ReplayBuffer<float> buf(4, 2, 100);
     Rollouts<float> r;
