@@ -157,6 +157,40 @@ TEST_CASE("Ensemble: a training step allocates nothing after warm-up") {
     CHECK(g_allocations > 0);
 }
 
+TEST_CASE("MPC planning calls and SAC training steps allocate nothing after warm-up") {
+    ToySystem sys(4);
+    Tensor<float> s, a, s2;
+    sys.data(500, 1, s, a, s2);
+    Ensemble<float> ens(ToySystem::D, ToySystem::U, 3, 2, 64, 1e-3f, 1);
+    ens.fit_stats(s.view(), a.view(), s2.view());
+    auto reward = [](const float* obs, const float*, int n, float* rew, float*) {
+        for (int i = 0; i < n; ++i) rew[i] = -obs[4 * i] * obs[4 * i];
+    };
+    MPCConfig cfg;
+    cfg.num_sequences = 600;  // three planning blocks per member
+    cfg.cem = true;
+    cfg.cem_iterations = 3;
+    MPC<float> mpc(ens, reward, {-1, -1}, {1, 1}, cfg, 1);
+    SACConfig sc;
+    sc.size = 32;
+    sc.batch = 64;
+    SAC<float> sac(ToySystem::D, ToySystem::U, -1, 1, sc, 1);
+    Tensor<float> r(64, 1), d(64, 1);
+    float act[2];
+    auto work = [&] {
+        mpc.act(s.row(0), act);
+        sac.act(s.row(1), act);
+        sac.train(s.view().middle_rows(0, 64), a.view().middle_rows(0, 64), r.view(), s2.view().middle_rows(0, 64),
+                  d.view());
+    };
+    work();  // warm-up
+    g_allocations = 0;
+    g_counting = true;
+    for (int i = 0; i < 3; ++i) work();
+    g_counting = false;
+    CHECK(g_allocations == 0);
+}
+
 TEST_CASE("Ensemble: the same seed gives bit-identical parameters with 1 and 2 threads") {
     ToySystem sys(3);
     Tensor<float> s, a, s2;
