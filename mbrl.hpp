@@ -1399,7 +1399,7 @@ struct SAC {
     void train(View<const T> obs, View<const T> act, View<const T> rew, View<const T> next_obs, View<const T> done) {
         const int B = obs.rows;
         if (B <= 0 || B > cfg.batch) fail("SAC::train: batch of ", B, " rows (at most ", cfg.batch, ")");
-        Rng rng(seed, Stream::sac_train, static_cast<uint64_t>(training_step));
+        Rng rng(seed, Stream::sac_train, static_cast<uint64_t>(training_step), 0);  // action noise
         for (int k = 0; k < cfg.critic_updates; ++k) {
             last_critic_loss = critic_gradients(obs, act, rew, next_obs, done, rng);
             q1_opt.step(q1.params.data(), q1.grads.data());
@@ -1807,7 +1807,7 @@ std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::
             }
             for (int s = 0; s < cfg.sac_train_steps; ++s) {
                 const int n = std::min(B, sac_buffer.size());
-                Rng brng(mb.seed, Stream::sample, (1ull << 32) + static_cast<uint64_t>(sac.training_step));
+                Rng brng(mb.seed, Stream::sac_train, static_cast<uint64_t>(sac.training_step), 1);  // minibatch
                 sample_distinct(sac_buffer.size(), n, brng, rows);
                 for (int i = 0; i < n; ++i) {
                     const int r = rows[i];
