@@ -1018,13 +1018,14 @@ struct ReplayBuffer {
             add_sl_noise(obs_, n0, n, rng);
             add_sl_noise(next_obs_, n0, n, rng);
         }
-        if (size() > capacity) begin = obs_.rows - capacity;  // FIFO: forget the oldest rows
-        if (begin >= capacity)                                // ... and reclaim their memory
+        if (size() > capacity) begin = obs_.rows - capacity;  // FIFO: forget the oldest rows ...
+        if (begin >= capacity) {  // ... and reclaim their memory once they are as many as the live rows
             for (Tensor<T>* t : {&obs_, &act_, &next_obs_, &rew_, &terminal_}) {
                 std::copy(t->row(begin), t->row(t->rows), t->row(0));
                 t->resize(t->rows - begin, t->cols);
             }
-        if (begin >= capacity) begin = 0;
+            begin = 0;
+        }
     }
 };
 
