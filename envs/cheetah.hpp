@@ -20,7 +20,7 @@
 
 namespace mbrl {
 
-class Cheetah {
+class Cheetah : public envs::MujocoEnv {
 public:
     static constexpr const char* kName = "cheetah-cs285-v0";
     static constexpr int kObsDim = 21, kActDim = 6, kEpLen = 500;
@@ -34,7 +34,7 @@ public:
         return model;
     }
 
-    Cheetah() : sim_(shared_model()) {
+    Cheetah() : MujocoEnv(shared_model()) {
         const mjModel* m = sim_.model();
         envs::check_model(m, kName, kDof, kDof, kActDim);
         torso_ = envs::require_id(m, mjOBJ_BODY, "torso", kName);
@@ -43,13 +43,7 @@ public:
     int obs_dim() const { return kObsDim; }
     int act_dim() const { return kActDim; }
     int ep_len() const { return kEpLen; }
-    // Action bounds are the actuators' ctrlrange (1.3).
-    float act_low(int j) const {
-        return static_cast<float>(sim_.model()->actuator_ctrlrange[2 * j]);
-    }
-    float act_high(int j) const {
-        return static_cast<float>(sim_.model()->actuator_ctrlrange[2 * j + 1]);
-    }
+    // act_low(j), act_high(j): the actuators' ctrlrange (envs::MujocoEnv).
 
     // Reset (1.3): gym's mj_resetData, then qpos = qpos0 + U(-0.1, 0.1) and
     // qvel = 0.1 * N(0, 1) on all 9 DoF (rootx and rootz included; all uniforms first), then
@@ -66,15 +60,9 @@ public:
     }
 
     float step(const std::vector<float>& act, std::vector<float>& obs, bool& done) {
-        envs::check_action(kName, act, kActDim);
-        if (!started_) fail(kName, ": step() called before reset()");
-        sim_.step(act, kFrameSkip);
+        advance(kName, act, kActDim, kFrameSkip);
         observe(obs);
-        // Reward and done of the real step come from the batched reward on the new obs (0).
-        float rew = 0, d = 0;
-        reward(obs.data(), act.data(), 1, &rew, &d);
-        done = d != 0;
-        return rew;
+        return envs::step_reward<Cheetah>(obs, act, done);
     }
 
     // Batched reward (1.3): forward velocity, minus 10 for each of front thigh > 0.2, front
@@ -91,13 +79,8 @@ public:
         }
     }
 
-    const mjModel* model() const { return sim_.model(); }
-    const mjData* data() const { return sim_.data(); }
-
 private:
-    envs::MujocoSim sim_;
     int torso_ = -1;
-    bool started_ = false;
 
     // Observation layout at the top (1.3).
     void observe(std::vector<float>& obs) const {

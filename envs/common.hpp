@@ -33,6 +33,16 @@ inline void check_action(const char* env, const std::vector<float>& act, int act
         if (!std::isfinite(act[j])) fail(env, ": action[", j, "] is not finite (", act[j], ")");
 }
 
+// The reward and done of a real step: the env's batched reward on the post-step observation, as
+// the reference's step() calls get_reward (section 0), so the two agree bit for bit.
+template <class Env>
+float step_reward(const std::vector<float>& obs, const std::vector<float>& act, bool& done) {
+    float rew = 0, d = 0;
+    Env::reward(obs.data(), act.data(), 1, &rew, &d);
+    done = d != 0;
+    return rew;
+}
+
 // Euclidean norms for the rewards, written with explicit fma. Under -ffp-contract=fast the
 // compiler may otherwise fuse dx*dx + dy*dy differently in a scalar step() and in a vectorized
 // batch, and the step and batched rewards would differ in the last bit.

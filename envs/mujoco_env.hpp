@@ -148,6 +148,30 @@ private:
     std::unique_ptr<mjData, DataDeleter> data_;
 };
 
+// What reacher and cheetah share: a simulation of their shared model, the action bounds (the
+// actuators' ctrlrange, sections 1.2 and 1.3) and the first half of every step. Each env adds its
+// observation, reset and reward.
+class MujocoEnv {
+public:
+    float act_low(int j) const { return static_cast<float>(sim_.model()->actuator_ctrlrange[2 * j]); }
+    float act_high(int j) const { return static_cast<float>(sim_.model()->actuator_ctrlrange[2 * j + 1]); }
+    const mjModel* model() const { return sim_.model(); }
+    const mjData* data() const { return sim_.data(); }
+
+protected:
+    explicit MujocoEnv(std::shared_ptr<const mjModel> model) : sim_(std::move(model)) {}
+
+    // Check the action, then run the physics of one env step (1.4).
+    void advance(const char* env, const std::vector<float>& act, int act_dim, int frame_skip) {
+        check_action(env, act, act_dim);
+        if (!started_) fail(env, ": step() called before reset()");
+        sim_.step(act, frame_skip);
+    }
+
+    MujocoSim sim_;
+    bool started_ = false;
+};
+
 }  // namespace envs
 }  // namespace mbrl
 #endif  // MBRL_ENVS_MUJOCO_ENV_HPP

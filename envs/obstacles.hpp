@@ -77,11 +77,7 @@ public:
             y_ = qy;
         }
         observe(obs);
-        // Reward and done of the real step come from the batched reward on the new obs (0).
-        float rew = 0, d = 0;
-        reward(obs.data(), act.data(), 1, &rew, &d);
-        done = d != 0;
-        return rew;
+        return envs::step_reward<Obstacles>(obs, act, done);
     }
 
     // Batched reward (1.1): -dist to the goal; done if dist < 0.1 or if (x, y) left the square

@@ -19,7 +19,7 @@
 
 namespace mbrl {
 
-class Reacher {
+class Reacher : public envs::MujocoEnv {
 public:
     static constexpr const char* kName = "reacher-cs285-v0";
     static constexpr int kObsDim = 20, kActDim = 7, kEpLen = 200;
@@ -33,7 +33,7 @@ public:
         return model;
     }
 
-    Reacher() : sim_(shared_model()) {
+    Reacher() : MujocoEnv(shared_model()) {
         const mjModel* m = sim_.model();
         envs::check_model(m, kName, kJoints, kJoints, kActDim);
         finger_ = envs::require_id(m, mjOBJ_SITE, "finger", kName);
@@ -43,13 +43,7 @@ public:
     int obs_dim() const { return kObsDim; }
     int act_dim() const { return kActDim; }
     int ep_len() const { return kEpLen; }
-    // Action bounds are the actuators' ctrlrange (1.2).
-    float act_low(int j) const {
-        return static_cast<float>(sim_.model()->actuator_ctrlrange[2 * j]);
-    }
-    float act_high(int j) const {
-        return static_cast<float>(sim_.model()->actuator_ctrlrange[2 * j + 1]);
-    }
+    // act_low(j), act_high(j): the actuators' ctrlrange (envs::MujocoEnv).
 
     // Reset (1.2). The reference overrides gym's reset and does NOT call mj_resetData.
     void reset(Rng& rng, std::vector<float>& obs) {
@@ -72,15 +66,9 @@ public:
     }
 
     float step(const std::vector<float>& act, std::vector<float>& obs, bool& done) {
-        envs::check_action(kName, act, kActDim);
-        if (!started_) fail(kName, ": step() called before reset()");
-        sim_.step(act, kFrameSkip);
+        advance(kName, act, kActDim, kFrameSkip);
         observe(obs);
-        // Reward and done of the real step come from the batched reward on the new obs (0).
-        float rew = 0, d = 0;
-        reward(obs.data(), act.data(), 1, &rew, &d);
-        done = d != 0;
-        return rew;
+        return envs::step_reward<Reacher>(obs, act, done);
     }
 
     // Batched reward (1.2): -10 * ||obs[14:17] - obs[17:20]||; the action is ignored; never done.
@@ -92,13 +80,8 @@ public:
         }
     }
 
-    const mjModel* model() const { return sim_.model(); }
-    const mjData* data() const { return sim_.data(); }
-
 private:
-    envs::MujocoSim sim_;
     int finger_ = -1, target_ = -1;
-    bool started_ = false;
 
     // Observation layout at the top (1.2). The target comes from the model's site_pos, as in the
     // reference (the site is a child of the world body, so that is its world position).
