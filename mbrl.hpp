@@ -1333,18 +1333,19 @@ struct SAC {
         return mlp_forward(q, w);
     }
 
-    void draw_noise(Rng& rng, int B) {
+    // eps [B, ac] = standard normal draws of rng.
+    View<const T> draw_noise(Rng& rng, int B) {
         for (int i = 0; i < B; ++i)
             for (int j = 0; j < ac_dim; ++j) eps(i, j) = static_cast<T>(rng.normal());
+        return eps.view().middle_rows(0, B);
     }
 
-    // The critic step's gradients (into q1.grads, q2.grads) for a minibatch; returns the loss.
+    // The critic step's gradients (into q1.grads, q2.grads) for a minibatch, with a' ~ pi(s')
+    // drawn from `noise` [B, ac]; returns the loss.
     T critic_gradients(View<const T> obs, View<const T> act, View<const T> rew, View<const T> next_obs,
-                       View<const T> done, Rng& rng) {
+                       View<const T> done, View<const T> noise) {
         const int B = obs.rows;
-        draw_noise(rng, B);  // a' ~ pi(s')
-        policy_forward(next_obs, eps.view().middle_rows(0, B), aw, a_pi.view().middle_rows(0, B),
-                       logp.view().middle_rows(0, B));
+        policy_forward(next_obs, noise, aw, a_pi.view().middle_rows(0, B), logp.view().middle_rows(0, B));
         View<const T> t1 = q_forward(q1_targ, tw1, next_obs, a_pi.view().middle_rows(0, B));
         View<const T> t2 = q_forward(q2_targ, tw2, next_obs, a_pi.view().middle_rows(0, B));
         const T al = alpha(), g = static_cast<T>(cfg.discount);
@@ -1360,13 +1361,13 @@ struct SAC {
         return loss;
     }
 
-    // The actor step's gradients (into actor.grads and dlogstd) for the states obs [B, ob] with
-    // fresh noise; log pi of the sample stays in `logp` for the temperature step. Returns the loss.
-    T actor_gradients(View<const T> obs, Rng& rng) {
+    // The actor step's gradients (into actor.grads and dlogstd) for the states obs [B, ob], the
+    // sample drawn from `noise` [B, ac]; log pi of the sample stays in `logp` for the temperature
+    // step. Returns the loss.
+    T actor_gradients(View<const T> obs, View<const T> noise) {
         const int B = obs.rows, D = ob_dim;
-        draw_noise(rng, B);
         View<T> a = a_pi.view().middle_rows(0, B);
-        policy_forward(obs, eps.view().middle_rows(0, B), aw, a, logp.view().middle_rows(0, B));
+        policy_forward(obs, noise, aw, a, logp.view().middle_rows(0, B));
         View<const T> v1 = q_forward(q1, qw1, obs, a), v2 = q_forward(q2, qw2, obs, a);
         const T al = alpha(), inv_b = T(1) / static_cast<T>(B);
         double loss = 0;
@@ -1388,7 +1389,7 @@ struct SAC {
                 // depend on mu once eps is fixed).
                 dmu(i, j) = da * (T(1) - aj * aj) + al * inv_b * T(2) * aj;
                 // d/dlogstd = dLoss/du * std eps, plus alpha/B d(log N)/dlogstd = -alpha/B.
-                dlogstd[j] += dmu(i, j) * std_of(j) * eps(i, j) - al * inv_b;
+                dlogstd[j] += dmu(i, j) * std_of(j) * noise(i, j) - al * inv_b;
             }
         for (int j = 0; j < ac_dim; ++j)  // the clamp passes no gradient outside [-20, 2]
             if (logstd[j] < kLogStdMin || logstd[j] > kLogStdMax) dlogstd[j] = T(0);
@@ -1396,35 +1397,42 @@ struct SAC {
         return static_cast<T>(loss / B);
     }
 
-    // One SAC training step on a minibatch (rew and done are [B, 1]).
+    // The three updates of a SAC step, each with its noise given ([B, ac], standard normal).
+    void critic_update(View<const T> obs, View<const T> act, View<const T> rew, View<const T> next_obs,
+                       View<const T> done, View<const T> noise) {
+        last_critic_loss = critic_gradients(obs, act, rew, next_obs, done, noise);
+        q1_opt.step(q1.params.data(), q1.grads.data());
+        q2_opt.step(q2.params.data(), q2.grads.data());
+    }
+    void soft_update_targets() {  // theta_targ <- tau theta + (1 - tau) theta_targ
+        const T tau = static_cast<T>(cfg.tau);
+        for (auto [net, targ] : {std::pair<MLP<T>*, MLP<T>*>{&q1, &q1_targ}, {&q2, &q2_targ}})
+            for (std::size_t i = 0; i < net->size(); ++i)
+                targ->params[i] = tau * net->params[i] + (T(1) - tau) * targ->params[i];
+    }
+    void actor_update(View<const T> obs, View<const T> noise) {
+        last_actor_loss = actor_gradients(obs, noise);
+        actor_opt.step(actor.params.data(), actor.grads.data());
+        logstd_opt.step(logstd.data(), dlogstd.data());
+        // Temperature: alpha_loss = mean(alpha (-log pi - target_entropy)), whose derivative in
+        // log_alpha is alpha_loss itself (d alpha / d log_alpha = alpha).
+        double g = 0;
+        for (int i = 0; i < obs.rows; ++i) g += -logp(i, 0) + ac_dim;  // target entropy is -ac_dim
+        const T grad = static_cast<T>(alpha() * g / obs.rows);
+        last_alpha_loss = grad;
+        alpha_opt.step(&log_alpha, &grad);
+    }
+
+    // One SAC training step on a minibatch (rew and done are [B, 1]), its noise drawn from a
+    // stream of its own: critic updates, target update, actor and temperature updates.
     void train(View<const T> obs, View<const T> act, View<const T> rew, View<const T> next_obs, View<const T> done) {
         const int B = obs.rows;
         if (B <= 0 || B > cfg.batch) fail("SAC::train: batch of ", B, " rows (at most ", cfg.batch, ")");
         Rng rng(seed, Stream::sac_train, static_cast<uint64_t>(training_step), 0);  // action noise
-        for (int k = 0; k < cfg.critic_updates; ++k) {
-            last_critic_loss = critic_gradients(obs, act, rew, next_obs, done, rng);
-            q1_opt.step(q1.params.data(), q1.grads.data());
-            q2_opt.step(q2.params.data(), q2.grads.data());
-        }
-        if (training_step % cfg.critic_target_update_frequency == 0) {
-            const T tau = static_cast<T>(cfg.tau);
-            for (auto [net, targ] : {std::pair<MLP<T>*, MLP<T>*>{&q1, &q1_targ}, {&q2, &q2_targ}})
-                for (std::size_t i = 0; i < net->size(); ++i)
-                    targ->params[i] = tau * net->params[i] + (T(1) - tau) * targ->params[i];
-        }
+        for (int k = 0; k < cfg.critic_updates; ++k) critic_update(obs, act, rew, next_obs, done, draw_noise(rng, B));
+        if (training_step % cfg.critic_target_update_frequency == 0) soft_update_targets();
         if (training_step % cfg.actor_update_frequency == 0)
-            for (int k = 0; k < cfg.actor_updates; ++k) {
-                last_actor_loss = actor_gradients(obs, rng);
-                actor_opt.step(actor.params.data(), actor.grads.data());
-                logstd_opt.step(logstd.data(), dlogstd.data());
-                // Temperature: d/dlog_alpha of mean(alpha (-log pi - target_entropy)).
-                double g = 0;
-                for (int i = 0; i < B; ++i) g += -logp(i, 0) + ac_dim;  // target entropy is -ac_dim
-                g = alpha() * g / B;
-                last_alpha_loss = static_cast<T>(g);
-                const T gt = static_cast<T>(g);
-                alpha_opt.step(&log_alpha, &gt);
-            }
+            for (int k = 0; k < cfg.actor_updates; ++k) actor_update(obs, draw_noise(rng, B));
         ++training_step;
     }
 };

@@ -57,9 +57,11 @@ TEST_CASE("SAC: critic gradients match central differences") {
     SAC<double> s = small_sac();
     Rng data_rng(1);
     Batch b(6, 3, 2, data_rng);
+    Tensor<double> noise(6, 2);  // the same noise for a' every time
+    test::fill_uniform(noise, data_rng, -2, 2);
     auto loss = [&] {
-        Rng rng(3);  // the same noise for a' every time
-        return s.critic_gradients(b.obs.view(), b.act.view(), b.rew.view(), b.next_obs.view(), b.done.view(), rng);
+        return s.critic_gradients(b.obs.view(), b.act.view(), b.rew.view(), b.next_obs.view(), b.done.view(),
+                                  noise.view());
     };
     loss();
     const std::vector<double> g1(s.q1.grads.begin(), s.q1.grads.end()), g2(s.q2.grads.begin(), s.q2.grads.end());
@@ -71,10 +73,9 @@ TEST_CASE("SAC: actor gradients (mean network and log-std, through tanh and the 
     SAC<double> s = small_sac();
     Rng data_rng(2);
     Batch b(6, 3, 2, data_rng);
-    auto loss = [&] {
-        Rng rng(4);  // the same eps every time: the reparameterized loss is a smooth function
-        return s.actor_gradients(b.obs.view(), rng);
-    };
+    Tensor<double> noise(6, 2);  // the same eps every time: the reparameterized loss is a smooth function
+    test::fill_uniform(noise, data_rng, -2, 2);
+    auto loss = [&] { return s.actor_gradients(b.obs.view(), noise.view()); };
     loss();
     const std::vector<double> ga(s.actor.grads.begin(), s.actor.grads.end()), gs = s.dlogstd;
     CHECK(worst_fd(s.actor.params.data(), ga.data(), ga.size(), loss) < 1e-5);
@@ -197,4 +198,37 @@ TEST_CASE("A short MBPO run writes a metrics row per iteration and its SAC polic
     MESSAGE("MBPO on obstacles after 3000 steps: eval ", v[1]);
     CHECK(v[1] > -120);  // uniform random actions: about -166
     fs::remove_all(tmp);
+}
+
+TEST_CASE("SAC against PyTorch: one training step (critics, targets, actor, temperature), in double") {
+    const test::Fixture fx(test::fixture_path("sac_step.txt"));
+    SACConfig c;
+    c.n_layers = 2;
+    c.size = 8;
+    c.batch = 6;
+    c.learning_rate = 1e-2;
+    c.discount = 0.9;
+    c.init_temperature = 0.3;
+    SAC<double> s(3, 2, -1, 1, c, 1);
+    test::load_torch_mlp(s.q1, fx, "q1");
+    test::load_torch_mlp(s.q2, fx, "q2");
+    test::load_torch_mlp(s.q1_targ, fx, "q1t");
+    test::load_torch_mlp(s.q2_targ, fx, "q2t");
+    test::load_torch_mlp(s.actor, fx, "actor");
+    s.logstd = {fx["logstd"](0, 0), fx["logstd"](1, 0)};
+    s.log_alpha = fx["log_alpha"](0, 0);
+    auto v = [&](const char* name) { return fx[name].view(); };
+    s.critic_update(v("obs"), v("act"), v("rew"), v("next_obs"), v("done"), v("noise_critic"));
+    s.soft_update_targets();
+    s.actor_update(v("obs"), v("noise_actor"));
+    CHECK(s.last_critic_loss == doctest::Approx(fx["critic_loss"](0, 0)).epsilon(1e-12));
+    CHECK(s.last_actor_loss == doctest::Approx(fx["actor_loss"](0, 0)).epsilon(1e-12));
+    CHECK(s.last_alpha_loss == doctest::Approx(fx["alpha_loss"](0, 0)).epsilon(1e-12));
+    CHECK(test::torch_mlp_diff(s.q1, fx, "q1_after") < 1e-12);
+    CHECK(test::torch_mlp_diff(s.q2, fx, "q2_after") < 1e-12);
+    CHECK(test::torch_mlp_diff(s.q1_targ, fx, "q1t_after") < 1e-12);
+    CHECK(test::torch_mlp_diff(s.q2_targ, fx, "q2t_after") < 1e-12);
+    CHECK(test::torch_mlp_diff(s.actor, fx, "actor_after") < 1e-12);
+    for (int j = 0; j < 2; ++j) CHECK(s.logstd[j] == doctest::Approx(fx["logstd_after"](j, 0)).epsilon(1e-12));
+    CHECK(s.log_alpha == doctest::Approx(fx["log_alpha_after"](0, 0)).epsilon(1e-12));
 }

@@ -1,7 +1,5 @@
 // mbrl.hpp against PyTorch: a dynamics-model forward, its gradients and three Adam steps, compared
 // with the numbers tests/make_fixture.py wrote from the reference's PyTorch code (llm.c style).
-#include <fstream>
-#include <map>
 #include <string>
 
 #include "helpers.hpp"
@@ -9,34 +7,6 @@
 using namespace mbrl;
 
 namespace {
-struct Fixture {
-    std::map<std::string, Tensor<double>> t;
-    explicit Fixture(const std::string& path) {
-        std::ifstream in(path);
-        std::string magic;
-        int version = 0;
-        in >> magic >> version;
-        if (magic != "mbrl-fixture" || version != 1) fail("not a version-1 fixture: ", path);
-        std::string name;
-        int rows, cols;
-        while (in >> name >> rows >> cols) {
-            Tensor<double>& x = t[name];
-            x.resize(rows, cols);
-            for (std::size_t i = 0; i < x.size(); ++i) in >> x.data()[i];
-        }
-    }
-    const Tensor<double>& operator[](const std::string& name) const {
-        auto it = t.find(name);
-        if (it == t.end()) fail("fixture has no tensor ", name);
-        return it->second;
-    }
-};
-
-std::string fixture_path() {
-    std::string here = __FILE__;  // the Makefile compiles with absolute paths
-    return here.substr(0, here.find_last_of('/') + 1) + "fixtures/dynamics_step.txt";
-}
-
 template <class T>
 Tensor<T> as(const Tensor<double>& x) {
     Tensor<T> y(x.rows, x.cols);
@@ -57,7 +27,7 @@ double layer_diff(const T* W, const T* b, const Tensor<double>& Wt, const Tensor
 
 template <class T>
 void run(double tol_forward, double tol_grad, double tol_params) {
-    const Fixture fx(fixture_path());
+    const test::Fixture fx(test::fixture_path("dynamics_step.txt"));
     Ensemble<T> ens(4, 2, 1, 2, 7, T(1e-2), 1);
     MLP<T>& net = ens.nets[0];
     for (int l = 0; l < 3; ++l) {  // PyTorch's weight [out, in] is our W [in, out] transposed
