@@ -461,11 +461,36 @@ void matmul_packed(View<T> C, View<const T> A, bool ta, const PackedB<T>& B, Act
     }
 }
 
+// Fewer rows than a micro-tile (one observation, say): packing B would cost more than the product,
+// so each row of C streams through the rows of B instead. Every element is summed in the same
+// order as by the micro-kernel (bias first, then k = 0, 1, ...), so the result is the same.
+template <class T>
+void matmul_few_rows(View<T> C, View<const T> A, bool ta, View<const T> B, Epilogue<T> ep) {
+    const int N = C.cols, K = B.rows;
+    const Strides sa = op_strides(A, ta);
+    static thread_local Buffer<T> acc;  // [N]
+    if (acc.size() < static_cast<std::size_t>(N)) acc.resize(N);
+    for (int i = 0; i < C.rows; ++i) {
+        for (int j = 0; j < N; ++j) acc[j] = ep.bias ? ep.bias[j] : T(0);
+        for (int k = 0; k < K; ++k) {
+            const T a = A.data[i * sa.rs + k * sa.cs];
+            const T* b = B.row(k);
+            for (int j = 0; j < N; ++j) acc[j] += a * b[j];
+        }
+        T* c = C.row(i);
+        for (int j = 0; j < N; ++j) {
+            const T v = activate(ep.act, acc[j]);
+            c[j] = ep.accumulate ? c[j] + v : v;
+        }
+    }
+}
+
 // C = act(op(A) op(B) + bias) or C += op(A) op(B), as the epilogue says. op(B) is packed into a
 // buffer of the calling thread's, reused from call to call.
 template <class T>
 void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep) {
     check_matmul(C, A, ta, B, tb);
+    if (C.rows < kMR && !tb) return matmul_few_rows(C, A, ta, B, ep);
     static thread_local PackedB<T> packed;
     pack_b(packed, B, tb, ep.bias);
     matmul_packed(C, A, ta, packed, ep.act, ep.accumulate);
