@@ -16,6 +16,8 @@ CXXFLAGS ?= -std=c++17 -O3 -march=native -mprefer-vector-width=512 -ffp-contract
             -Wall -Wextra
 # Where the MuJoCo envs find their MJCF files (envs/mujoco_env.hpp), so binaries run from anywhere.
 CPPFLAGS += -DMBRL_ENVS_DIR=\"$(CURDIR)/envs\"
+# The commit a binary was built from, written into every run's flags.csv.
+CPPFLAGS += -DMBRL_COMMIT=\"$(shell git describe --always --dirty 2>/dev/null || echo unknown)\"
 LDLIBS   := -lmujoco
 BUILD    := build
 PYTHON   := /usr/bin/python3
