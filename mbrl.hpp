@@ -71,6 +71,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -250,23 +251,27 @@ inline const char* activation_name(Activation a) {
 // tanh(x) = x P(x^2) / Q(x^2) on |x| <= 9, and +-1 beyond (where float tanh rounds to 1).
 // P has degree 6 and Q degree 3; the coefficients are a rational fit of tanh's relative error
 // made for this library (tests/fit_tanh.py). In float the relative error is below 4e-7 for every
-// input, and a loop of it compiles to straight-line FMAs and one division per vector of 16
-// inputs: many times faster than std::tanh, which does not vectorize.
-inline float fast_tanh(float x) {
-    x = x < -9.0f ? -9.0f : x > 9.0f ? 9.0f : x;  // written so that NaN passes through
-    const float u = x * x;
-    float p = -8.4927711294017168e-14f;
-    p = p * u + 5.2795179375355598e-11f;
+// input: FMAs and one division, many times faster than std::tanh. tanh_rational takes x already
+// clamped to [-9, 9] and works for a float or for a vector of floats (the matmul's epilogue
+// applies it to whole registers, see the appendix), with the same operations in the same order.
+template <class V>
+inline V tanh_rational(V x) {
+    const V u = x * x;
+    V p = -8.4927711294017168e-14f * u + 5.2795179375355598e-11f;
     p = p * u - 2.0228459576975267e-08f;
     p = p * u + 1.1155099822570587e-05f;
     p = p * u + 3.1040315602711183e-03f;
     p = p * u + 1.3084077456687074e-01f;
     p = p * u + 9.9999999339761614e-01f;
-    float q = 2.5462551373263187e-04f;
-    q = q * u + 2.4495478140192494e-02f;
+    V q = 2.5462551373263187e-04f * u + 2.4495478140192494e-02f;
     q = q * u + 4.6417404568923964e-01f;
     q = q * u + 1.0f;
     return x * p / q;
+}
+inline float fast_tanh(float x) {
+    x = x < -9.0f ? -9.0f : x;  // written so that NaN passes through
+    x = x > 9.0f ? 9.0f : x;
+    return tanh_rational(x);
 }
 inline float tanh_of(float x) { return fast_tanh(x); }
 inline double tanh_of(double x) { return std::tanh(x); }  // double is for gradient checks: exact
@@ -336,164 +341,43 @@ struct Epilogue {
     bool accumulate = false;
 };
 
-// The tuned version (Goto/BLIS structure, plain loops the compiler vectorizes):
-//  1. pack op(B) into column panels of kNR columns, zero-padded: panel p is [K + 1, kNR]
-//     contiguous, its last row holding the bias (or zeros);
-//  2. for every block of kMR rows of C and every panel, a micro-kernel keeps the kMR x kNR block
-//     of C in registers while it runs over k: per k, kMR broadcasts of A, kNR/16 vector loads of
-//     B and kMR*kNR/16 vector FMAs (for float with AVX-512: 12 x 2 = 24 of the 32 registers).
-// Each element of C is summed over k in the same order whatever the blocking or the thread that
-// computes it, so results do not depend on the number of threads.
-// The tile is tuned for AVX-512 (32 vector registers). For AVX2 (16 registers) compile with
-// -DMBRL_MR=4 so that the accumulators still fit.
-#ifndef MBRL_NR_BYTES
-#define MBRL_NR_BYTES 128
-#endif
-#ifndef MBRL_MR
-#define MBRL_MR 12
-#endif
-template <class T>
-constexpr int kNR = MBRL_NR_BYTES / sizeof(T);  // panel width: 32 floats or 16 doubles = two AVX-512 registers
-constexpr int kMR = MBRL_MR;                      // rows per micro-tile (at most 12)
-
-template <class T, int MR>
-inline void micro_kernel(int K, const T* a, Strides sa, const T* panel, T* c, int ldc, int nr,
-                         Activation act, bool accumulate) {
-    constexpr int NR = kNR<T>;
-    const T* bias = panel + static_cast<std::ptrdiff_t>(K) * NR;
-    T acc[MR][NR];
-    for (int r = 0; r < MR; ++r)
-        for (int j = 0; j < NR; ++j) acc[r][j] = bias[j];
-    for (int k = 0; k < K; ++k) {
-        const T* b = panel + static_cast<std::ptrdiff_t>(k) * NR;
-        for (int r = 0; r < MR; ++r) {
-            const T ar = a[r * sa.rs + k * sa.cs];
-            for (int j = 0; j < NR; ++j) acc[r][j] += ar * b[j];
-        }
-    }
-    if (act != Activation::identity)
-        for (int r = 0; r < MR; ++r)
-            for (int j = 0; j < NR; ++j) acc[r][j] = activate(act, acc[r][j]);
-    for (int r = 0; r < MR; ++r) {
-        T* cr = c + static_cast<std::ptrdiff_t>(r) * ldc;
-        if (nr == NR && !accumulate)  // the common case, with a trip count the compiler can see
-            for (int j = 0; j < NR; ++j) cr[j] = acc[r][j];
-        else if (accumulate)
-            for (int j = 0; j < nr; ++j) cr[j] += acc[r][j];
-        else
-            for (int j = 0; j < nr; ++j) cr[j] = acc[r][j];
-    }
-}
-
-// Rows left over after the full kMR blocks get a kernel compiled for exactly their count.
-template <class T>
-inline void micro_kernel_rows(int mr, int K, const T* a, Strides sa, const T* panel, T* c, int ldc, int nr,
-                              Activation act, bool acc) {
-    switch (mr) {
-        case 12: micro_kernel<T, 12>(K, a, sa, panel, c, ldc, nr, act, acc); break;
-        case 11: micro_kernel<T, 11>(K, a, sa, panel, c, ldc, nr, act, acc); break;
-        case 10: micro_kernel<T, 10>(K, a, sa, panel, c, ldc, nr, act, acc); break;
-        case 9: micro_kernel<T, 9>(K, a, sa, panel, c, ldc, nr, act, acc); break;
-        case 8: micro_kernel<T, 8>(K, a, sa, panel, c, ldc, nr, act, acc); break;
-        case 7: micro_kernel<T, 7>(K, a, sa, panel, c, ldc, nr, act, acc); break;
-        case 6: micro_kernel<T, 6>(K, a, sa, panel, c, ldc, nr, act, acc); break;
-        case 5: micro_kernel<T, 5>(K, a, sa, panel, c, ldc, nr, act, acc); break;
-        case 4: micro_kernel<T, 4>(K, a, sa, panel, c, ldc, nr, act, acc); break;
-        case 3: micro_kernel<T, 3>(K, a, sa, panel, c, ldc, nr, act, acc); break;
-        case 2: micro_kernel<T, 2>(K, a, sa, panel, c, ldc, nr, act, acc); break;
-        default: micro_kernel<T, 1>(K, a, sa, panel, c, ldc, nr, act, acc); break;
-    }
-}
-
-// op(B) and a bias packed for the micro-kernel: panels [ceil(N / kNR), K + 1, kNR], zero-padded,
-// the last row of each panel holding the bias (or zeros).
+// The tuned product lives in the appendix at the end of this file ("Speed"); here is its
+// contract. It works on op(B) (and the bias) copied into the micro-kernel's layout, a PackedB.
+// Whoever multiplies owns the PackedB it packs into (an MLPWork has one), so nothing is cached
+// behind the caller's back, and a caller who multiplies by the same B many times (the planner,
+// with weights that do not change during a call) packs it once and keeps it.
+// Each element of C is summed in one fixed order, act(bias + a_0 b_0 + a_1 b_1 + ...), whatever
+// the blocking, the thread or the instruction set, so results do not depend on any of them.
 template <class T>
 struct PackedB {
-    Buffer<T> data;
+    Buffer<T> data;  // op(B) [K, N] and a bias [N] in the micro-kernel's layout (see the appendix)
     int K = 0, N = 0;
-    int panels() const { return (N + kNR<T> - 1) / kNR<T>; }
-    const T* panel(int p) const { return data.data() + static_cast<std::size_t>(p) * (K + 1) * kNR<T>; }
 };
-
-// Packs op(B) [K, N] and bias [N] (or nullptr) into out; memory grows only when it must.
+// out = op(B) and bias (or zeros) in the micro-kernel's layout; memory grows only when it must.
 template <class T>
-void pack_b(PackedB<T>& out, View<const T> B, bool tb, const T* bias) {
-    constexpr int NR = kNR<T>;
-    out.K = tb ? B.cols : B.rows;
-    out.N = tb ? B.rows : B.cols;
-    const int K = out.K, N = out.N;
-    const std::size_t panel_size = static_cast<std::size_t>(K + 1) * NR;
-    if (out.data.size() < out.panels() * panel_size) out.data.resize(out.panels() * panel_size);
-    const Strides sb = op_strides(B, tb);
-    for (int p = 0; p < out.panels(); ++p) {
-        T* dst = out.data.data() + p * panel_size;
-        const int j0 = p * NR, nr = std::min(NR, N - j0);
-        for (int k = 0; k < K; ++k) {
-            for (int j = 0; j < nr; ++j) dst[k * NR + j] = B.data[k * sb.rs + (j0 + j) * sb.cs];
-            for (int j = nr; j < NR; ++j) dst[k * NR + j] = T(0);
-        }
-        for (int j = 0; j < NR; ++j) dst[K * NR + j] = bias && j < nr ? bias[j0 + j] : T(0);
-    }
-}
-
-// C = act(op(A) B + bias) or C += op(A) B, with B (and the bias) already packed. Large products
-// are split over OpenMP threads by row blocks (inside a parallel region: on the calling thread).
+void pack_b(PackedB<T>& out, View<const T> B, bool tb, const T* bias);
+// C = act(op(A) B + bias) or C += op(A) B, with B packed by pack_b.
 template <class T>
-void matmul_packed(View<T> C, View<const T> A, bool ta, const PackedB<T>& B, Activation act, bool accumulate) {
-    const int M = ta ? A.cols : A.rows, K = ta ? A.rows : A.cols;
-    if (K != B.K || C.rows != M || C.cols != B.N)
-        fail("matmul: op(A) ", shape_str(M, K), " times packed B ", shape_str(B.K, B.N), " into C ",
-             shape_str(C.rows, C.cols), " does not fit");
-    constexpr int NR = kNR<T>;
-    const int N = B.N, blocks = (M + kMR - 1) / kMR;
-    if (M == 0 || N == 0) return;
-    const Strides sa = op_strides(A, ta);
-    const double flops = 2.0 * M * N * K;
-    (void)flops;
-    MBRL_OMP(parallel for schedule(static) if (flops > 4e6))
-    for (int blk = 0; blk < blocks; ++blk) {
-        const int i0 = blk * kMR, mr = std::min(kMR, M - i0);
-        const T* a = A.data + i0 * sa.rs;
-        for (int p = 0; p < B.panels(); ++p) {
-            const int j0 = p * NR;
-            micro_kernel_rows(mr, K, a, sa, B.panel(p), C.row(i0) + j0, N, std::min(NR, N - j0), act, accumulate);
-        }
-    }
-}
-
-// Fewer rows than a micro-tile (one observation, say): packing B would cost more than the product,
-// so each row of C streams through the rows of B instead. Every element is summed in the same
-// order as by the micro-kernel (bias first, then k = 0, 1, ...), so the result is the same.
+void matmul_packed(View<T> C, View<const T> A, bool ta, const PackedB<T>& B, Activation act, bool accumulate);
+// C = act(op(A) op(B) + bias) or C += op(A) op(B), as the epilogue says; `scratch` receives the
+// packed op(B) (or, for fewer rows than a micro-tile, serves as the row accumulator).
 template <class T>
-void matmul_few_rows(View<T> C, View<const T> A, bool ta, View<const T> B, Epilogue<T> ep) {
-    const int N = C.cols, K = B.rows;
-    const Strides sa = op_strides(A, ta);
-    static thread_local Buffer<T> acc;  // [N]
-    if (acc.size() < static_cast<std::size_t>(N)) acc.resize(N);
-    for (int i = 0; i < C.rows; ++i) {
-        for (int j = 0; j < N; ++j) acc[j] = ep.bias ? ep.bias[j] : T(0);
-        for (int k = 0; k < K; ++k) {
-            const T a = A.data[i * sa.rs + k * sa.cs];
-            const T* b = B.row(k);
-            for (int j = 0; j < N; ++j) acc[j] += a * b[j];
-        }
-        T* c = C.row(i);
-        for (int j = 0; j < N; ++j) {
-            const T v = activate(ep.act, acc[j]);
-            c[j] = ep.accumulate ? c[j] + v : v;
-        }
-    }
-}
+void matmul_tuned(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep, PackedB<T>& scratch);
 
-// C = act(op(A) op(B) + bias) or C += op(A) op(B), as the epilogue says. op(B) is packed into a
-// buffer of the calling thread's, reused from call to call.
+template <class T>
+void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep, PackedB<T>& scratch) {
+    check_matmul(C, A, ta, B, tb);
+    matmul_tuned(C, A, ta, B, tb, ep, scratch);
+}
+template <class T>
+void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, bool accumulate, PackedB<T>& scratch) {
+    matmul(C, A, ta, B, tb, Epilogue<T>{nullptr, Activation::identity, accumulate}, scratch);
+}
+// For a one-off product: the same with a scratch of its own, allocated at every call.
 template <class T>
 void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep) {
-    check_matmul(C, A, ta, B, tb);
-    if (C.rows < kMR && !tb) return matmul_few_rows(C, A, ta, B, ep);
-    static thread_local PackedB<T> packed;
-    pack_b(packed, B, tb, ep.bias);
-    matmul_packed(C, A, ta, packed, ep.act, ep.accumulate);
+    PackedB<T> scratch;
+    matmul(C, A, ta, B, tb, ep, scratch);
 }
 template <class T>
 void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, bool accumulate = false) {
@@ -506,22 +390,23 @@ void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, bool 
 // Letters: B batch rows, I layer inputs, O layer outputs. Weights are stored W [I, O] (the
 // transpose of PyTorch's nn.Linear.weight [O, I]) so that the forward is a plain X W.
 
-// y[B, O] = f(x[B, I] W[I, O] + b[O]), the activation f applied in the same pass
+// y[B, O] = f(x[B, I] W[I, O] + b[O]), the activation f applied in the same pass; W and b come
+// packed by pack_b (a PackedMLP holds every layer's).
 template <class T>
-void linear_forward(View<T> y, View<const T> x, const T* W, const T* b, Activation f = Activation::identity) {
-    matmul(y, x, false, View<const T>(W, x.cols, y.cols), false, Epilogue<T>{b, f, false});
+void linear_forward(View<T> y, View<const T> x, const PackedB<T>& Wb, Activation f = Activation::identity) {
+    matmul_packed(y, x, false, Wb, f, false);
 }
 // Given dy[B, O]: dW[I, O] = x^T dy, db[O] = sum over rows of dy, and dx[B, I] = dy W^T (skipped
-// when dx is empty: the first layer's input needs no gradient).
+// when dx is empty: the first layer's input needs no gradient). `scratch` is for the products.
 template <class T>
-void linear_backward(View<T> dx, T* dW, T* db, View<const T> dy, View<const T> x, const T* W) {
-    matmul(View<T>(dW, x.cols, dy.cols), x, true, dy, false);
+void linear_backward(View<T> dx, T* dW, T* db, View<const T> dy, View<const T> x, const T* W, PackedB<T>& scratch) {
+    matmul(View<T>(dW, x.cols, dy.cols), x, true, dy, false, false, scratch);
     for (int j = 0; j < dy.cols; ++j) db[j] = T(0);
     for (int i = 0; i < dy.rows; ++i) {
         const T* di = dy.row(i);
         for (int j = 0; j < dy.cols; ++j) db[j] += di[j];
     }
-    if (dx.data) matmul(dx, dy, false, View<const T>(W, x.cols, dy.cols), true);
+    if (dx.data) matmul(dx, dy, false, View<const T>(W, x.cols, dy.cols), true, false, scratch);
 }
 
 // A multilayer perceptron: n_layers hidden layers of `size` units with activation `act`, then a
@@ -573,12 +458,30 @@ struct MLP {
     }
 };
 
+// Every layer's weights and bias in the micro-kernel's layout (pack_mlp), with the activations:
+// what a forward pass multiplies by. Packing costs a copy of the weights; a caller that runs many
+// forward passes through unchanged weights (a planning call) packs once and keeps it.
+template <class T>
+struct PackedMLP {
+    std::vector<PackedB<T>> layer;  // [layers] W_l and b_l packed
+    Activation act = Activation::tanh;
+};
+template <class T>
+void pack_mlp(const MLP<T>& net, PackedMLP<T>& p) {
+    p.layer.resize(net.layers());
+    p.act = net.act;
+    for (int l = 0; l < net.layers(); ++l)
+        pack_b(p.layer[l], View<const T>(net.W(l), net.widths[l], net.widths[l + 1]), false, net.b(l));
+}
+
 // The activations of one batch through an MLP, sized once for up to `max_batch` rows and reused:
 // forward and backward never allocate.
 template <class T>
 struct MLPWork {
     std::vector<Tensor<T>> a;  // a[0] = input [B, in]; a[l+1] = output of layer l [B, widths[l+1]]
     Tensor<T> g, g_next;       // gradient scratch [B, max width], swapped layer by layer
+    PackedMLP<T> weights;      // the net's weights packed by the last mlp_forward(net, work)
+    PackedB<T> scratch;        // what the backward pass's products pack into
     int max_batch = 0;
 
     MLPWork() = default;
@@ -605,31 +508,20 @@ struct MLPWork {
     View<T> output() { return a.back().view(); }
 };
 
-// Every layer's weights and bias packed once for the micro-kernel: for many forward passes
-// through unchanged weights (a planning call) instead of packing them at every pass.
+// Forward pass of the batch already written into work.input() through packed weights: returns
+// the output [B, out]. Hidden layers apply the activation, the output layer none.
 template <class T>
-struct PackedMLP {
-    std::vector<PackedB<T>> layer;
-};
-template <class T>
-void pack_mlp(const MLP<T>& net, PackedMLP<T>& p) {
-    p.layer.resize(net.layers());
-    for (int l = 0; l < net.layers(); ++l)
-        pack_b(p.layer[l], View<const T>(net.W(l), net.widths[l], net.widths[l + 1]), false, net.b(l));
-}
-
-// Forward pass of the batch already written into work.input(): returns the output [B, out].
-// With `packed` (pack_mlp of this net's current weights) the weights are not packed again.
-template <class T>
-View<T> mlp_forward(const MLP<T>& net, MLPWork<T>& work, const PackedMLP<T>* packed = nullptr) {
-    for (int l = 0; l < net.layers(); ++l) {
-        const Activation f = l + 1 < net.layers() ? net.act : Activation::identity;  // output: identity
-        if (packed)
-            matmul_packed<T>(work.a[l + 1].view(), work.a[l].view(), false, packed->layer[l], f, false);
-        else
-            linear_forward<T>(work.a[l + 1].view(), work.a[l].view(), net.W(l), net.b(l), f);
-    }
+View<T> mlp_forward(const PackedMLP<T>& net, MLPWork<T>& work) {
+    const int L = static_cast<int>(net.layer.size());
+    for (int l = 0; l < L; ++l)
+        linear_forward<T>(work.a[l + 1].view(), work.a[l].view(), net.layer[l], l + 1 < L ? net.act : Activation::identity);
     return work.output();
+}
+// The same through net's current weights, packed into the workspace first.
+template <class T>
+View<T> mlp_forward(const MLP<T>& net, MLPWork<T>& work) {
+    pack_mlp(net, work.weights);
+    return mlp_forward(work.weights, work);
 }
 // Backward pass: given dout [B, out] = dLoss/dOutput, writes dLoss/dparams into `grads` (laid out
 // as params; net.grads if null), overwriting them. If dinput is non-empty it receives
@@ -645,7 +537,7 @@ void mlp_backward(const MLP<T>& net, MLPWork<T>& work, View<const T> dout, View<
         View<T> dx = l > 0 ? work.g_next.view() : dinput;
         T* dW = grads + net.offset[l];
         T* db = dW + static_cast<std::size_t>(net.widths[l]) * net.widths[l + 1];
-        linear_backward<T>(dx, dW, db, dy, work.a[l].view(), net.W(l));
+        linear_backward<T>(dx, dW, db, dy, work.a[l].view(), net.W(l), work.scratch);
         if (l > 0) {
             activation_backward(net.act, work.a[l].data(), dx.data, dx.size());  // through layer l-1's f
             std::swap(work.g, work.g_next);
@@ -840,7 +732,7 @@ struct Ensemble {
                  const PackedMLP<T>* packed = nullptr) const {
         const MLP<T>& net = nets[m];
         model_input(w.input(net, obs.rows), obs, act, stats);
-        View<const T> y = mlp_forward(net, w, packed);
+        View<const T> y = packed ? mlp_forward(*packed, w) : mlp_forward(net, w);
         for (int i = 0; i < obs.rows; ++i)
             for (int j = 0; j < obs_dim; ++j) next_obs(i, j) = obs(i, j) + stats.delta.unnormalize(y(i, j), j);
     }
@@ -1868,6 +1760,265 @@ std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::
         log.iteration(itr, return_stats(paths), eval, envsteps, loss, extra);
     }
     return log.dir();
+}
+
+// =================================================================================================
+// Appendix: speed. The tuned matrix multiply behind matmul()'s contract (section 4)
+// =================================================================================================
+// Goto/BLIS structure:
+//  1. pack op(B) into column panels, zero-padded to whole vectors: panel p is [K + 1, width_p]
+//     contiguous, its last row holding the bias (or zeros);
+//  2. for every block of kMR rows of C and every panel, a micro-kernel keeps that kMR x width_p
+//     block of C in vector registers while it runs over k: per k, kMR broadcasts of A, kNV vector
+//     loads of B and kMR x kNV fused multiply-adds.
+// The tile is chosen from the compiler's target macros so that its kMR x kNV accumulators, the
+// kNV loaded vectors of B and one broadcast fit the vector registers:
+//   AVX-512 (32 registers of 64 bytes)  12 x 2 vectors = 12 x 32 floats, 24 accumulators
+//   AVX2/FMA (16 registers of 32 bytes)  6 x 2 vectors =  6 x 16 floats, 12 accumulators
+//   aarch64 NEON (32 registers of 16 bytes) 8 x 3 vectors = 8 x 12 floats, 24 accumulators
+//   anything else (16 registers of 16 bytes assumed) 4 x 3 vectors = 4 x 12 floats
+// -DMBRL_MR=r and -DMBRL_NV=v override the tile (r in [1, 16], v in [1, 4]). The last panel is
+// as narrow as its columns allow (21 outputs: 16 + 8 columns with AVX2, not 32).
+// GCC and Clang's vector extensions name the vector type, so that the accumulators are registers
+// by construction rather than by the auto-vectorizer's choice; other compilers get an array of
+// the same width and plain loops. Both sum each element in the same order, with a*b + c fused
+// into one FMA under -ffp-contract=fast, so every instruction set with FMA gives the same bits.
+#if defined(__AVX512F__)
+#define MBRL_VEC_BYTES 64
+#define MBRL_TILE_MR 12
+#define MBRL_TILE_NV 2
+#elif defined(__AVX__)
+#define MBRL_VEC_BYTES 32
+#define MBRL_TILE_MR 6
+#define MBRL_TILE_NV 2
+#elif defined(__aarch64__) || defined(__ARM_NEON)
+#define MBRL_VEC_BYTES 16
+#define MBRL_TILE_MR 8
+#define MBRL_TILE_NV 3
+#else
+#define MBRL_VEC_BYTES 16
+#define MBRL_TILE_MR 4
+#define MBRL_TILE_NV 3
+#endif
+#ifndef MBRL_MR
+#define MBRL_MR MBRL_TILE_MR
+#endif
+#ifndef MBRL_NV
+#define MBRL_NV MBRL_TILE_NV
+#endif
+constexpr int kMR = MBRL_MR;  // rows of C per micro-tile
+constexpr int kNV = MBRL_NV;  // vectors of C per micro-tile row
+static_assert(kMR >= 1 && kMR <= 16, "MBRL_MR must be in [1, 16]");
+static_assert(kNV >= 1 && kNV <= 4, "MBRL_NV must be in [1, 4]");
+
+// One vector of kW lanes of T, with the operations the micro-kernel needs.
+template <class T>
+struct Vec {
+    static constexpr int kW = MBRL_VEC_BYTES / static_cast<int>(sizeof(T));  // lanes
+#if defined(__GNUC__)
+    typedef T type __attribute__((vector_size(MBRL_VEC_BYTES)));
+    static type load(const T* p) {
+        type v;
+        std::memcpy(&v, p, sizeof v);
+        return v;
+    }
+    static void store(T* p, type v) { std::memcpy(p, &v, sizeof v); }
+    static type splat(T x) { return x - type{}; }  // x - 0 = x for every x, -0 included
+    static void fma(type& acc, type a, type b) { acc += a * b; }
+    // f applied to every lane; the same bits as activate(f, lane) of section 3.
+    static type activate(Activation f, type x) {
+        if constexpr (std::is_same<T, float>::value) {
+            typedef std::int32_t mask __attribute__((vector_size(MBRL_VEC_BYTES)));
+            // where m: a, else b (m from a vector comparison: all ones or all zeros per lane)
+            auto select = [](mask m, type a, type b) { return (type)((m & (mask)a) | (~m & (mask)b)); };
+            if (f == Activation::tanh) {
+                x = select(x < -9.0f, splat(-9.0f), x);  // NaN compares false: it passes through
+                x = select(x > 9.0f, splat(9.0f), x);
+                return tanh_rational(x);
+            }
+            if (f == Activation::relu) return select(x > 0.0f, x, type{});
+            return x;
+        } else {
+            for (int l = 0; l < kW; ++l) x[l] = mbrl::activate(f, x[l]);
+            return x;
+        }
+    }
+#else
+    struct type {
+        T x[kW];
+    };
+    static type load(const T* p) {
+        type v;
+        for (int l = 0; l < kW; ++l) v.x[l] = p[l];
+        return v;
+    }
+    static void store(T* p, const type& v) {
+        for (int l = 0; l < kW; ++l) p[l] = v.x[l];
+    }
+    static type splat(T x) {
+        type v;
+        for (int l = 0; l < kW; ++l) v.x[l] = x;
+        return v;
+    }
+    static void fma(type& acc, const type& a, const type& b) {
+        for (int l = 0; l < kW; ++l) acc.x[l] += a.x[l] * b.x[l];
+    }
+    static type activate(Activation f, type v) {
+        for (int l = 0; l < kW; ++l) v.x[l] = mbrl::activate(f, v.x[l]);
+        return v;
+    }
+#endif
+};
+template <class T>
+constexpr int kNR = kNV * Vec<T>::kW;  // columns of a full panel
+
+// The layout of a PackedB: panels of kNR columns (the last one narrower, a whole number of
+// vectors), panel p [K + 1, panel_width(B, p)] contiguous at panel_data(B, p), the bias last.
+template <class T>
+int panel_count(const PackedB<T>& B) {
+    return (B.N + kNR<T> - 1) / kNR<T>;
+}
+template <class T>
+int panel_width(const PackedB<T>& B, int p) {  // kNR, or the last panel's columns in whole vectors
+    constexpr int W = Vec<T>::kW;
+    const int cols = std::min(kNR<T>, B.N - p * kNR<T>);
+    return (cols + W - 1) / W * W;
+}
+template <class T>
+const T* panel_data(const PackedB<T>& B, int p) {
+    return B.data.data() + static_cast<std::size_t>(p) * (B.K + 1) * kNR<T>;
+}
+
+template <class T>
+void pack_b(PackedB<T>& out, View<const T> B, bool tb, const T* bias) {
+    constexpr int NR = kNR<T>;
+    out.K = tb ? B.cols : B.rows;
+    out.N = tb ? B.rows : B.cols;
+    const int K = out.K, N = out.N;
+    const std::size_t panel_size = static_cast<std::size_t>(K + 1) * NR;  // the last panel may use less
+    if (out.data.size() < panel_count(out) * panel_size) out.data.resize(panel_count(out) * panel_size);
+    const Strides sb = op_strides(B, tb);
+    for (int p = 0; p < panel_count(out); ++p) {
+        T* dst = out.data.data() + p * panel_size;
+        const int j0 = p * NR, nr = std::min(NR, N - j0), w = panel_width(out, p);
+        for (int k = 0; k < K; ++k) {
+            for (int j = 0; j < nr; ++j) dst[k * w + j] = B.data[k * sb.rs + (j0 + j) * sb.cs];
+            for (int j = nr; j < w; ++j) dst[k * w + j] = T(0);
+        }
+        for (int j = 0; j < w; ++j) dst[K * w + j] = bias && j < nr ? bias[j0 + j] : T(0);
+    }
+}
+
+// C[MR, nr] (row stride ldc) = act(op(A)[MR, K] panel[K, :nr] + bias), or += op(A) panel, with
+// the MR x NV vectors of accumulators held in registers over the whole loop over k.
+template <class T, int MR, int NV>
+inline void micro_kernel(int K, const T* a, Strides sa, const T* panel, T* c, int ldc, int nr, Activation act,
+                         bool accumulate) {
+    using V = Vec<T>;
+    using VT = typename V::type;
+    constexpr int W = V::kW, NW = NV * W;  // NW: this panel's stored width
+    VT acc[MR][NV];
+    for (int v = 0; v < NV; ++v) {
+        const VT bias = V::load(panel + static_cast<std::ptrdiff_t>(K) * NW + v * W);
+        for (int r = 0; r < MR; ++r) acc[r][v] = bias;
+    }
+    for (int k = 0; k < K; ++k) {
+        VT b[NV];
+        for (int v = 0; v < NV; ++v) b[v] = V::load(panel + static_cast<std::ptrdiff_t>(k) * NW + v * W);
+        for (int r = 0; r < MR; ++r) {
+            const VT ar = V::splat(a[r * sa.rs + k * sa.cs]);
+            for (int v = 0; v < NV; ++v) V::fma(acc[r][v], ar, b[v]);
+        }
+    }
+    if (!accumulate && act != Activation::identity)
+        for (int r = 0; r < MR; ++r)
+            for (int v = 0; v < NV; ++v) acc[r][v] = V::activate(act, acc[r][v]);
+    for (int r = 0; r < MR; ++r) {
+        T* cr = c + static_cast<std::ptrdiff_t>(r) * ldc;
+        if (nr == NW && !accumulate) {  // the common case: straight from the registers
+            for (int v = 0; v < NV; ++v) V::store(cr + v * W, acc[r][v]);
+        } else {
+            T row[NW];
+            for (int v = 0; v < NV; ++v) V::store(row + v * W, acc[r][v]);
+            if (accumulate)
+                for (int j = 0; j < nr; ++j) cr[j] += row[j];
+            else
+                for (int j = 0; j < nr; ++j) cr[j] = row[j];
+        }
+    }
+}
+
+// A kernel compiled for exactly (mr, nv): mr rows left after the full blocks, nv vectors in the
+// last, narrower panel. Recursion over the template arguments covers every pair up to (kMR, kNV).
+template <class T, int MR, int NV>
+inline void micro_kernel_for(int mr, int nv, int K, const T* a, Strides sa, const T* panel, T* c, int ldc, int nr,
+                             Activation act, bool accumulate) {
+    if (nv < NV) {
+        if constexpr (NV > 1) micro_kernel_for<T, MR, NV - 1>(mr, nv, K, a, sa, panel, c, ldc, nr, act, accumulate);
+    } else if (mr < MR) {
+        if constexpr (MR > 1) micro_kernel_for<T, MR - 1, NV>(mr, nv, K, a, sa, panel, c, ldc, nr, act, accumulate);
+    } else {
+        micro_kernel<T, MR, NV>(K, a, sa, panel, c, ldc, nr, act, accumulate);
+    }
+}
+
+// Large products are split over OpenMP threads by row blocks (inside a parallel region: on the
+// calling thread).
+template <class T>
+void matmul_packed(View<T> C, View<const T> A, bool ta, const PackedB<T>& B, Activation act, bool accumulate) {
+    const int M = ta ? A.cols : A.rows, K = ta ? A.rows : A.cols;
+    if (K != B.K || C.rows != M || C.cols != B.N)
+        fail("matmul: op(A) ", shape_str(M, K), " times packed B ", shape_str(B.K, B.N), " into C ",
+             shape_str(C.rows, C.cols), " does not fit");
+    constexpr int NR = kNR<T>, W = Vec<T>::kW;
+    const int N = B.N, blocks = (M + kMR - 1) / kMR;
+    if (M == 0 || N == 0) return;
+    const Strides sa = op_strides(A, ta);
+    const double flops = 2.0 * M * N * K;
+    (void)flops;
+    MBRL_OMP(parallel for schedule(static) if (flops > 4e6))
+    for (int blk = 0; blk < blocks; ++blk) {
+        const int i0 = blk * kMR, mr = std::min(kMR, M - i0);
+        const T* a = A.data + i0 * sa.rs;
+        for (int p = 0; p < panel_count(B); ++p) {
+            const int j0 = p * NR;
+            micro_kernel_for<T, kMR, kNV>(mr, panel_width(B, p) / W, K, a, sa, panel_data(B, p), C.row(i0) + j0, N,
+                                          std::min(NR, N - j0), act, accumulate);
+        }
+    }
+}
+
+// Fewer rows than a micro-tile (one observation, say): packing B would cost more than the product,
+// so each row of C streams through the rows of B instead, accumulating in scratch's memory. Every
+// element is summed in the same order as by the micro-kernel (bias first, then k = 0, 1, ...).
+template <class T>
+void matmul_few_rows(View<T> C, View<const T> A, bool ta, View<const T> B, Epilogue<T> ep, PackedB<T>& scratch) {
+    const int N = C.cols, K = B.rows;
+    const Strides sa = op_strides(A, ta);
+    if (scratch.data.size() < static_cast<std::size_t>(N)) scratch.data.resize(N);
+    T* acc = scratch.data.data();  // [N]
+    for (int i = 0; i < C.rows; ++i) {
+        for (int j = 0; j < N; ++j) acc[j] = ep.bias ? ep.bias[j] : T(0);
+        for (int k = 0; k < K; ++k) {
+            const T a = A.data[i * sa.rs + k * sa.cs];
+            const T* b = B.row(k);
+            for (int j = 0; j < N; ++j) acc[j] += a * b[j];
+        }
+        T* c = C.row(i);
+        if (ep.accumulate) {
+            for (int j = 0; j < N; ++j) c[j] += acc[j];
+        } else {
+            for (int j = 0; j < N; ++j) c[j] = activate(ep.act, acc[j]);
+        }
+    }
+    scratch.K = scratch.N = 0;  // scratch holds no packed matrix now
+}
+
+template <class T>
+void matmul_tuned(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep, PackedB<T>& scratch) {
+    if (C.rows < kMR && !tb) return matmul_few_rows(C, A, ta, B, ep, scratch);
+    pack_b(scratch, B, tb, ep.bias);
+    matmul_packed(C, A, ta, scratch, ep.act, ep.accumulate);
 }
 
 }  // namespace mbrl
