@@ -1165,7 +1165,7 @@ struct SAC {
     Tensor<T> y, dq1, dq2;                      // [B, 1] critic targets and dLoss/dQ
     Tensor<T> din1, din2;                       // [B, ob + ac] dLoss/d[s, a] through each critic
     Tensor<T> dmu;                              // [B, ac] dLoss/dmu
-    Buffer<T> discard;                          // critic parameter gradients of the actor step (unused)
+    Buffer<T> discard, discard2;                // critic parameter gradients of the actor step (unused)
     std::vector<T> dlogstd;                     // [ac]
 
     SAC() = default;
@@ -1203,6 +1203,7 @@ struct SAC {
         din2.resize(B, ob + ac);
         dmu.resize(B, ac);
         discard.assign(q1.size(), T(0));
+        discard2.assign(q2.size(), T(0));
         dlogstd.assign(ac, T(0));
     }
     T alpha() const { return static_cast<T>(std::exp(static_cast<double>(log_alpha))); }
@@ -1263,19 +1264,27 @@ struct SAC {
                        View<const T> done, View<const T> noise) {
         const int B = obs.rows;
         policy_forward(next_obs, noise, aw, a_pi.view().middle_rows(0, B), logp.view().middle_rows(0, B));
-        View<const T> t1 = q_forward(q1_targ, tw1, next_obs, a_pi.view().middle_rows(0, B));
-        View<const T> t2 = q_forward(q2_targ, tw2, next_obs, a_pi.view().middle_rows(0, B));
+        // The two critics are independent: one per thread where there are two (same results on one).
+        View<const T> targ[2];
+        MBRL_OMP(parallel for schedule(static) num_threads(2))
+        for (int c = 0; c < 2; ++c)
+            targ[c] = q_forward(c == 0 ? q1_targ : q2_targ, c == 0 ? tw1 : tw2, next_obs, a_pi.view().middle_rows(0, B));
         const T al = alpha(), g = static_cast<T>(cfg.discount);
         for (int i = 0; i < B; ++i)
-            y(i, 0) = rew(i, 0) + g * (T(1) - done(i, 0)) * (std::min(t1(i, 0), t2(i, 0)) - al * logp(i, 0));
+            y(i, 0) = rew(i, 0) + g * (T(1) - done(i, 0)) * (std::min(targ[0](i, 0), targ[1](i, 0)) - al * logp(i, 0));
         View<const T> y_b = y.view().middle_rows(0, B);
-        View<const T> v1 = q_forward(q1, qw1, obs, act), v2 = q_forward(q2, qw2, obs, act);
-        const T loss = mse_forward<T>(v1, y_b) + mse_forward<T>(v2, y_b);
-        mse_backward<T>(dq1.view().middle_rows(0, B), v1, y_b);
-        mse_backward<T>(dq2.view().middle_rows(0, B), v2, y_b);
-        mlp_backward<T>(q1, qw1, dq1.view().middle_rows(0, B));
-        mlp_backward<T>(q2, qw2, dq2.view().middle_rows(0, B));
-        return loss;
+        T loss_of[2];
+        MBRL_OMP(parallel for schedule(static) num_threads(2))
+        for (int c = 0; c < 2; ++c) {
+            MLP<T>& q = c == 0 ? q1 : q2;
+            MLPWork<T>& w = c == 0 ? qw1 : qw2;
+            View<T> dq = (c == 0 ? dq1 : dq2).view().middle_rows(0, B);
+            View<const T> v = q_forward(q, w, obs, act);
+            loss_of[c] = mse_forward<T>(v, y_b);
+            mse_backward<T>(dq, v, y_b);
+            mlp_backward<T>(q, w, dq);
+        }
+        return loss_of[0] + loss_of[1];
     }
 
     // The actor step's gradients (into actor.grads and dlogstd) for the states obs [B, ob], the
@@ -1285,7 +1294,10 @@ struct SAC {
         const int B = obs.rows, D = ob_dim;
         View<T> a = a_pi.view().middle_rows(0, B);
         policy_forward(obs, noise, aw, a, logp.view().middle_rows(0, B));
-        View<const T> v1 = q_forward(q1, qw1, obs, a), v2 = q_forward(q2, qw2, obs, a);
+        View<const T> vq[2];
+        MBRL_OMP(parallel for schedule(static) num_threads(2))
+        for (int c = 0; c < 2; ++c) vq[c] = q_forward(c == 0 ? q1 : q2, c == 0 ? qw1 : qw2, obs, a);
+        const View<const T> v1 = vq[0], v2 = vq[1];
         const T al = alpha(), inv_b = T(1) / static_cast<T>(B);
         double loss = 0;
         for (int i = 0; i < B; ++i) {  // dLoss/dQ flows only into the smaller critic
@@ -1295,8 +1307,10 @@ struct SAC {
             dq2(i, 0) = first ? T(0) : -inv_b;
         }
         // dLoss/d[s, a] through each critic (their parameter gradients are not wanted here).
-        mlp_backward<T>(q1, qw1, dq1.view().middle_rows(0, B), din1.view().middle_rows(0, B), discard.data());
-        mlp_backward<T>(q2, qw2, dq2.view().middle_rows(0, B), din2.view().middle_rows(0, B), discard.data());
+        MBRL_OMP(parallel for schedule(static) num_threads(2))
+        for (int c = 0; c < 2; ++c)
+            mlp_backward<T>(c == 0 ? q1 : q2, c == 0 ? qw1 : qw2, (c == 0 ? dq1 : dq2).view().middle_rows(0, B),
+                            (c == 0 ? din1 : din2).view().middle_rows(0, B), (c == 0 ? discard : discard2).data());
         std::fill(dlogstd.begin(), dlogstd.end(), T(0));
         for (int i = 0; i < B; ++i)
             for (int j = 0; j < ac_dim; ++j) {

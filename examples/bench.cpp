@@ -4,9 +4,12 @@
 //   build/bench [--threads N] [--torch "COMMAND"]
 //
 // COMMAND runs examples/bench_torch.py (the Makefile passes it); it is run twice, with the
-// environment as it is and tuned as ../shared/reference/machine.md advises (OpenBLAS told the
-// real core type, OpenMP threads that sleep instead of spinning, AVX-512 kernels), and our
+// environment as it is and tuned as ../shared/reference/machine.md advises (OpenMP threads that
+// sleep instead of spinning, OpenBLAS told the core type, PyTorch's kernels for the same
+// instruction set as this build: AVX-512 for an AVX-512 build, AVX2 for an AVX2 build), and our
 // speed-up is quoted against the faster of the two. Times are medians over repetitions.
+// Besides the table, one line per workload for scripts:
+//   BENCH isa=<avx512|avx2|neon|generic> workload=<name> ms=<ours> torch_ms=<ms or -> speedup=<x or ->
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -35,26 +38,43 @@ double median_seconds(int reps, F&& f) {
     return t[t.size() / 2];
 }
 
-// Peak fp32 FMA throughput of `threads` threads: per thread 16 independent chains y = y * a + b,
-// each 16 floats wide (one AVX-512 register), enough to hide the FMA latency on two FMA units.
+// The instruction set this build's micro-kernel uses (mbrl.hpp's appendix picks it the same way).
+static const char* isa_name() {
+#if defined(__AVX512F__)
+    return "avx512";
+#elif defined(__AVX2__)
+    return "avx2";
+#elif defined(__aarch64__) || defined(__ARM_NEON)
+    return "neon";
+#else
+    return "generic";
+#endif
+}
+
+// Peak fp32 FMA throughput of `threads` threads: per thread kChains independent chains
+// y = y + a y (one FMA), each one vector register wide, enough to hide the FMA latency (4 cycles) on two
+// FMA units (8 chains) while leaving registers for a and b: 10 chains with 16 vector registers
+// (AVX2), 16 with 32 (AVX-512, NEON).
 static double fma_peak_gflops(int threads) {
-    constexpr int kChains = 16, kWidth = 16;
-    const long iters = 3000000;
+    using V = Vec<float>;
+    constexpr int kChains = MBRL_VEC_BYTES == 64 || MBRL_TILE_MR == 8 ? 16 : 10, kWidth = V::kW;
+    const long iters = 20000000 / kWidth;
     double best = 0;
     for (int rep = 0; rep < 5; ++rep) {
         Timer timer;
         float sink = 0;
         MBRL_OMP(parallel num_threads(threads) reduction(+ : sink))
         {
-            float y[kChains][kWidth];
-            for (int c = 0; c < kChains; ++c)
-                for (int j = 0; j < kWidth; ++j) y[c][j] = 1.0f + 1e-3f * static_cast<float>(c + j);
-            const float a = 0.999999f, b = 1e-7f;
+            V::type y[kChains];
+            for (int c = 0; c < kChains; ++c) y[c] = V::splat(1.0f + 1e-3f * static_cast<float>(c));
+            const V::type a = V::splat(1e-8f);
             for (long i = 0; i < iters; ++i)
-                for (int c = 0; c < kChains; ++c)
-                    for (int j = 0; j < kWidth; ++j) y[c][j] = y[c][j] * a + b;
-            for (int c = 0; c < kChains; ++c)
-                for (int j = 0; j < kWidth; ++j) sink += y[c][j];
+                for (int c = 0; c < kChains; ++c) V::fma(y[c], a, y[c]);
+            float out[kWidth];
+            for (int c = 0; c < kChains; ++c) {
+                V::store(out, y[c]);
+                for (int j = 0; j < kWidth; ++j) sink += out[j];
+            }
         }
         const double s = timer.seconds();
         if (sink == 42.0f) std::printf(" ");  // keeps the loop alive
@@ -100,7 +120,8 @@ int main(int argc, char** argv) {
     }
     if (threads < 1) threads = 1;
     set_threads(threads);
-    std::printf("mbrl.hpp benchmark, %d thread(s), compiled by GCC %s\n\n", threads, __VERSION__);
+    std::printf("mbrl.hpp benchmark: %s build (micro-tile %d x %d floats), %d thread(s), GCC %s\n\n", isa_name(), kMR,
+                kNR<float>, threads, __VERSION__);
     const double peak1 = fma_peak_gflops(1), peak2 = fma_peak_gflops(2);
     const double peak = threads >= 2 ? peak2 : peak1;
     std::printf("measured fp32 FMA peak: 1 thread %.0f GFLOP/s, 2 threads %.0f GFLOP/s\n\n", peak1, peak2);
@@ -108,6 +129,8 @@ int main(int argc, char** argv) {
     struct Result {
         std::string name, what;
         double gflop, ms;
+        int threads;
+        std::string torch;  // the PyTorch workload it is compared with
     };
     std::vector<Result> results;
 
@@ -117,17 +140,13 @@ int main(int argc, char** argv) {
         Tensor<float> A(1000, 250), B(250, 250), C(1000, 250);
         for (auto* t : {&A, &B})
             for (std::size_t i = 0; i < t->size(); ++i) t->data()[i] = static_cast<float>(rng.uniform(-1, 1));
-        auto mm = [&] { matmul<float>(C.view(), A.view(), false, B.view(), false); };
-        set_threads(1);
-        const double s1 = median_seconds(200, mm);
-        set_threads(threads);
+        PackedB<float> scratch;
+        auto mm = [&] { matmul<float>(C.view(), A.view(), false, B.view(), false, false, scratch); };
         const double s = median_seconds(200, mm);
-        const double gf = 2.0 * 1000 * 250 * 250 / 1e9;
-        std::printf("matmul 1000x250x250, 1 thread: %.3f ms, %.0f GFLOP/s, %.0f%% of the 1-thread peak\n", s1 * 1e3,
-                    gf / s1, 100 * gf / s1 / peak1);
-        results.push_back({"matmul", "matmul 1000x250x250", gf, s * 1e3});
+        results.push_back({"matmul", "matmul 1000x250x250", 2.0 * 1000 * 250 * 250 / 1e9, s * 1e3, threads, "matmul"});
     }
-    // 2-3. planning at the cheetah shape: 3 members of 27 -> 250 -> 250 -> 21 (tanh), K = 1000, H = 15
+    // 2. one MPC call at the cheetah shape: 3 members of 27 -> 250 -> 250 -> 21 (tanh), K = 1000,
+    //    H = 15, random shooting; at the chosen thread count and at 1 thread (scaling)
     const int E = 3, K = 1000, H = 15, ob = Cheetah::kObsDim, ac = Cheetah::kActDim;
     const double plan_gflop = 2.0 * E * K * H * ((ob + ac) * 250 + 250 * 250 + 250 * ob) / 1e9;
     {
@@ -138,13 +157,15 @@ int main(int argc, char** argv) {
         MPC<float> mpc(ens, &Cheetah::reward, std::vector<float>(ac, -1.0f), std::vector<float>(ac, 1.0f), cfg, 1);
         std::vector<float> obs(ob), act(ac);
         for (float& o : obs) o = static_cast<float>(0.1 * rng.normal());
-        mpc.act(obs.data(), act.data());  // fills the candidates
-        const double fwd = median_seconds(20, [&] { mpc.evaluate(obs.data()); });
-        results.push_back({"plan_forward", "planning forward (score 1000 fixed sequences)", plan_gflop, fwd * 1e3});
-        const double call = median_seconds(20, [&] { mpc.act(obs.data(), act.data()); });
-        results.push_back({"plan_call", "one MPC call (random shooting)", plan_gflop, call * 1e3});
+        auto call = [&] { mpc.act(obs.data(), act.data()); };
+        results.push_back({"mpc_call", "one MPC call (random shooting, cheetah shape)", plan_gflop,
+                           median_seconds(20, call) * 1e3, threads, "plan_call"});
+        set_threads(1);
+        results.push_back({"mpc_call_1thread", "the same MPC call on 1 thread", plan_gflop,
+                           median_seconds(10, call) * 1e3, 1, "plan_call"});
+        set_threads(threads);
     }
-    // 4. one ensemble training step: 3 members x 512 rows, forward, backward and Adam
+    // 3. one ensemble training step: 3 members x 512 rows, forward, backward and Adam
     {
         const int rows = 20000;
         Ensemble<float> ens(ob, ac, E, 2, 250, 1e-3f, 1);
@@ -156,39 +177,75 @@ int main(int argc, char** argv) {
         const double s = median_seconds(50, [&] { ens.train_step(o.view(), a.view(), o2.view(), 512, srng); });
         // forward (3 layers), weight gradients (3), input gradients (2 layers: the first needs none)
         const double per_row = 2.0 * (2 * ((ob + ac) * 250 + 250 * 250 + 250 * ob) + (250 * 250 + 250 * ob));
-        results.push_back({"train_step", "ensemble training step (3 x 512 rows)", E * 512 * per_row / 1e9, s * 1e3});
+        results.push_back({"train_step", "ensemble training step (3 x 512 rows)", E * 512 * per_row / 1e9, s * 1e3,
+                           threads, "train_step"});
+    }
+    // 4. one SAC update, batch 256: critic step (both critics, their targets, the actor on s'),
+    //    target update, actor step (actor forward and backward through both critics), temperature
+    {
+        const int B = 256;
+        SACConfig cfg;
+        cfg.n_layers = 2;
+        cfg.size = 256;
+        cfg.batch = B;
+        SAC<float> sac(ob, ac, -1.0f, 1.0f, cfg, 1);
+        Tensor<float> o(B, ob), a(B, ac), r(B, 1), o2(B, ob), d(B, 1);
+        for (auto* t : {&o, &a, &r, &o2})
+            for (std::size_t i = 0; i < t->size(); ++i) t->data()[i] = static_cast<float>(rng.uniform(-1, 1));
+        d.fill(0.0f);
+        const double s = median_seconds(50, [&] { sac.train(o.view(), a.view(), r.view(), o2.view(), d.view()); });
+        // forwards: actor x2, targets x2, critics x4; backwards (weights and inputs, about twice a
+        // forward): critics x4, actor x1
+        const double actor_f = 2.0 * (ob * 256 + 256 * 256 + 256 * ac), critic_f = 2.0 * ((ob + ac) * 256 + 256 * 256 + 256);
+        const double gflop = B * (2 * actor_f + 6 * critic_f + 4 * 2 * critic_f + 2 * actor_f) / 1e9;
+        results.push_back({"sac_update", "one SAC update (batch 256, 2x256 nets)", gflop, s * 1e3, threads, "sac_update"});
     }
 
-    // PyTorch, twice.
-    std::map<std::string, double> asis, tuned;
-    const std::string t = " " + std::to_string(threads);
+    // PyTorch, twice at the chosen thread count (as the environment has it, and tuned for this
+    // build's instruction set), and tuned once at 1 thread for the MPC call.
+    std::map<std::string, double> asis, tuned, tuned1;
+    const bool avx512 = std::string(isa_name()) == "avx512";
+    const std::string tune = std::string("env -u OPENBLAS_L2_SIZE -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE ") +
+                             "GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456:glibc.malloc.mmap_threshold=268435456 " +
+                             (avx512 ? "ATEN_CPU_CAPABILITY=avx512 " : "OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 ");
     if (!torch_cmd.empty()) {
+        const std::string t = " " + std::to_string(threads);
         asis = run_torch(torch_cmd + t);
-        tuned = run_torch("env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE "
-                          "GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456:glibc.malloc.mmap_threshold=268435456 "
-                          "ATEN_CPU_CAPABILITY=avx512 " + torch_cmd + t);
+        tuned = run_torch(tune + torch_cmd + t);
+        tuned1 = run_torch(tune + torch_cmd + " 1 plan_call");
     }
-    std::printf("\n%-46s %7s %9s %8s %6s | %11s %11s %9s\n", "workload", "GFLOP", "ours ms", "GFLOP/s", "%peak",
+    std::printf("%-46s %7s %9s %8s %6s | %11s %11s %9s\n", "workload", "GFLOP", "ours ms", "GFLOP/s", "%peak",
                 "torch as-is", "torch tuned", "speed-up");
+    std::string lines;
     for (const Result& r : results) {
         const double gfs = r.gflop / (r.ms / 1e3);
         auto ms = [](const std::map<std::string, double>& m, const std::string& k) {
             auto it = m.find(k);
             return it == m.end() ? -1.0 : it->second;
         };
-        const double a = ms(asis, r.name), b = ms(tuned, r.name);
+        const bool one = r.threads == 1 && threads > 1;
+        const double a = one ? -1.0 : ms(asis, r.torch), b = ms(one ? tuned1 : tuned, r.torch);
         const double best = a > 0 && b > 0 ? std::min(a, b) : std::max(a, b);
-        char ta[16] = "-", tb[16] = "-", sp[16] = "-";
+        char ta[16] = "-", tb[16] = "-", sp[16] = "-", tm[32] = "-";
         if (a > 0) std::snprintf(ta, sizeof ta, "%.2f ms", a);
         if (b > 0) std::snprintf(tb, sizeof tb, "%.2f ms", b);
-        if (best > 0) std::snprintf(sp, sizeof sp, "%.1fx", best / r.ms);
+        if (best > 0) std::snprintf(sp, sizeof sp, "%.2fx", best / r.ms);
+        if (best > 0) std::snprintf(tm, sizeof tm, "%.3f", best);
         std::printf("%-46s %7.3f %9.3f %8.0f %5.0f%% | %11s %11s %9s\n", r.what.c_str(), r.gflop, r.ms, gfs,
-                    100 * gfs / peak, ta, tb, sp);
+                    100 * gfs / (r.threads == 1 ? peak1 : peak), ta, tb, sp);
+        char line[256];
+        std::snprintf(line, sizeof line, "BENCH isa=%s workload=%s ms=%.3f torch_ms=%s speedup=%s\n", isa_name(),
+                      r.name.c_str(), r.ms, tm, best > 0 ? sp : "-");
+        lines += line;
     }
+    const double scaling = results[2].ms / results[1].ms;
+    std::printf("\nMPC call, 1 thread -> %d threads: %.2fx faster\n", threads, scaling);
     if (torch_cmd.empty())
-        std::printf("\n(no PyTorch comparison: run through `make bench`, which passes --torch)\n");
+        std::printf("(no PyTorch comparison: run through `make bench`, which passes --torch)\n");
     else if (asis.empty() && tuned.empty())
-        std::printf("\n(PyTorch comparison skipped: `%s` failed; install python3-torch)\n", torch_cmd.c_str());
-    std::printf("\nspeed-up = the faster PyTorch time / ours; %%peak is against the %d-thread peak above.\n", threads);
+        std::printf("(PyTorch comparison skipped: `%s` failed; install python3-torch)\n", torch_cmd.c_str());
+    std::printf("speed-up = the faster PyTorch time / ours; %%peak is against the measured peak of the same thread "
+                "count.\n\n%s",
+                lines.c_str());
     return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The PyTorch side of `make bench`: the same four workloads as examples/bench.cpp, on the CPU.
+"""The PyTorch side of `make bench`: the same workloads as examples/bench.cpp, on the CPU.
 
-    /usr/bin/python3 examples/bench_torch.py THREADS
+    /usr/bin/python3 examples/bench_torch.py THREADS [WORKLOAD ...]
 
 Prints one line per workload, `name median_ms`, read by build/bench. The workloads:
   matmul        C = A B, A [1000, 250], B [250, 250]
@@ -11,6 +11,10 @@ Prints one line per workload, `name median_ms`, read by build/bench. The workloa
                 actions, rolled through the 3 models, cheetah reward on each predicted state,
                 mean over models, argmax; all in torch (faster than the reference's numpy loop)
   train_step    one ensemble step: 3 models, each its own Adam and its own 512 rows, MSE loss
+  sac_update    one SAC update on a minibatch of 256 (cheetah sizes): two 2x256 ReLU critics and
+                their targets, a 2x256 tanh actor with a state-independent log std, the
+                temperature; critic step, target soft update, actor step, temperature step
+With workload names given, only those run.
 """
 import sys
 import time
@@ -18,6 +22,7 @@ import time
 import torch
 
 THREADS = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+ONLY = set(sys.argv[2:])
 torch.set_num_threads(THREADS)
 torch.manual_seed(0)
 OB, AC, H, N, E, HID = 21, 6, 15, 1000, 3, 250
@@ -93,7 +98,66 @@ def train_step():
         o.step()
 
 
-print("matmul", median_ms(lambda: a @ b, 200))
-print("plan_forward", median_ms(plan_forward, 10))
-print("plan_call", median_ms(plan_call, 10))
-print("train_step", median_ms(train_step, 30))
+B, SAC_HID = 256, 256
+
+
+def sac_mlp(inp, out, act):
+    return torch.nn.Sequential(torch.nn.Linear(inp, SAC_HID), act(), torch.nn.Linear(SAC_HID, SAC_HID), act(),
+                               torch.nn.Linear(SAC_HID, out))
+
+
+critics = [sac_mlp(OB + AC, 1, torch.nn.ReLU) for _ in range(2)]
+targets = [sac_mlp(OB + AC, 1, torch.nn.ReLU) for _ in range(2)]
+for c, t in zip(critics, targets):
+    t.load_state_dict(c.state_dict())
+actor = sac_mlp(OB, AC, torch.nn.Tanh)
+logstd = torch.zeros(AC, requires_grad=True)
+log_alpha = torch.tensor(0.0, requires_grad=True)
+critic_opt = torch.optim.Adam([p for c in critics for p in c.parameters()], lr=3e-4)
+actor_opt = torch.optim.Adam(list(actor.parameters()) + [logstd], lr=3e-4)
+alpha_opt = torch.optim.Adam([log_alpha], lr=3e-4)
+s_obs, s_act, s_next = torch.randn(B, OB), torch.rand(B, AC) * 2 - 1, torch.randn(B, OB)
+s_rew, s_done = torch.randn(B, 1), torch.zeros(B, 1)
+
+
+def policy(obs):  # a = tanh(u), u ~ N(mu(s), std); log pi(a|s) with the squashing correction
+    mu = actor(obs)
+    std = logstd.clamp(-20, 2).exp()
+    u = mu + std * torch.randn_like(mu)
+    logp = torch.distributions.Normal(mu, std).log_prob(u).sum(1, keepdim=True)
+    logp = logp - (2 * (0.6931471805599453 - u - torch.nn.functional.softplus(-2 * u))).sum(1, keepdim=True)
+    return torch.tanh(u), logp
+
+
+def sac_update():
+    alpha = log_alpha.exp().detach()
+    with torch.no_grad():  # critic targets
+        a2, lp2 = policy(s_next)
+        x2 = torch.cat([s_next, a2], 1)
+        y = s_rew + 0.99 * (1 - s_done) * (torch.min(targets[0](x2), targets[1](x2)) - alpha * lp2)
+    x = torch.cat([s_obs, s_act], 1)
+    critic_loss = sum(torch.nn.functional.mse_loss(c(x), y) for c in critics)
+    critic_opt.zero_grad()
+    critic_loss.backward()
+    critic_opt.step()
+    with torch.no_grad():  # target soft update
+        for c, t in zip(critics, targets):
+            for p, q in zip(c.parameters(), t.parameters()):
+                q.mul_(0.995).add_(p, alpha=0.005)
+    a, lp = policy(s_obs)  # actor step
+    xa = torch.cat([s_obs, a], 1)
+    actor_loss = (alpha * lp - torch.min(critics[0](xa), critics[1](xa))).mean()
+    actor_opt.zero_grad()
+    actor_loss.backward()
+    actor_opt.step()
+    alpha_loss = (log_alpha.exp() * (-lp.detach() + AC)).mean()  # temperature step
+    alpha_opt.zero_grad()
+    alpha_loss.backward()
+    alpha_opt.step()
+
+
+WORKLOADS = [("matmul", lambda: a @ b, 200), ("plan_forward", plan_forward, 10), ("plan_call", plan_call, 10),
+             ("train_step", train_step, 30), ("sac_update", sac_update, 50)]
+for name, f, reps in WORKLOADS:
+    if not ONLY or name in ONLY:
+        print(name, median_ms(f, reps), flush=True)
