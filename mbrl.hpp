@@ -1223,7 +1223,8 @@ struct MPC {
 // Two critics Q1, Q2: MLP([s, a]) -> 1 with ReLU, their targets updated by Polyak averaging; an
 // actor whose mean is an MLP(s) with tanh and whose log-std is one learned vector (state
 // independent, clamped to [-20, 2]; or tanh of it, SACConfig::logstd_tanh); actions a = tanh(u),
-// u = mu(s) + std * eps, eps ~ N(0, 1); a learned temperature alpha = exp(log_alpha) with target entropy -ac_dim. One training step:
+// u = mu(s) + std * eps, eps ~ N(0, 1); a learned temperature alpha = exp(log_alpha) with target
+// entropy -ac_dim. One training step:
 //   critic  y = r + gamma (1 - d) (min_i Q_targ_i(s', a') - alpha log pi(a'|s')),  a' ~ pi(s')
 //           loss = MSE(Q1(s, a), y) + MSE(Q2(s, a), y)
 //   target  theta_targ <- tau theta + (1 - tau) theta_targ
