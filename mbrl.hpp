@@ -1114,8 +1114,9 @@ struct MPC {
 // =================================================================================================
 // Two critics Q1, Q2: MLP([s, a]) -> 1 with ReLU, their targets updated by Polyak averaging; an
 // actor whose mean is an MLP(s) with tanh and whose log-std is one learned vector (state
-// independent, clamped to [-20, 2]); actions a = tanh(u), u = mu(s) + std * eps, eps ~ N(0, 1);
-// a learned temperature alpha = exp(log_alpha) with target entropy -ac_dim. One training step:
+// independent, clamped to [-20, 2]; or tanh of it, SACConfig::logstd_tanh); actions a = tanh(u),
+// u = mu(s) + std * eps, eps ~ N(0, 1); a learned temperature alpha = exp(log_alpha) with target
+// entropy -ac_dim. One training step:
 //   critic  y = r + gamma (1 - d) (min_i Q_targ_i(s', a') - alpha log pi(a'|s')),  a' ~ pi(s')
 //           loss = MSE(Q1(s, a), y) + MSE(Q2(s, a), y)
 //   target  theta_targ <- tau theta + (1 - tau) theta_targ
@@ -1129,6 +1130,9 @@ struct SACConfig {
     int batch = 256;                         // sac_train_batch_size
     int critic_updates = 1, actor_updates = 1;
     int actor_update_frequency = 1, critic_target_update_frequency = 1;
+    // How the learned parameter p gives log std: clamp(p, -20, 2) (default, the reference's reading)
+    // or, with logstd_tanh, tanh(p), so std stays in [e^-1, e] (some public solutions; issue 11).
+    bool logstd_tanh = false;
 };
 
 // k distinct integers of [0, n), uniformly (Floyd's algorithm), into out.
@@ -1208,7 +1212,8 @@ struct SAC {
     }
     T alpha() const { return static_cast<T>(std::exp(static_cast<double>(log_alpha))); }
     T std_of(int j) const {
-        return static_cast<T>(std::exp(std::min(kLogStdMax, std::max(kLogStdMin, static_cast<double>(logstd[j])))));
+        const double p = static_cast<double>(logstd[j]);
+        return static_cast<T>(std::exp(cfg.logstd_tanh ? std::tanh(p) : std::min(kLogStdMax, std::max(kLogStdMin, p))));
     }
 
     // a = tanh(mu(s) + std eps) for the rows of obs [B, ob] with the noise eps [B, ac] given;
@@ -1322,8 +1327,11 @@ struct SAC {
                 // d/dlogstd = dLoss/du * std eps, plus alpha/B d(log N)/dlogstd = -alpha/B.
                 dlogstd[j] += dmu(i, j) * std_of(j) * noise(i, j) - al * inv_b;
             }
-        for (int j = 0; j < ac_dim; ++j)  // the clamp passes no gradient outside [-20, 2]
-            if (logstd[j] < kLogStdMin || logstd[j] > kLogStdMax) dlogstd[j] = T(0);
+        for (int j = 0; j < ac_dim; ++j)  // through tanh, or the clamp: no gradient outside [-20, 2]
+            if (cfg.logstd_tanh)
+                dlogstd[j] *= T(1) - std::tanh(logstd[j]) * std::tanh(logstd[j]);
+            else if (logstd[j] < kLogStdMin || logstd[j] > kLogStdMax)
+                dlogstd[j] = T(0);
         mlp_backward<T>(actor, aw, dmu.view().middle_rows(0, B));
         return static_cast<T>(loss / B);
     }
@@ -1654,6 +1662,9 @@ struct MBPOConfig {
     int sac_batch_size = 1000;   // parsed, unused (as in the reference)
     int rollout_length = 1;      // mbpo_rollout_length; 0 = model-free SAC
     int sac_buffer_size = 100000;
+    // Switches for issue 11 (rlen 10 trails public runs); the defaults are this library's choices.
+    bool reward_pre_step = false;  // reward a model step by its state (the public solutions), not its predicted next
+    bool random_member = false;    // step with one member drawn per step (MBPO paper), not the ensemble mean
 };
 
 // Scratch of model rollouts, sized once: nothing is allocated per rollout.
@@ -1668,12 +1679,14 @@ struct RolloutScratch {
 };
 
 // One model rollout (reference 3.6): start at a state of the model buffer, act with the SAC
-// policy, step with the ensemble-mean prediction. Each step keeps the start's terminal flag, as
-// the reference does. The reward is the env's reward of the predicted next state, the same
-// convention as the real env and as MPC here (the reference's solution scores the pre-step state).
+// policy, step with the ensemble-mean prediction (or, with random_member, one member's, drawn per
+// step). Each step keeps the start's terminal flag, as the reference does. The reward is the env's
+// reward of the predicted next state, the same convention as the real env and as MPC here; with
+// reward_pre_step, of the state the step starts from, as the public solutions do.
 template <class Env>
 void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuffer<float>& buffer, int length,
-                   Rng& rng, RolloutScratch& s, Rollouts<float>& out) {
+                   Rng& rng, RolloutScratch& s, Rollouts<float>& out, bool reward_pre_step = false,
+                   bool random_member = false) {
     const int D = ens.obs_dim, A = ens.act_dim, E = ens.size();
     out.clear(D, A);
     const int start = static_cast<int>(rng.below(static_cast<uint64_t>(buffer.size())));
@@ -1682,13 +1695,15 @@ void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuff
     for (int t = 0; t < length; ++t) {
         sac.act(s.ob.data(), s.ac.data());
         std::fill(s.next.begin(), s.next.end(), 0.0f);
-        for (int m = 0; m < E; ++m) {  // the mean of the members' predictions
+        const int pick = random_member ? static_cast<int>(rng.below(static_cast<uint64_t>(E))) : -1;
+        for (int m = 0; m < E; ++m) {  // the mean of the members' predictions, or the picked one's
+            if (pick >= 0 && m != pick) continue;
             ens.predict(m, View<const float>(s.ob.data(), 1, D), View<const float>(s.ac.data(), 1, A), s.pred.view(),
                         s.work[m]);
-            for (int j = 0; j < D; ++j) s.next[j] += s.pred(0, j) / static_cast<float>(E);
+            for (int j = 0; j < D; ++j) s.next[j] += pick >= 0 ? s.pred(0, j) : s.pred(0, j) / static_cast<float>(E);
         }
         float r = 0;
-        Env::reward(s.next.data(), s.ac.data(), 1, &r, nullptr);
+        Env::reward(reward_pre_step ? s.ob.data() : s.next.data(), s.ac.data(), 1, &r, nullptr);
         out.push(s.ob.data(), s.ac.data(), r, s.next.data(), terminal != 0.0f);
         std::swap(s.ob, s.next);
     }
@@ -1742,7 +1757,8 @@ std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::
         for (int k = 0; k < cfg.sac_n_iter; ++k) {
             if (cfg.rollout_length > 0) {
                 Rng rrng(mb.seed, Stream::rollout, rollouts++);
-                model_rollout<Env>(ens, sac, model_buffer, cfg.rollout_length, rrng, scratch, rollout);
+                model_rollout<Env>(ens, sac, model_buffer, cfg.rollout_length, rrng, scratch, rollout, cfg.reward_pre_step,
+                                   cfg.random_member);
                 sac_buffer.add(rollout, false, rrng);
             }
             for (int s = 0; s < cfg.sac_train_steps; ++s) {

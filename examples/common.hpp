@@ -202,6 +202,15 @@ inline std::vector<Flag> mbpo_flags(MBPOConfig& c) {
         return Flag{{name}, true, [p, name](const std::string& v) { *p = parse_double(name, v); },
                     [p] { return csv_num(*p); }, help};
     };
+    // A two-way choice (issue 11's switches): value `off` (the default) sets *p false, `on` true.
+    auto choice_flag = [](std::string name, bool* p, std::string off, std::string on, std::string help) {
+        return Flag{{name}, true,
+                    [p, name, off, on](const std::string& v) {
+                        if (v != off && v != on) throw FlagError(name + ": '" + v + "' is not one of " + off + ", " + on);
+                        *p = v == on;
+                    },
+                    [p, off, on] { return *p ? on : off; }, off + " | " + on + ": " + help};
+    };
     std::vector<Flag> more = {
         int_flag("--sac_num_agent_train_steps_per_iter", &c.sac_train_steps, "SAC steps per SAC round"),
         int_flag("--sac_num_critic_updates_per_agent_update", &c.sac.critic_updates, "critic updates per SAC step"),
@@ -218,6 +227,12 @@ inline std::vector<Flag> mbpo_flags(MBPOConfig& c) {
         int_flag("--sac_size", &c.sac.size, "units per hidden layer of actor and critics"),
         int_flag("--sac_n_iter", &c.sac_n_iter, "SAC rounds (a model rollout, then SAC steps) per iteration"),
         int_flag("--mbpo_rollout_length", &c.rollout_length, "model rollout length k; 0 = model-free SAC"),
+        choice_flag("--mbpo_rollout_reward", &c.reward_pre_step, "post", "pre",
+                    "model steps rewarded by the predicted next state or by the state they start from"),
+        choice_flag("--mbpo_rollout_model", &c.random_member, "mean", "random",
+                    "model steps by the ensemble mean or by one member drawn per step"),
+        choice_flag("--sac_logstd", &c.sac.logstd_tanh, "clamp", "tanh",
+                    "log std of the actor: clamp(p, -20, 2) or tanh(p)"),
     };
     flags.insert(flags.end() - 1, more.begin(), more.end());  // keep --data_dir last
     return flags;

@@ -300,6 +300,17 @@ TEST_CASE("Command line of q6 (run_hw4_mbpo.py flags): SAC flags parse, bad valu
     CHECK(MBPOConfig().sac.size == 64);      // the reference's defaults
     CHECK(MBPOConfig().sac_n_iter == 200);
     CHECK(MBPOConfig().rollout_length == 1);
+    CHECK_FALSE(c.reward_pre_step);  // issue 11's switches: off unless asked
+    CHECK_FALSE(c.random_member);
+    CHECK_FALSE(c.sac.logstd_tanh);
+    parse_flags(split_words("--mbpo_rollout_reward pre --mbpo_rollout_model random --sac_logstd tanh"), flags);
+    CHECK(c.reward_pre_step);
+    CHECK(c.random_member);
+    CHECK(c.sac.logstd_tanh);
+    parse_flags(split_words("--mbpo_rollout_reward post --mbpo_rollout_model mean --sac_logstd clamp"), flags);
+    CHECK_FALSE(c.reward_pre_step);
+    CHECK_FALSE(c.random_member);
+    CHECK_FALSE(c.sac.logstd_tanh);
     TempDir tmp;
     const std::string data = (tmp.path / "data").string();
     auto run = [&](const std::string& extra) {
@@ -313,5 +324,7 @@ TEST_CASE("Command line of q6 (run_hw4_mbpo.py flags): SAC flags parse, bad valu
     CHECK(run("--sac_train_batch_size 0") == 2);
     CHECK(run("--sac_init_temperature 0") == 2);
     CHECK(run("--bogus") == 2);
+    CHECK(run("--mbpo_rollout_reward next") == 2);
+    CHECK(run("--sac_logstd exp") == 2);
     CHECK_FALSE(fs::exists(data));
 }

@@ -2,6 +2,7 @@
 // one-step problem whose best action is known.
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "../envs/obstacles.hpp"
@@ -79,6 +80,23 @@ TEST_CASE("SAC: actor gradients (mean network and log-std, through tanh and the 
     loss();
     const std::vector<double> ga(s.actor.grads.begin(), s.actor.grads.end()), gs = s.dlogstd;
     CHECK(worst_fd(s.actor.params.data(), ga.data(), ga.size(), loss) < 1e-5);
+    CHECK(worst_fd(s.logstd.data(), gs.data(), gs.size(), loss) < 1e-5);
+}
+
+TEST_CASE("SAC with log std = tanh(p) (issue 11 switch): std and the log-std gradient follow tanh") {
+    SAC<double> s = small_sac();
+    s.cfg.logstd_tanh = true;
+    s.logstd = {-0.3, 2.5};  // 2.5 is outside the clamp's [-20, 2]; tanh still passes a gradient
+    CHECK(s.std_of(0) == doctest::Approx(std::exp(std::tanh(-0.3))));
+    CHECK(s.std_of(1) == doctest::Approx(std::exp(std::tanh(2.5))));
+    Rng data_rng(2);
+    Batch b(6, 3, 2, data_rng);
+    Tensor<double> noise(6, 2);
+    test::fill_uniform(noise, data_rng, -2, 2);
+    auto loss = [&] { return s.actor_gradients(b.obs.view(), noise.view()); };
+    loss();
+    const std::vector<double> gs = s.dlogstd;
+    CHECK(gs[1] != 0.0);
     CHECK(worst_fd(s.logstd.data(), gs.data(), gs.size(), loss) < 1e-5);
 }
 
@@ -166,6 +184,49 @@ TEST_CASE("MBPO model rollout: ensemble-mean steps, the env's reward of the pred
         CHECK(out.terminal[t] == 1.0f);
         for (int j = 0; j < 2; ++j) CHECK(std::fabs(out.act(t, j)) <= 0.99f);
     }
+}
+
+TEST_CASE("MBPO model rollout switches (issue 11): the pre-step reward, one member drawn per step") {
+    Ensemble<float> ens(4, 2, 3, 1, 16, 1e-3f, 2);
+    ReplayBuffer<float> buf(4, 2, 100);
+    Rollouts<float> r;
+    r.clear(4, 2);
+    for (int i = 0; i < 5; ++i) {
+        const float o[4] = {0.1f * i, 0.5f, 0.7f, -0.8f}, a[2] = {0.2f * i, -0.1f},
+                    o2[4] = {0.1f * i + 0.01f * i * i, 0.5f - 0.03f * i, 0.7f, -0.8f + 0.02f * i};  // deltas vary
+        r.push(o, a, -1.0f, o2, false);
+    }
+    Rng rng(1);
+    buf.add(r, false, rng);
+    ens.fit_stats(buf.obs(), buf.act(), buf.next_obs());
+    SACConfig c;
+    c.size = 16;
+    c.batch = 8;
+    SAC<float> sac(4, 2, -0.99f, 0.99f, c, 1);
+    RolloutScratch scratch(ens);
+    Rollouts<float> out;
+    Rng rrng(3, Stream::rollout, 0);
+    model_rollout<Obstacles>(ens, sac, buf, 6, rrng, scratch, out, /*reward_pre_step=*/true, /*random_member=*/true);
+    REQUIRE(out.steps() == 6);
+    Tensor<float> pred(1, 4);
+    MLPWork<float> w(ens.nets[0], 1);
+    std::set<int> used;
+    for (int t = 0; t < 6; ++t) {
+        int member = -1;  // the member whose prediction this step took
+        for (int m = 0; m < 3; ++m) {
+            ens.predict(m, out.obs.view().middle_rows(t, 1), out.act.view().middle_rows(t, 1), pred.view(), w);
+            bool same = true;
+            for (int j = 0; j < 4; ++j) same = same && pred(0, j) == out.next_obs(t, j);
+            if (same) member = m;
+        }
+        CHECK(member >= 0);
+        used.insert(member);
+        float rew = 0;
+        Obstacles::reward(out.obs.row(t), out.act.row(t), 1, &rew, nullptr);
+        CHECK(out.rew[t] == rew);
+        CHECK(out.terminal[t] == 0.0f);
+    }
+    CHECK(used.size() > 1);
 }
 
 TEST_CASE("A short MBPO run writes a metrics row per iteration and its SAC policy beats random actions") {
