@@ -28,7 +28,7 @@ TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
 EXAMPLES := q1 q2 q3 q4 q5 q6 bench env_speed
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
 
-.PHONY: all examples test bench demo plots clean deps deps-build deps-run q1 q2 q3 q4 q5 q6
+.PHONY: all examples test bench demo plots clean deps deps-build deps-run q1 q2 q3 q4 q5 q6 test-isa test-arm64
 all: examples
 examples: deps-build $(EX_BIN)
 
@@ -124,6 +124,56 @@ q1 q2 q3 q4 q5 q6: %: deps $(BUILD)/%
 
 plots: deps-run
 	plot/plot.sh data data/figures
+
+# ---------------------------------------------------------------------------------------------
+# Other instruction sets (not part of make test)
+# ---------------------------------------------------------------------------------------------
+# The same planning scores, bit for bit, from the native build, the AVX2 build, the portable
+# kernel (no vector extensions) and an AVX-512 build where this CPU has AVX-512; aarch64 (NEON,
+# under qemu-user) is compared too, and agrees to the last bit on most numbers (README says why
+# not on all).
+ARM_CXX  := aarch64-linux-gnu-g++
+ARM_RUN  := qemu-aarch64 -L /usr/aarch64-linux-gnu
+ARM_DEPS := $(ARM_CXX):g++-aarch64-linux-gnu qemu-aarch64:qemu-user
+ISA_FLAGS := -std=c++17 -O2 -ffp-contract=fast -fopenmp -Wall -Wextra -Werror
+test-isa: deps-build
+	-$(call ensure_packages,$(ARM_DEPS))
+	@mkdir -p $(BUILD)/isa
+	$(CXX) $(ISA_FLAGS) -march=native tests/isa_scores.cpp -o $(BUILD)/isa/native
+	$(CXX) $(ISA_FLAGS) -march=haswell tests/isa_scores.cpp -o $(BUILD)/isa/avx2
+	$(CXX) $(ISA_FLAGS) -march=haswell -DMBRL_PORTABLE_KERNEL tests/isa_scores.cpp -o $(BUILD)/isa/portable
+	$(BUILD)/isa/native > $(BUILD)/isa/native.txt
+	$(BUILD)/isa/avx2 > $(BUILD)/isa/avx2.txt
+	$(BUILD)/isa/portable > $(BUILD)/isa/portable.txt
+	cmp $(BUILD)/isa/native.txt $(BUILD)/isa/avx2.txt
+	cmp $(BUILD)/isa/native.txt $(BUILD)/isa/portable.txt
+	@if grep -qw avx512f /proc/cpuinfo; then \
+	  $(CXX) $(ISA_FLAGS) -march=skylake-avx512 tests/isa_scores.cpp -o $(BUILD)/isa/avx512 && \
+	  $(BUILD)/isa/avx512 > $(BUILD)/isa/avx512.txt && cmp $(BUILD)/isa/native.txt $(BUILD)/isa/avx512.txt && \
+	  echo "test-isa: AVX-512 agrees"; \
+	else echo "test-isa: this CPU has no AVX-512; that build is compiled only"; \
+	  $(CXX) $(ISA_FLAGS) -march=skylake-avx512 tests/isa_scores.cpp -o $(BUILD)/isa/avx512; fi
+	@if command -v $(ARM_CXX) >/dev/null && command -v qemu-aarch64 >/dev/null; then \
+	  $(ARM_CXX) $(ISA_FLAGS) tests/isa_scores.cpp -o $(BUILD)/isa/arm64 && \
+	  $(ARM_RUN) $(BUILD)/isa/arm64 > $(BUILD)/isa/arm64.txt && \
+	  paste $(BUILD)/isa/native.txt $(BUILD)/isa/arm64.txt | $(PYTHON) -c 'import sys; \
+	  p = [[float.fromhex(x.split()[-1]) for x in l.split("\t")] for l in sys.stdin]; s = max(abs(a) for a, b in p); \
+	  d = [abs(a - b) / s for a, b in p]; n = sum(x > 0 for x in d); \
+	  print("test-isa: aarch64: %d of %d numbers differ, by at most %.1e of the largest (see README)" % (n, len(d), max(d))); \
+	  sys.exit(max(d) > 1e-4)'; \
+	else echo "test-isa: no aarch64 cross compiler or qemu-user; skipped"; exit 1; fi
+	@echo "test-isa: every x86 build gave the same $$(wc -l < $(BUILD)/isa/native.txt) numbers, bit for bit"
+
+# The core tests (everything that needs no MuJoCo) for aarch64, run under qemu-user. doctest is
+# header-only: the cross compiler sees it through a directory of its own.
+ARM_TEST_SRC := tests/main.cpp tests/test_core.cpp tests/test_ensemble.cpp tests/test_link.cpp tests/test_sac.cpp \
+                tests/test_torch_fixture.cpp
+test-arm64: deps-build
+	$(call ensure_packages,$(ARM_DEPS))
+	@mkdir -p $(BUILD)/arm64/include
+	ln -sfn /usr/include/doctest $(BUILD)/arm64/include/doctest
+	$(ARM_CXX) $(ISA_FLAGS) -I$(BUILD)/arm64/include $(abspath $(ARM_TEST_SRC)) -o $(BUILD)/arm64/run_tests
+	$(ARM_RUN) $(BUILD)/arm64/run_tests
 
 clean:
 	rm -rf $(BUILD)

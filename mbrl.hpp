@@ -1811,7 +1811,7 @@ std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::
 // as narrow as its columns allow (21 outputs: 16 + 8 columns with AVX2, not 32).
 // GCC and Clang's vector extensions name the vector type, so that the accumulators are registers
 // by construction rather than by the auto-vectorizer's choice; other compilers get an array of
-// the same width and plain loops. Both sum each element in the same order, with a*b + c fused
+// the same width and plain loops (also with -DMBRL_PORTABLE_KERNEL). Both sum each element in the same order, with a*b + c fused
 // into one FMA under -ffp-contract=fast, so every instruction set with FMA gives the same bits.
 #if defined(__AVX512F__)
 #define MBRL_VEC_BYTES 64
@@ -1845,7 +1845,7 @@ static_assert(kNV >= 1 && kNV <= 4, "MBRL_NV must be in [1, 4]");
 template <class T>
 struct Vec {
     static constexpr int kW = MBRL_VEC_BYTES / static_cast<int>(sizeof(T));  // lanes
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(MBRL_PORTABLE_KERNEL)
     typedef T type __attribute__((vector_size(MBRL_VEC_BYTES)));
     static type load(const T* p) {
         type v;
