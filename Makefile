@@ -1,7 +1,7 @@
 # mbrl.hpp: build the tests, the benchmark and one example binary per assignment question.
 #
 #   make demo    the short end-to-end run (q2 on obstacles), its CSVs and its plot
-#   make test    build and run the doctest tests
+#   make test    build and run the doctest tests, and plot/plot.sh on a CSV fixture
 #   make bench   speed as ratios: against this machine's FMA peak and against PyTorch
 #   make q1..q6  every command of one assignment question (long), then its figures
 #   make plots   redraw every figure from the CSVs under data/
@@ -86,10 +86,11 @@ $(BUILD)/tour: $(BUILD)/tour.cpp $(HEADERS) | deps-build
 $(BUILD)/tour_serial: $(BUILD)/tour.cpp $(HEADERS) | deps-build
 	$(CXX) $(CPPFLAGS) $(filter-out -fopenmp,$(CXXFLAGS)) -Werror -I$(CURDIR) $< -o $@ $(LDLIBS)
 
-test: deps-build $(BUILD)/run_tests $(BUILD)/tour $(BUILD)/tour_serial
+test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/tour $(BUILD)/tour_serial
 	$(BUILD)/run_tests
 	$(BUILD)/tour
 	$(BUILD)/tour_serial
+	tests/plot_test.sh $(BUILD)/plot_test
 
 # ---------------------------------------------------------------------------------------------
 # Examples, benchmark, demo

@@ -544,27 +544,92 @@ TEST_CASE("cheetah: the torso position in the observation lags qpos by exactly o
 // All three environments
 // =================================================================================================
 
-TEST_CASE_TEMPLATE("env: batched reward equals step reward on the post-step observations", Env,
+// The reference's get_reward (sections 1.1-1.3), typed in again in double: the oracle for the
+// env's batched reward and for the reward of a real step (which is that of the post-step obs).
+double ref_reward(const Obstacles&, const float* o, double* done) {
+    const double dist = std::hypot(double(o[0]) - o[2], double(o[1]) - o[3]);
+    *done = (dist < 0.1 || o[0] < -0.99 || o[0] > 0.99 || o[1] < -0.99 || o[1] > 0.99) ? 1 : 0;
+    return -dist;
+}
+double ref_reward(const Reacher&, const float* o, double* done) {
+    *done = 0;
+    return -10 * std::sqrt(std::pow(double(o[14]) - o[17], 2) + std::pow(double(o[15]) - o[18], 2) +
+                           std::pow(double(o[16]) - o[19], 2));
+}
+double ref_reward(const Cheetah&, const float* o, double* done) {
+    *done = 0;
+    return o[9] - 10.0 * (o[6] > 0.2) - 10.0 * (o[7] > 0) - 10.0 * (o[8] > 0);
+}
+
+// Hand-made observations at the edges of each formula (whatever the env's dynamics can reach).
+std::vector<std::vector<float>> edge_states(const Obstacles&) {
+    return {{0.7f, -0.8f, 0.7f, -0.8f},    // at the goal: 0, done
+            {0.7f, -0.71f, 0.7f, -0.8f},   // 0.09 away: done
+            {0.7f, -0.69f, 0.7f, -0.8f},   // 0.11 away: not done
+            {0.995f, 0.0f, 0.7f, -0.8f},   // outside the square: done
+            {-0.5f, -1.2f, 0.7f, -0.8f},   // far outside: done
+            {-0.98f, 0.98f, 0.7f, -0.8f},  // inside, far from the goal
+            {0.1f, 0.2f, -0.3f, 0.4f}};    // another goal in the obs: the reward reads it
+}
+std::vector<std::vector<float>> edge_states(const Reacher&) {
+    std::vector<std::vector<float>> v(4, std::vector<float>(20, 0.0f));
+    for (int k = 0; k < 3; ++k) v[0][17 + k] = 0.1f;                 // target (0.1, 0.1, 0.1), finger at 0
+    v[1][14] = 0.821f, v[1][15] = -0.6f;                              // the initial fingertip
+    for (int k = 0; k < 3; ++k) v[1][17 + k] = 0.1f;
+    for (int k = 0; k < 3; ++k) v[2][14 + k] = v[2][17 + k] = 0.1f;  // on the target: 0
+    for (int j = 0; j < 14; ++j) v[3][j] = 0.5f * (j + 1);          // joints are ignored
+    v[3][16] = -0.3f;
+    return v;
+}
+std::vector<std::vector<float>> edge_states(const Cheetah&) {
+    std::vector<std::vector<float>> v(6, std::vector<float>(21, 0.0f));
+    v[0][9] = 3.5f;                                      // forward velocity alone
+    v[1][9] = -1.25f, v[1][6] = 0.21f;                   // front thigh above 0.2: -10
+    v[2][9] = 2.0f, v[2][6] = 0.19f, v[2][7] = 1e-6f;    // thigh below 0.2; shin above 0: -10
+    v[3][9] = 0.5f, v[3][7] = 0.0f, v[3][8] = 0.3f;      // shin exactly 0: no penalty; foot: -10
+    v[4][9] = 7.0f, v[4][6] = 1.0f, v[4][7] = 0.4f, v[4][8] = 0.1f;  // all three: -30
+    v[5][9] = 1.0f, v[5][2] = 1.0f, v[5][6] = -0.5f, v[5][7] = -0.1f, v[5][8] = -0.2f;  // body angle unused
+    return v;
+}
+
+TEST_CASE_TEMPLATE("env: batched and step rewards equal the reference's formula, at reached and hand-made states", Env,
                    Obstacles, Reacher, Cheetah) {
     Env env;
-    const Rollout r = random_rollout(env, 21, 3000);
-    std::vector<float> rew(r.steps), done(r.steps), rew2(r.steps);
-    Env::reward(r.obs_after.data(), r.act.data(), r.steps, rew.data(), done.data());
-    Env::reward(r.obs_after.data(), r.act.data(), r.steps, rew2.data(), nullptr);
-    int reward_mismatch = 0, done_mismatch = 0;
-    for (int s = 0; s < r.steps; ++s) {
-        reward_mismatch += rew[s] != r.rew[s] || rew2[s] != r.rew[s];
-        done_mismatch += done[s] != r.done[s];
+    const int D = env.obs_dim();
+    // Hand-made states, batched (with and without done) and one at a time.
+    const auto edges = edge_states(env);
+    std::vector<float> obs;
+    for (const auto& e : edges) obs.insert(obs.end(), e.begin(), e.end());
+    const int n = static_cast<int>(edges.size());
+    std::vector<float> rew(n), done(n), rew2(n), act(static_cast<std::size_t>(n) * env.act_dim(), 0.3f);
+    Env::reward(obs.data(), act.data(), n, rew.data(), done.data());
+    Env::reward(obs.data(), act.data(), n, rew2.data(), nullptr);
+    for (int i = 0; i < n; ++i) {
+        double d = 0;
+        const double r = ref_reward(env, &obs[static_cast<std::size_t>(i) * D], &d);
+        CAPTURE(i);
+        CHECK(rew[i] == doctest::Approx(r).epsilon(1e-6));
+        CHECK(rew2[i] == rew[i]);
+        CHECK(done[i] == d);
+    }
+    // States reached by random rollouts: the step's reward and done are the formula's on the
+    // post-step observation (no action term), and the batched reward agrees.
+    const Rollout ro = random_rollout(env, 21, 3000);
+    std::vector<float> br(ro.steps), bd(ro.steps);
+    Env::reward(ro.obs_after.data(), ro.act.data(), ro.steps, br.data(), bd.data());
+    int reward_mismatch = 0, done_mismatch = 0, batch_mismatch = 0, penalties = 0;
+    for (int s = 0; s < ro.steps; ++s) {
+        double d = 0;
+        const double r = ref_reward(env, &ro.obs_after[static_cast<std::size_t>(s) * D], &d);
+        reward_mismatch += std::fabs(ro.rew[s] - r) > 1e-5 * (1 + std::fabs(r));
+        done_mismatch += ro.done[s] != d;
+        batch_mismatch += br[s] != ro.rew[s] || bd[s] != ro.done[s];
+        penalties += r < -5;
     }
     CHECK(reward_mismatch == 0);
     CHECK(done_mismatch == 0);
-    // Also row by row from the middle of the batch (a different code path when inlined).
-    for (int s = 1000; s < 1010; ++s) {
-        float one = 0, d = 0;
-        Env::reward(&r.obs_after[static_cast<std::size_t>(s) * env.obs_dim()],
-                    &r.act[static_cast<std::size_t>(s) * env.act_dim()], 1, &one, &d);
-        CHECK(one == r.rew[s]);
-    }
+    CHECK(batch_mismatch == 0);  // envs/common.hpp: the step reward is the batched one, bit for bit
+    if (std::is_same_v<Env, Cheetah>) CHECK(penalties > 0);  // the rollouts reach the penalty branches
 }
 
 TEST_CASE_TEMPLATE("env: the same seed gives the same trajectory", Env, Obstacles, Reacher,
@@ -605,12 +670,25 @@ TEST_CASE_TEMPLATE("env: a long random rollout stays finite", Env, Obstacles, Re
     CHECK(all_finite(r.rew));
 }
 
-TEST_CASE_TEMPLATE("env: interface shapes", Env, Obstacles, Reacher, Cheetah) {
+TEST_CASE_TEMPLATE("env: interface shapes, names, episode lengths and action bounds of the reference", Env, Obstacles, Reacher, Cheetah) {
+    // The reference's numbers (sections 1.1-1.3 and the trainer's ep_len override of 2.1).
+    struct Ref {
+        const char* name;
+        int obs, act, ep_len;
+        float low, high;
+    };
+    const Ref ref = std::is_same_v<Env, Obstacles> ? Ref{"obstacles-cs285-v0", 4, 2, 100, -0.99f, 0.99f}
+                    : std::is_same_v<Env, Reacher> ? Ref{"reacher-cs285-v0", 20, 7, 200, -1.0f, 1.0f}
+                                                   : Ref{"cheetah-cs285-v0", 21, 6, 500, -1.0f, 1.0f};
     Env env;
-    CHECK(env.obs_dim() == Env::kObsDim);
-    CHECK(env.act_dim() == Env::kActDim);
-    CHECK(env.ep_len() == Env::kEpLen);
-    for (int j = 0; j < env.act_dim(); ++j) CHECK(env.act_low(j) < env.act_high(j));
+    CHECK(std::string(Env::kName) == ref.name);
+    CHECK(env.obs_dim() == ref.obs);
+    CHECK(env.act_dim() == ref.act);
+    CHECK(env.ep_len() == ref.ep_len);
+    for (int j = 0; j < env.act_dim(); ++j) {
+        CHECK(env.act_low(j) == ref.low);
+        CHECK(env.act_high(j) == ref.high);
+    }
     std::vector<float> obs(3, 5.0f);  // wrong size on purpose: reset and step resize it
     Rng rng(1, Stream::reset);
     env.reset(rng, obs);

@@ -229,7 +229,7 @@ TEST_CASE("MBPO model rollout switches (issue 11): the pre-step reward, one memb
     CHECK(used.size() > 1);
 }
 
-TEST_CASE("A short MBPO run writes a metrics row per iteration and its SAC policy beats random actions") {
+TEST_CASE("A short MBPO run: its SAC policy beats random actions and the best constant action, over 50+ eval episodes") {
     namespace fs = std::filesystem;
     const fs::path tmp = fs::temp_directory_path() / "mbrl_test_mbpo";
     fs::remove_all(tmp);
@@ -247,6 +247,7 @@ TEST_CASE("A short MBPO run writes a metrics row per iteration and its SAC polic
     c.sac.learning_rate = 1e-3;
     c.sac_n_iter = 1000;
     c.rollout_length = 2;
+    c.mb.eval_batch_size = 5000;  // at least 50 episodes of at most 100 steps
     Obstacles env;
     const std::string dir = run_mbpo(env, c, {}, false);
     std::ifstream in(fs::path(dir) / "metrics.csv");
@@ -256,8 +257,14 @@ TEST_CASE("A short MBPO run writes a metrics row per iteration and its SAC polic
     std::stringstream last(lines.back());
     std::vector<double> v;
     for (std::string cell; std::getline(last, cell, ',');) v.push_back(cell.empty() ? NAN : std::stod(cell));
-    MESSAGE("MBPO on obstacles after 3000 steps: eval ", v[1]);
-    CHECK(v[1] > -120);  // uniform random actions: about -166
+    MESSAGE("MBPO on obstacles after 3000 steps: eval ", v[1], ", mean episode length ", v[5]);
+    // Uniform random actions: about -166 (reference 1.1). The best constant action, found by a grid
+    // search over [-0.99, 0.99]^2 in steps of 0.099 (300 episodes each), (0.4, -0.99), averages
+    // -88 to -90 (std of a return 55), and heading straight for the goal -96. Over 50+ episodes
+    // the mean of a policy no better than that constant one has a standard error of at most 8,
+    // so it exceeds -72 with probability about 1%; this run, over seeds 1-4, gives -58 to -65.
+    CHECK(v[5] <= 100);
+    CHECK(v[1] > -72);
     fs::remove_all(tmp);
 }
 
