@@ -296,6 +296,10 @@ inline void print_help(const char* prog, std::vector<Flag>& flags, const std::ve
         std::printf("  %-42s %s (default %s)\n", names.c_str(), f.help.c_str(), f.show().c_str());
     }
     std::printf("  %-42s this text\n", "--help, -h");
+    std::printf("  %-42s print the commands above instead of running them, once per seed\n"
+                "  %-42s (default: --seed's default), with any other flags given appended\n",
+                "--print_commands [--seeds 1,2,3]", "");
+    std::printf("  %-42s skip a run whose flags match a complete run in --data_dir\n", "--skip_if_complete");
     std::printf("\nThreads: OMP_NUM_THREADS (now %d). Results do not depend on it.\n", thread_count());
 }
 
