@@ -149,10 +149,16 @@ commands:
 	@$(MAKE) --no-print-directory -s deps-build $(Q_BIN) >&2
 	@examples/sweep.sh commands --seeds "$(SEEDS)"
 
+# data/results.md and README's table (see `results` below)
+WRITE_RESULTS = examples/sweep.sh commands > $(BUILD)/commands.txt && \
+	$(PYTHON) plot/aggregate.py results data $(BUILD)/commands.txt data/results.md --readme README.md
+
 # Runs the list here; afterwards (also after failures) the results table and the figures.
+# (No $(MAKE) in this recipe: `make -n sweep` must only print it.)
 sweep: deps deps-sweep $(Q_BIN)
-	examples/sweep.sh local --jobs $(JOBS) --seeds "$(SEEDS)"; status=$$?; \
-	$(MAKE) --no-print-directory results plots; exit $$status
+	@mkdir -p $(BUILD)
+	status=0; examples/sweep.sh local --jobs $(JOBS) --seeds "$(SEEDS)" || status=$$?; \
+	$(WRITE_RESULTS); plot/plot.sh data data/figures; exit $$status
 
 slurm: deps-build $(Q_BIN)
 	examples/sweep.sh slurm --seeds "$(SEEDS)" --cpus $(CPUS) --throttle $(THROTTLE)
@@ -161,8 +167,7 @@ slurm: deps-build $(Q_BIN)
 # into README.md between <!-- results --> and <!-- /results -->.
 results: deps-run $(Q_BIN)
 	@mkdir -p $(BUILD)
-	@examples/sweep.sh commands > $(BUILD)/commands.txt
-	$(PYTHON) plot/aggregate.py results data $(BUILD)/commands.txt data/results.md --readme README.md
+	$(WRITE_RESULTS)
 
 # A real Slurm end to end: a 2-task array (q2, seeds 1 and 2, tiny settings) through the same
 # script as `make slurm`; both runs must leave a complete metrics.csv. Uses the Slurm that answers
