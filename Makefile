@@ -5,8 +5,13 @@
 #   make bench   speed as ratios: against this machine's FMA peak and against PyTorch
 #   make q1..q6  every command of one assignment question (long), then its figures
 #   make plots   redraw every figure from the CSVs under data/
+#   make commands [SEEDS="1 2 3"]           the assignment's commands (q1..q6), one a line per seed
+#   make sweep SEEDS="1 2 3" JOBS=N         run them here with GNU parallel (complete runs skipped)
+#   make slurm SEEDS="1 2 3" CPUS=C THROTTLE=T   submit them as one Slurm job array
+#   make results  data/results.md (mean +- std over seeds) and README's results table
+#   make test-slurm   a 2-task job array of tiny runs on a real Slurm (not part of make test)
 #
-# Missing Debian packages (doctest-dev, libmujoco-dev, gnuplot-nox, OpenMP) are installed when
+# Missing Debian packages (doctest-dev, libmujoco-dev, gnuplot-nox, python3, parallel, OpenMP) are installed when
 # running as root; otherwise the exact apt-get command is printed.
 
 CXX      ?= g++
@@ -22,13 +27,16 @@ LDLIBS   := -lmujoco
 BUILD    := build
 PYTHON   := /usr/bin/python3
 
-HEADERS  := mbrl.hpp $(wildcard envs/*.hpp)
+HEADERS  := mbrl.hpp $(wildcard envs/*.hpp) examples/common.hpp
 TEST_SRC := $(wildcard tests/*.cpp)
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
 EXAMPLES := q1 q2 q3 q4 q5 q6 bench env_speed
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
+QUESTIONS := q1 q2 q3 q4 q5 q6
+Q_BIN    := $(QUESTIONS:%=$(BUILD)/%)
 
-.PHONY: all examples test bench demo plots clean deps deps-build deps-run q1 q2 q3 q4 q5 q6 test-isa test-arm64
+.PHONY: all examples test bench demo plots clean deps deps-build deps-run q1 q2 q3 q4 q5 q6 \
+        commands sweep slurm results test-slurm deps-sweep test-isa test-arm64
 all: examples
 examples: deps-build $(EX_BIN)
 
@@ -36,7 +44,8 @@ examples: deps-build $(EX_BIN)
 # Dependencies: "file-or-command:package" pairs; whatever is missing is installed in one go.
 # ---------------------------------------------------------------------------------------------
 BUILD_DEPS := /usr/include/doctest/doctest.h:doctest-dev /usr/include/mujoco/mujoco.h:libmujoco-dev
-RUN_DEPS   := gnuplot:gnuplot-nox
+RUN_DEPS   := gnuplot:gnuplot-nox $(PYTHON):python3
+SWEEP_DEPS := parallel:parallel
 
 define ensure_packages
 	@missing=""; \
@@ -64,6 +73,8 @@ deps-build:
 	$(call ensure_packages,$(BUILD_DEPS))
 deps-run:
 	$(call ensure_packages,$(RUN_DEPS))
+deps-sweep:
+	$(call ensure_packages,$(SWEEP_DEPS))
 
 # ---------------------------------------------------------------------------------------------
 # Tests
@@ -71,6 +82,9 @@ deps-run:
 $(BUILD)/tests/%.o: tests/%.cpp $(HEADERS) | deps-build
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $(abspath $<) -o $@
+
+# The sweep tests run build/q2 and build/q4 --print_commands.
+$(BUILD)/tests/test_sweep.o: CPPFLAGS += -DMBRL_BUILD_DIR=\"$(CURDIR)/$(BUILD)\"
 
 $(BUILD)/run_tests: $(TEST_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
@@ -86,7 +100,7 @@ $(BUILD)/tour: $(BUILD)/tour.cpp $(HEADERS) | deps-build
 $(BUILD)/tour_serial: $(BUILD)/tour.cpp $(HEADERS) | deps-build
 	$(CXX) $(CPPFLAGS) $(filter-out -fopenmp,$(CXXFLAGS)) -Werror -I$(CURDIR) $< -o $@ $(LDLIBS)
 
-test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/tour $(BUILD)/tour_serial
+test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/tour $(BUILD)/tour_serial $(BUILD)/q2 $(BUILD)/q4
 	$(BUILD)/run_tests
 	$(BUILD)/tour
 	$(BUILD)/tour_serial
@@ -178,3 +192,69 @@ test-arm64: deps-build
 
 clean:
 	rm -rf $(BUILD)
+
+# ---------------------------------------------------------------------------------------------
+# Sweeps: the assignment's commands for several seeds (README, "Sweeps and results")
+# ---------------------------------------------------------------------------------------------
+SEEDS    ?= 1
+JOBS     ?= 2
+CPUS     ?= 1
+THROTTLE ?= 8
+
+# Only the commands on stdout (building the binaries, if needed, reports on stderr).
+commands:
+	@$(MAKE) --no-print-directory -s deps-build $(Q_BIN) >&2
+	@examples/sweep.sh commands --seeds "$(SEEDS)"
+
+# data/results.md and README's table (see `results` below)
+WRITE_RESULTS = examples/sweep.sh commands > $(BUILD)/commands.txt && \
+	$(PYTHON) plot/aggregate.py results data $(BUILD)/commands.txt data/results.md --readme README.md
+
+# Runs the list here; afterwards (also after failures) the results table and the figures.
+# (No $(MAKE) in this recipe: `make -n sweep` must only print it.)
+sweep: deps deps-sweep $(Q_BIN)
+	@mkdir -p $(BUILD)
+	status=0; examples/sweep.sh local --jobs $(JOBS) --seeds "$(SEEDS)" || status=$$?; \
+	$(WRITE_RESULTS); plot/plot.sh data data/figures; exit $$status
+
+slurm: deps-build $(Q_BIN)
+	examples/sweep.sh slurm --seeds "$(SEEDS)" --cpus $(CPUS) --throttle $(THROTTLE)
+
+# data/results.md from every run under data/ (the list of runs: the commands of seed 1), pasted
+# into README.md between <!-- results --> and <!-- /results -->.
+results: deps-run $(Q_BIN)
+	@mkdir -p $(BUILD)
+	$(WRITE_RESULTS)
+
+# A real Slurm end to end: a 2-task array (q2, seeds 1 and 2, tiny settings) through the same
+# script as `make slurm`; both runs must leave a complete metrics.csv. Uses the Slurm that answers
+# `sinfo`; if none does and $(SLURM_LOCAL) exists, starts that one-node Slurm and stops it after.
+SLURM_LOCAL ?= $(abspath ../shared/tools/slurm-local)
+TEST_SLURM  := $(CURDIR)/$(BUILD)/test-slurm
+TINY_FLAGS  := --n_iter 2 --batch_size_initial 500 --batch_size 200 --eval_batch_size 200 \
+               --num_agent_train_steps_per_iter 5 --mpc_num_action_sequences 50 --n_layers 1 --size 32
+test-slurm: deps-build $(BUILD)/q2
+	@rm -rf $(TEST_SLURM); started=0; \
+	if ! sinfo >/dev/null 2>&1; then \
+	  if [ -x "$(SLURM_LOCAL)" ]; then $(SLURM_LOCAL) start && started=1 || exit 1; \
+	  else echo "test-slurm: no Slurm answers sinfo (and no $(SLURM_LOCAL))"; exit 1; fi; \
+	fi; \
+	status=0; \
+	timeout 600 examples/sweep.sh slurm --questions q2 --seeds 1,2 --throttle 2 --wait -- \
+	  $(TINY_FLAGS) --data_dir $(TEST_SLURM)/data || status=1; \
+	n=0; for m in $(TEST_SLURM)/data/hw4_q2_*/metrics.csv; do \
+	  [ -f "$$m" ] || continue; rows=$$(($$(wc -l < "$$m") - 1)); \
+	  seed=$$(sed -n 's/^seed,//p' "$$(dirname "$$m")/flags.csv"); \
+	  echo "test-slurm: seed $$seed: $$rows of 2 rows in $$m"; [ "$$rows" = 2 ] && n=$$((n + 1)); \
+	done; \
+	for f in $(TEST_SLURM)/data/sweep/slurm-*/task-*.log; do echo "--- $$f"; tail -n 3 "$$f"; done; \
+	echo "test-slurm: the same array again: both tasks must skip their complete run"; \
+	timeout 600 examples/sweep.sh slurm --questions q2 --seeds 1,2 --throttle 2 --wait -- \
+	  $(TINY_FLAGS) --data_dir $(TEST_SLURM)/data || status=1; \
+	skips=$$(cat $(TEST_SLURM)/data/sweep/slurm-*/task-*.log | grep -c '^skip: '); \
+	dirs=$$(ls -d $(TEST_SLURM)/data/hw4_q2_* | wc -l); \
+	echo "test-slurm: $$skips of 2 tasks skipped, $$dirs run directories"; \
+	[ "$$skips" = 2 ] && [ "$$dirs" = 2 ] || status=1; \
+	[ $$started = 1 ] && $(SLURM_LOCAL) stop; \
+	if [ $$status = 0 ] && [ $$n = 2 ]; then echo "test-slurm: OK (2 tasks, 2 complete metrics.csv)"; \
+	else echo "test-slurm: FAILED (status $$status, $$n of 2 complete runs)"; exit 1; fi

@@ -9,7 +9,10 @@
 #endif
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -308,7 +311,93 @@ inline void print_help(const char* prog, std::vector<Flag>& flags, const std::ve
         std::printf("  %-42s %s (default %s)\n", names.c_str(), f.help.c_str(), f.show().c_str());
     }
     std::printf("  %-42s this text\n", "--help, -h");
+    std::printf("  %-42s print the commands above instead of running them, once per seed\n"
+                "  %-42s (default: --seed's default), with any other flags given appended\n",
+                "--print_commands [--seeds 1,2,3]", "");
+    std::printf("  %-42s skip a run whose flags match a complete run in --data_dir\n", "--skip_if_complete");
     std::printf("\nThreads: OMP_NUM_THREADS (now %d). Results do not depend on it.\n", thread_count());
+}
+
+// ------------------------------------------------------------------------------------------------
+// Sweeps: --print_commands [--seeds 1,2,3] and --skip_if_complete (see README, "Sweeps").
+
+// "1,2,3" or "1 2 3" -> {1, 2, 3}; throws FlagError on anything else or on an empty list.
+inline std::vector<uint64_t> parse_seeds(const std::string& text) {
+    std::string t = text;
+    std::replace(t.begin(), t.end(), ',', ' ');
+    std::vector<uint64_t> seeds;
+    for (const auto& w : split_words(t)) {
+        const long long s = parse_int("--seeds", w);
+        if (s < 0) throw FlagError("--seeds: must be >= 0, got " + w);
+        seeds.push_back(static_cast<uint64_t>(s));
+    }
+    if (seeds.empty()) throw FlagError("--seeds: no seed in '" + text + "'");
+    return seeds;
+}
+
+// A word as one shell word: unchanged if it has only safe characters, else single-quoted.
+inline std::string shell_quote(const std::string& w) {
+    const bool safe = !w.empty() && w.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                        "0123456789_-+=.,:/@%") == std::string::npos;
+    if (safe) return w;
+    std::string q = "'";
+    for (char ch : w) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    return q + "'";
+}
+
+// flags.csv of a run directory as flag -> value (the file has no quoting: key, first comma, value).
+inline std::map<std::string, std::string> read_flags_csv(const std::filesystem::path& file) {
+    std::map<std::string, std::string> kv;
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);  // header "flag,value"
+    while (std::getline(in, line)) {
+        const std::size_t comma = line.find(',');
+        if (comma != std::string::npos) kv[line.substr(0, comma)] = line.substr(comma + 1);
+    }
+    return kv;
+}
+
+// Whole data rows of a CSV file: lines ended by a newline, minus the header.
+inline long csv_data_rows(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return 0;
+    long lines = 0;
+    for (char ch; in.get(ch);) lines += ch == '\n';
+    return lines > 0 ? lines - 1 : 0;
+}
+
+// A complete earlier run of the same command in data_dir, or "" if there is none. "The same
+// command": a directory hw4_<exp_name>_<env_name>_* whose flags.csv has every flag of `settings`
+// (the pairs a run writes into flags.csv) with the same value, except data_dir and the entries
+// that are not flags (threads, compiler, commit, command); a flag missing from the old file
+// counts as different. "Complete": its metrics.csv has n_iter
+// whole data rows. An incomplete directory never counts; it is left for the user to inspect or delete.
+inline std::string find_complete_run(const std::string& data_dir, const std::string& exp_name,
+                                     const std::string& env_name, int n_iter,
+                                     const std::vector<std::pair<std::string, std::string>>& settings) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::is_directory(data_dir, ec)) return "";
+    const std::string prefix = "hw4_" + exp_name + "_" + env_name + "_";
+    std::vector<std::string> found;
+    for (const auto& entry : fs::directory_iterator(data_dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) != 0 || !entry.is_directory(ec)) continue;
+        const auto old = read_flags_csv(entry.path() / "flags.csv");
+        bool same = !old.empty();
+        for (const auto& kv : settings) {
+            if (!same) break;
+            if (kv.first == "data_dir" || kv.first == "threads" || kv.first == "compiler" || kv.first == "commit" ||
+                kv.first == "command")
+                continue;  // not flags of the run, or (data_dir) where it is
+            const auto it = old.find(kv.first);
+            same = it != old.end() && it->second == kv.second;
+        }
+        if (same && csv_data_rows(entry.path() / "metrics.csv") >= n_iter) found.push_back(entry.path().string());
+    }
+    std::sort(found.begin(), found.end());
+    return found.empty() ? "" : found.back();
 }
 
 // main() of a question binary: one run from the flags given, or every command of the question.
@@ -324,6 +413,65 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
                 print_help(argv[0], flags, commands);
                 return 0;
             }
+    }
+    // The sweep flags are the binary's own, not the reference's: take them out of args.
+    bool print_commands = false, skip_if_complete = false;
+    std::string seeds_text;
+    {
+        std::vector<std::string> rest;
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            if (args[i] == "--print_commands") {
+                print_commands = true;
+            } else if (args[i] == "--skip_if_complete") {
+                skip_if_complete = true;
+            } else if (args[i] == "--seeds" || args[i].rfind("--seeds=", 0) == 0) {
+                if (args[i] == "--seeds" && i + 1 >= args.size()) {
+                    std::fprintf(stderr, "%s: --seeds: missing value\n", argv[0]);
+                    return 2;
+                }
+                seeds_text = args[i] == "--seeds" ? args[++i] : args[i].substr(8);
+            } else {
+                rest.push_back(args[i]);
+            }
+        }
+        args = rest;
+    }
+    if (!seeds_text.empty() && !print_commands) {
+        std::fprintf(stderr, "%s: --seeds is only for --print_commands (a run takes --seed)\n", argv[0]);
+        return 2;
+    }
+    if (print_commands) {
+        // Every command of the question (or the one given), once per seed, each flag checked;
+        // flags given besides --print_commands are appended to every command (they win).
+        Config probe;
+        std::vector<uint64_t> seeds = {base(probe).seed};
+        std::vector<std::string> lines;
+        try {
+            if (!seeds_text.empty()) seeds = parse_seeds(seeds_text);
+            for (const auto& c : commands) {
+                for (uint64_t seed : seeds) {
+                    std::vector<std::string> words = split_words(c);
+                    words.insert(words.end(), args.begin(), args.end());
+                    words.push_back("--seed");
+                    words.push_back(std::to_string(seed));
+                    if (skip_if_complete) words.push_back("--skip_if_complete");
+                    Config cfg;
+                    std::vector<Flag> flags = all_flags(cfg);
+                    std::vector<std::string> as_flags = words;
+                    if (skip_if_complete) as_flags.pop_back();
+                    parse_flags(as_flags, flags);
+                    check_config(cfg);
+                    std::string line = shell_quote(argv[0]);
+                    for (const auto& w : words) line += " " + shell_quote(w);
+                    lines.push_back(line);
+                }
+            }
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+            return 2;
+        }
+        for (const auto& l : lines) std::printf("%s\n", l.c_str());
+        return 0;
     }
     std::vector<std::vector<std::string>> runs;
     if (args.empty())
@@ -356,6 +504,15 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
     }
     for (std::size_t r = 0; r < runs.size(); ++r) {
         const MBConfig& b = base(cfgs[r]);
+        if (skip_if_complete) {
+            const std::string done = find_complete_run(b.data_dir, b.exp_name, b.env_name, b.n_iter, settings[r]);
+            if (!done.empty()) {
+                std::printf("skip: %s on %s, seed %llu: complete run in %s/\n", b.exp_name.c_str(), b.env_name.c_str(),
+                            static_cast<unsigned long long>(b.seed), done.c_str());
+                std::fflush(stdout);
+                continue;
+            }
+        }
         std::printf("== %s on %s | seed %llu | %d thread(s) | %s ==\n", b.exp_name.c_str(), b.env_name.c_str(),
                     static_cast<unsigned long long>(b.seed), thread_count(), describe(cfgs[r]).c_str());
         std::string all;

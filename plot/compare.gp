@@ -6,6 +6,8 @@
 #                    ttl='Q4: effect of ensemble size'" plot/compare.gp
 # optional: ycol='Eval_AverageReturn' (column to plot), ylab='...' (y axis label),
 #           expect=800; expect_label='assignment: about 800 (CEM)'
+#           band=1: the files are means over seeds (plot/aggregate.py series) with columns
+#           <ycol>_min and <ycol>_max; each run gets a band from min to max in its colour
 
 if (!exists("n"))     { n = 1 }
 if (!exists("f1"))    { print "compare.gp: set f1='.../metrics.csv' (and n, f2, ...)"; exit }
@@ -13,6 +15,7 @@ if (!exists("out"))   { out = "compare.png" }
 if (!exists("ttl"))   { ttl = "" }
 if (!exists("ycol"))  { ycol = "Eval_AverageReturn" }
 if (!exists("ylab"))  { ylab = ycol }
+if (!exists("band"))  { band = 0 }
 do for [i = 1:n] { if (!exists("t" . i)) { eval sprintf("t%d = f%d", i, i) } }
 
 set datafile separator ','
@@ -28,7 +31,7 @@ if (xmax <= 25) { set xtics 1 }
 
 set terminal pngcairo noenhanced size 900, 600 font "Sans,12"
 set output out
-set title ttl font ",14"
+set title ttl . (band ? "\n(mean over seeds; band: min to max over seeds)" : "") font ",14"
 set xlabel "iteration"
 set ylabel ylab
 set grid lc rgb "#dddddd"
@@ -40,12 +43,18 @@ set style data linespoints
 # a different marker per run (filled circle, square, triangle, diamond, ...)
 ptype(i) = int(word("7 5 9 13 11 15", (i - 1) % 6 + 1))
 
+# the min-max bands (drawn first, under the lines), or nothing
+bands = ""
+if (band) {
+    bands = "for [i = 1:n] value('f' . i) using 'Iteration':(column(ycol . '_min')):(column(ycol . '_max')) " . \
+            "with filledcurves fs transparent solid 0.15 noborder lc i notitle, "
+}
 if (exists("expect")) {
     if (!exists("expect_label")) { expect_label = sprintf("assignment: %g", expect) }
     set label 1 "assignment" at graph 0.01, first expect left offset 0, 0.7 tc rgb "#555555" font ",10"
-    plot for [i = 1:n] value("f" . i) using "Iteration":ycol lw 2 pt ptype(i) ps 1.2 title value("t" . i), \
+    plot @bands for [i = 1:n] value("f" . i) using "Iteration":ycol lw 2 pt ptype(i) ps 1.2 lc i title value("t" . i), \
          expect with lines dt 2 lw 2 lc rgb "#555555" title expect_label
 } else {
-    plot for [i = 1:n] value("f" . i) using "Iteration":ycol lw 2 pt ptype(i) ps 1.2 title value("t" . i)
+    plot @bands for [i = 1:n] value("f" . i) using "Iteration":ycol lw 2 pt ptype(i) ps 1.2 lc i title value("t" . i)
 }
 set output

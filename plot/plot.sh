@@ -3,18 +3,26 @@
 #
 #   plot/plot.sh [DATA_DIR] [OUT_DIR]      (defaults: data  data/figures)
 #
-# Run directories are DATA_DIR/hw4_<exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS>/; when several
-# exist for one exp_name the newest time stamp wins. Figures whose runs are missing are skipped
-# with a one-line note; runs still in progress are plotted with whatever rows they have.
+# Run directories are DATA_DIR/hw4_<exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS>[_k]/. The Q2-Q6
+# figures draw, per exp_name, the mean over seeds (seed read from flags.csv; per seed the newest
+# complete run, else the newest) with a band from the lowest to the highest seed (min-max) when
+# there are several seeds, and "n=<seeds>" in the legend (plot/aggregate.py series). A single
+# seed draws as before: one line (Q3: with its +-std-over-episodes band). The Q1 figures (one
+# per run) use the newest run of each exp_name. Figures whose runs are missing are skipped with
+# a one-line note; runs still in progress are plotted with whatever rows they have.
 set -euo pipefail
 
 DATA_DIR=${1:-data}
 OUT_DIR=${2:-data/figures}
 PLOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PYTHON=${PYTHON:-python3}
 
 command -v gnuplot >/dev/null || { echo "plot.sh: gnuplot not found" >&2; exit 1; }
+command -v "$PYTHON" >/dev/null || { echo "plot.sh: $PYTHON not found" >&2; exit 1; }
 [[ -d $DATA_DIR ]] || { echo "plot.sh: no data directory '$DATA_DIR'" >&2; exit 1; }
 mkdir -p "$OUT_DIR"
+AGG_DIR=$(mktemp -d)
+trap 'rm -rf "$AGG_DIR"' EXIT
 
 written=()
 
@@ -28,8 +36,9 @@ find_run() {
         name=${d##*/}
         rest=${name#"hw4_${exp}_"}
         # rest must be exactly <env_name>_<stamp>; env names (e.g. cheetah-cs285-v0) have no '_'
-        [[ $rest =~ ^[^_]+_([0-9]{2})-([0-9]{2})-([0-9]{4})_([0-9]{2})-([0-9]{2})-([0-9]{2})$ ]] || continue
-        key="${BASH_REMATCH[3]}${BASH_REMATCH[2]}${BASH_REMATCH[1]}${BASH_REMATCH[4]}${BASH_REMATCH[5]}${BASH_REMATCH[6]}"
+        # (a suffix _2, _3, ... marks runs started in the same second)
+        [[ $rest =~ ^[^_]+_([0-9]{2})-([0-9]{2})-([0-9]{4})_([0-9]{2})-([0-9]{2})-([0-9]{2})(_([0-9]+))?$ ]] || continue
+        key="${BASH_REMATCH[3]}${BASH_REMATCH[2]}${BASH_REMATCH[1]}${BASH_REMATCH[4]}${BASH_REMATCH[5]}${BASH_REMATCH[6]}$(printf %04d "${BASH_REMATCH[8]:-1}")"
         if [[ -z $bestkey || $key > $bestkey || ( $key == "$bestkey" && $d -nt $best ) ]]; then
             best=$d
             bestkey=$key
@@ -83,6 +92,47 @@ collect() {
     done
 }
 
+# The mean over seeds of one exp_name's metrics.csv, into $AGG_DIR/<exp>.csv (plot/aggregate.py);
+# sets SEEDS_N (0: no run with metrics) and AGG (the file).
+aggregate() {
+    AGG="$AGG_DIR/$1.csv"
+    SEEDS_N=$("$PYTHON" "$PLOT_DIR/aggregate.py" series "$DATA_DIR" "$1" "$AGG")
+    has_rows "$AGG" || SEEDS_N=0
+}
+
+# Like collect, for metrics.csv over seeds: RUNS are the aggregated files, LABELS get " (n=<seeds>)",
+# BAND=1 if any exp_name has several seeds.
+collect_seeds() {
+    local exp label
+    RUNS=()
+    EXPS=()
+    LABELS=()
+    MISSING=()
+    BAND=0
+    while (($# >= 2)); do
+        exp=$1 label=$2
+        shift 2
+        aggregate "$exp"
+        if ((SEEDS_N > 0)); then
+            RUNS+=("$AGG")
+            EXPS+=("$exp")
+            LABELS+=("$label (n=$SEEDS_N)")
+            if ((SEEDS_N > 1)); then BAND=1; fi
+        else
+            MISSING+=("$exp")
+        fi
+    done
+}
+# gnuplot assignments n=..; f1=..; t1=..; band=.. for collect_seeds
+seed_vars() {
+    local i vars
+    vars="n=${#RUNS[@]}; band=$BAND"
+    for i in "${!RUNS[@]}"; do
+        vars+="; f$((i + 1))=$(q "${RUNS[$i]}"); t$((i + 1))=$(q "${LABELS[$i]}")"
+    done
+    printf '%s' "$vars"
+}
+
 # gnuplot assignments n=..; f1=..; t1=..; ... for the collected runs
 multi_vars() {
     local file=$1 i vars
@@ -122,9 +172,9 @@ fi
 ((${#MISSING[@]} == 0)) || echo "skip Q1 losses for: ${MISSING[*]} (no run, or no rows in its losses.csv)"
 
 # ---------------------------------------------------------------- Q2: single iteration
-d=$(find_run q2_obstacles_singleiteration)
-if [[ -n $d ]] && has_rows "$d/metrics.csv"; then
-    run_gp q2.gp "$OUT_DIR/q2_returns.png" "file=$(q "$d/metrics.csv")"
+aggregate q2_obstacles_singleiteration
+if ((SEEDS_N > 0)); then
+    run_gp q2.gp "$OUT_DIR/q2_returns.png" "file=$(q "$AGG"); nseeds=$SEEDS_N"
 else
     echo "skip q2_returns.png: no q2_obstacles_singleiteration run with metrics"
 fi
@@ -132,9 +182,9 @@ fi
 # ---------------------------------------------------------------- Q3: one figure per env
 for spec in "obstacles -25 -20" "reacher -300 -250" "cheetah 250 350"; do
     read -r env lo hi <<<"$spec"
-    d=$(find_run "q3_$env")
-    if [[ -n $d ]] && has_rows "$d/metrics.csv"; then
-        run_gp q3.gp "$OUT_DIR/q3_$env.png" "file=$(q "$d/metrics.csv"); env='$env'; lo=$lo; hi=$hi"
+    aggregate "q3_$env"
+    if ((SEEDS_N > 0)); then
+        run_gp q3.gp "$OUT_DIR/q3_$env.png" "file=$(q "$AGG"); nseeds=$SEEDS_N; env='$env'; lo=$lo; hi=$hi"
     else
         echo "skip q3_$env.png: no q3_$env run with metrics"
     fi
@@ -144,14 +194,14 @@ done
 q4_figure() { # name title exp label ...
     local name=$1 title=$2
     shift 2
-    collect metrics.csv "$@"
+    collect_seeds "$@"
     if ((${#RUNS[@]} == 0)); then
         echo "skip q4_$name.png: none of its runs exist"
         return
     fi
     ((${#MISSING[@]} == 0)) || echo "note q4_$name.png: missing ${MISSING[*]}"
     run_gp compare.gp "$OUT_DIR/q4_$name.png" \
-        "$(multi_vars metrics.csv); ttl=$(q "$title"); ylab='Eval_AverageReturn'"
+        "$(seed_vars); ttl=$(q "$title"); ylab='Eval_AverageReturn'"
 }
 q4_figure ensemble "Q4 (reacher): effect of ensemble size" \
     q4_reacher_ensemble1 "ensemble size 1" q4_reacher_ensemble3 "ensemble size 3" q4_reacher_ensemble5 "ensemble size 5"
@@ -161,24 +211,24 @@ q4_figure horizon "Q4 (reacher): effect of the planning horizon" \
     q4_reacher_horizon5 "horizon 5" q4_reacher_horizon15 "horizon 15" q4_reacher_horizon30 "horizon 30"
 
 # ---------------------------------------------------------------- Q5: random shooting vs CEM
-collect metrics.csv \
+collect_seeds \
     q5_cheetah_random "random shooting" q5_cheetah_cem_2 "CEM, 2 iterations" q5_cheetah_cem_4 "CEM, 4 iterations"
 if ((${#RUNS[@]} > 0)); then
     ((${#MISSING[@]} == 0)) || echo "note q5_cem.png: missing ${MISSING[*]}"
     run_gp compare.gp "$OUT_DIR/q5_cem.png" \
-        "$(multi_vars metrics.csv); ttl='Q5 (cheetah): random shooting vs CEM'; ylab='Eval_AverageReturn'; expect=800; expect_label='assignment: about 800 (CEM)'"
+        "$(seed_vars); ttl='Q5 (cheetah): random shooting vs CEM'; ylab='Eval_AverageReturn'; expect=800; expect_label='assignment: about 800 (CEM)'"
 else
     echo "skip q5_cem.png: none of its runs exist"
 fi
 
 # ---------------------------------------------------------------- Q6: SAC vs Dyna vs MBPO
-collect metrics.csv \
+collect_seeds \
     q6_cheetah_rlenl0 "SAC (rollout length 0)" q6_cheetah_rlen1 "Dyna (rollout length 1)" \
     q6_cheetah_rlen10 "MBPO (rollout length 10)"
 if ((${#RUNS[@]} > 0)); then
     ((${#MISSING[@]} == 0)) || echo "note q6_mbpo.png: missing ${MISSING[*]}"
     run_gp compare.gp "$OUT_DIR/q6_mbpo.png" \
-        "$(multi_vars metrics.csv); ttl='Q6 (cheetah): model-free SAC, Dyna and MBPO'; ylab='Eval_AverageReturn'; expect=1000; expect_label='assignment: about 1000 (rollout length 10)'"
+        "$(seed_vars); ttl='Q6 (cheetah): model-free SAC, Dyna and MBPO'; ylab='Eval_AverageReturn'; expect=1000; expect_label='assignment: about 1000 (rollout length 10)'"
 else
     echo "skip q6_mbpo.png: none of its runs exist"
 fi

@@ -4,9 +4,12 @@
 #
 # usage: gnuplot -e "file='RUN/metrics.csv'; out='q2_returns.png'" plot/q2.gp
 # (if the run has several rows, every iteration is drawn; q2 has exactly one)
+# nseeds=N (N > 1): file is a mean over N seeds (plot/aggregate.py series); the points are the
+# means and the bars go from the lowest to the highest seed instead of +- std over episodes.
 
 if (!exists("file")) { print "q2.gp: set file='.../metrics.csv'"; exit }
 if (!exists("out"))  { out = "q2_returns.png" }
+if (!exists("nseeds")) { nseeds = 1 }
 if (!exists("ttl"))  { ttl = "Q2: random-shooting MPC on obstacles, one iteration" }
 
 set datafile separator ','
@@ -29,13 +32,17 @@ set bmargin at screen 0.25
 set key at screen 0.5, 0.015 center bottom horizontal maxrows 2 samplen 2 box opaque
 set offsets 0, 0, graph 0.08, graph 0.08
 
+# error bars: +- std over the episodes of one seed, or min to max over several seeds
+bar_lo(k) = nseeds > 1 ? column(k . "_AverageReturn_min") : column(k . "_AverageReturn") - column(k . "_StdReturn")
+bar_hi(k) = nseeds > 1 ? column(k . "_AverageReturn_max") : column(k . "_AverageReturn") + column(k . "_StdReturn")
+bar_note = nseeds > 1 ? sprintf("(mean of n=%d seeds, bars min to max)", nseeds) : "+- std (n=1 seed)"
 
 plot $EXPECT using 1:2:($1 - 0.25):($1 + 0.25):3:4 with boxxyerror fs transparent solid 0.25 noborder \
          lc rgb "#888888" title "assignment (Train about -160, Eval -70 to -50)", \
-     file using (0):"Train_AverageReturn":"Train_StdReturn" with yerrorbars lw 2 pt 7 ps 2 lc rgb "#1f77b4" \
-         title "Train_AverageReturn +- std", \
-     file using (1):"Eval_AverageReturn":"Eval_StdReturn" with yerrorbars lw 2 pt 7 ps 2 lc rgb "#d62728" \
-         title "Eval_AverageReturn +- std", \
+     file using (0):"Train_AverageReturn":(bar_lo("Train")):(bar_hi("Train")) with yerrorbars lw 2 pt 7 ps 2 lc rgb "#1f77b4" \
+         title "Train_AverageReturn " . bar_note, \
+     file using (1):"Eval_AverageReturn":(bar_lo("Eval")):(bar_hi("Eval")) with yerrorbars lw 2 pt 7 ps 2 lc rgb "#d62728" \
+         title "Eval_AverageReturn " . bar_note, \
      file using (0):"Train_AverageReturn":(sprintf("%.1f", column("Train_AverageReturn"))) with labels \
          left offset 1.5, 0 notitle, \
      file using (1):"Eval_AverageReturn":(sprintf("%.1f", column("Eval_AverageReturn"))) with labels \

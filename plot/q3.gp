@@ -3,10 +3,13 @@
 #
 # usage: gnuplot -e "file='RUN/metrics.csv'; out='q3_obstacles.png'; env='obstacles'; lo=-25; hi=-20" plot/q3.gp
 # (works on a run in progress: it draws whatever iterations metrics.csv holds)
+# nseeds=N (N > 1): file is a mean over N seeds (plot/aggregate.py series); the band is then the
+# lowest to the highest seed's Eval_AverageReturn instead of +- Eval_StdReturn (over episodes).
 
 if (!exists("file")) { print "q3.gp: set file='.../metrics.csv'"; exit }
 if (!exists("out"))  { out = "q3.png" }
 if (!exists("env"))  { env = "" }
+if (!exists("nseeds")) { nseeds = 1 }
 if (!exists("ttl"))  { ttl = "Q3: MBRL with on-policy data collection" . (env ne "" ? " -- " . env : "") }
 
 set datafile separator ','
@@ -39,9 +42,20 @@ if (has_band) {
            "'+' using 1:(hi) with lines dt 2 lw 1.5 lc rgb '#777777' notitle, "
 }
 
+if (nseeds > 1) {
+    lo_col = "Eval_AverageReturn_min"
+    hi_col = "Eval_AverageReturn_max"
+    band_title = sprintf("Eval, min to max over %d seeds", nseeds)
+    mean_note = sprintf(", mean of n=%d seeds", nseeds)
+} else {
+    band_title = "Eval +- std (episodes)"
+    mean_note = ", n=1 seed"
+}
+eval_lo(x) = nseeds > 1 ? column(lo_col) : column("Eval_AverageReturn") - column("Eval_StdReturn")
+eval_hi(x) = nseeds > 1 ? column(hi_col) : column("Eval_AverageReturn") + column("Eval_StdReturn")
 plot @band \
-     file using "Iteration":(column("Eval_AverageReturn") - column("Eval_StdReturn")):(column("Eval_AverageReturn") + column("Eval_StdReturn")) \
-         with filledcurves fs transparent solid 0.2 noborder lc rgb "#d62728" title "Eval +- std", \
-     file using "Iteration":"Eval_AverageReturn" with linespoints lw 2 pt 7 ps 1 lc rgb "#d62728" title "Eval_AverageReturn (MPC)", \
+     file using "Iteration":(eval_lo(0)):(eval_hi(0)) \
+         with filledcurves fs transparent solid 0.2 noborder lc rgb "#d62728" title band_title, \
+     file using "Iteration":"Eval_AverageReturn" with linespoints lw 2 pt 7 ps 1 lc rgb "#d62728" title "Eval_AverageReturn (MPC)" . mean_note, \
      file using "Iteration":"Train_AverageReturn" with linespoints lw 2 pt 5 ps 1 lc rgb "#1f77b4" title "Train_AverageReturn (collected data)"
 set output

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Aggregate the runs of several seeds (Python standard library only).
+
+  plot/aggregate.py series DATA_DIR EXP_NAME OUT_CSV
+      One CSV for the plots: per iteration, the mean over seeds of every metrics.csv column (same
+      column names), and <column>_min, <column>_max, <column>_std, and n (seeds with that
+      iteration). Prints the number of seeds (0: no run; OUT_CSV is then not written).
+
+  plot/aggregate.py results DATA_DIR COMMANDS_FILE OUT_MD [--readme README.md]
+      The results table: one row per command of COMMANDS_FILE (the list `make commands` prints;
+      the question is the binary's name, the run its --exp_name), with the final and the best
+      Eval_AverageReturn as mean +- std over seeds, the number of seeds and the mean wall time.
+      With --readme, the table also replaces the block between <!-- results --> and
+      <!-- /results --> in that file.
+
+Which runs count: run directories DATA_DIR/hw4_<exp_name>_<env>_<dd-mm-YYYY_HH-MM-SS>[_k] with a
+flags.csv (exp_name, seed and n_iter are read from it) and a metrics.csv. A run is complete when
+its metrics.csv has n_iter data rows. For each (exp_name, seed) one run is used: the newest
+complete one, else the newest incomplete one. Plots draw incomplete runs too (a run in progress
+shows what it has); the results table uses complete runs only and notes the incomplete ones.
+"""
+import csv
+import math
+import os
+import re
+import shlex
+import statistics
+import sys
+
+STAMP = re.compile(r"_(\d\d)-(\d\d)-(\d{4})_(\d\d)-(\d\d)-(\d\d)(?:_(\d+))?$")
+
+
+def to_float(text):
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def read_run(path):
+    flags_file = os.path.join(path, "flags.csv")
+    metrics_file = os.path.join(path, "metrics.csv")
+    if not (os.path.isfile(flags_file) and os.path.isfile(metrics_file)):
+        return None
+    flags = {}
+    with open(flags_file, newline="") as f:
+        next(f, None)
+        for line in f:
+            key, _, value = line.rstrip("\n").partition(",")
+            flags[key] = value
+    with open(metrics_file, newline="") as f:
+        text = f.read()
+    # whole rows only: a last line without its newline is a row still being written
+    lines = text.split("\n")[:-1] if text else []
+    if not lines:
+        return None
+    rows = list(csv.DictReader(lines))
+    m = STAMP.search(os.path.basename(path))
+    if m is None or "exp_name" not in flags:
+        return None
+    d, mo, y, hh, mi, ss, k = m.groups()
+    try:
+        n_iter = int(flags.get("n_iter", ""))
+    except ValueError:
+        n_iter = None
+    return {
+        "dir": path,
+        "exp": flags["exp_name"],
+        "seed": flags.get("seed", "?"),
+        "n_iter": n_iter,
+        "rows": rows,
+        "columns": lines[0].split(","),
+        "complete": n_iter is not None and len(rows) >= n_iter,
+        "key": (y, mo, d, hh, mi, ss, int(k or 1), os.path.getmtime(path)),
+    }
+
+
+def runs_by_seed(data_dir, exp):
+    """{seed: run} for one exp_name: the newest complete run of each seed, else the newest."""
+    best = {}
+    prefix = "hw4_" + exp + "_"
+    for name in sorted(os.listdir(data_dir)) if os.path.isdir(data_dir) else []:
+        if not name.startswith(prefix):
+            continue
+        run = read_run(os.path.join(data_dir, name))
+        if run is None or run["exp"] != exp:
+            continue
+        old = best.get(run["seed"])
+        if old is None or (run["complete"], run["key"]) > (old["complete"], old["key"]):
+            best[run["seed"]] = run
+    return best
+
+
+def fmt(v):
+    return "" if v is None else "%.9g" % v
+
+
+def series(data_dir, exp, out):
+    runs = list(runs_by_seed(data_dir, exp).values())
+    if not runs:
+        print(0)
+        return
+    columns = [c for c in runs[0]["columns"] if c != "Iteration"]
+    by_iter = {}
+    for run in runs:
+        for row in run["rows"]:
+            it = to_float(row.get("Iteration"))
+            if it is not None:
+                by_iter.setdefault(int(it), []).append(row)
+    header = ["Iteration", "n"] + columns + [c + s for c in columns for s in ("_min", "_max", "_std")]
+    with open(out, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        for it in sorted(by_iter):
+            rows = by_iter[it]
+            mean, lo, hi, sd = {}, {}, {}, {}
+            for c in columns:
+                vals = [v for v in (to_float(r.get(c)) for r in rows) if v is not None]
+                if vals:
+                    mean[c], lo[c], hi[c] = statistics.fmean(vals), min(vals), max(vals)
+                    sd[c] = statistics.stdev(vals) if len(vals) > 1 else 0.0
+            w.writerow([it, len(rows)] + [fmt(mean.get(c)) for c in columns] +
+                       [fmt(d.get(c)) for c in columns for d in (lo, hi, sd)])
+    print(len(runs))
+
+
+# What the assignment expects, for the results table (assignment.txt).
+EXPECT = {
+    "q1_cheetah_n500_arch1x32": "loss < 0.2 by step 500",
+    "q2_obstacles_singleiteration": "Train about -160, Eval -70 to -50",
+    "q3_obstacles": "-25 to -20",
+    "q3_reacher": "-300 to -250",
+    "q3_cheetah": "250 to 350",
+    "q5_cheetah_cem_2": "about 800 or more (CEM)",
+    "q5_cheetah_cem_4": "about 800 or more (CEM)",
+    "q6_cheetah_rlen10": "about 1000 or more",
+}
+
+
+def mean_std(vals, digits):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return "—"
+    if len(vals) == 1:
+        return "%.*f" % (digits, vals[0])
+    return "%.*f ± %.*f" % (digits, statistics.fmean(vals), digits, statistics.stdev(vals))
+
+
+def duration(seconds):
+    if seconds is None:
+        return "—"
+    if seconds < 10:
+        return "%.1f s" % seconds
+    s = int(round(seconds))
+    if s < 60:
+        return "%d s" % s
+    if s < 3600:
+        return "%d min %d s" % (s // 60, s % 60)
+    return "%d h %d min" % (s // 3600, (s % 3600) // 60)
+
+
+def last_value(rows, col):
+    for row in reversed(rows):
+        v = to_float(row.get(col))
+        if v is not None:
+            return v
+    return None
+
+
+def results(data_dir, commands_file, out, readme=None):
+    runs_listed = []  # (question, exp_name) in the order of the command list, each once
+    with open(commands_file) as f:
+        for line in f:
+            words = shlex.split(line)
+            if not words or "--exp_name" not in words[:-1]:
+                continue
+            question = os.path.basename(words[0])
+            exp = words[words.index("--exp_name") + 1]
+            if (question, exp) not in runs_listed:
+                runs_listed.append((question, exp))
+    lines = [
+        "<!-- written by plot/aggregate.py (make results) from the metrics.csv files under %s/; do not edit -->" % data_dir,
+        "",
+        "| question | run | seeds | final Eval_AverageReturn | best Eval_AverageReturn | final training loss |"
+        " mean wall time | assignment expects |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for question, exp in runs_listed:
+        by_seed = runs_by_seed(data_dir, exp)
+        done = [r for _, r in sorted(by_seed.items()) if r["complete"]]
+        partial = len(by_seed) - len(done)
+        finals = [last_value(r["rows"], "Eval_AverageReturn") for r in done]
+        bests = []
+        for r in done:
+            vals = [v for v in (to_float(row.get("Eval_AverageReturn")) for row in r["rows"]) if v is not None]
+            bests.append(max(vals) if vals else None)
+        losses = [last_value(r["rows"], "Training Loss") for r in done]
+        times = [v for v in (last_value(r["rows"], "TimeSinceStart") for r in done) if v is not None]
+        seed_list = sorted((r["seed"] for r in done), key=lambda s: (len(s), s))
+        seeds = "%d (seed%s %s)" % (len(done), "s" if len(done) > 1 else "", ", ".join(seed_list)) if done else "0"
+        if partial:
+            seeds += ", %d incomplete" % partial
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            question, exp, seeds, mean_std(finals, 1), mean_std(bests, 1), mean_std(losses, 3),
+            duration(statistics.fmean(times)) if times else "—", EXPECT.get(exp, "")))
+    lines += [
+        "",
+        "Mean ± sample standard deviation over the seeds (one value: a single seed). Final: the last"
+        " iteration's Eval_AverageReturn; best: the highest of any iteration; wall time: the last"
+        " TimeSinceStart. Only complete runs count (metrics.csv has n_iter rows); per seed, the newest"
+        " complete run is used.",
+    ]
+    text = "\n".join(lines) + "\n"
+    with open(out, "w") as f:
+        f.write(text)
+    if readme:
+        with open(readme) as f:
+            doc = f.read()
+        begin, end = "\n<!-- results -->\n", "\n<!-- /results -->\n"  # each a line of its own
+        i = doc.find(begin)
+        j = doc.find(end, i + 1) if i >= 0 else -1
+        if i < 0 or j < 0:
+            sys.exit("aggregate.py: %s has no %s ... %s block" % (readme, begin.strip(), end.strip()))
+        new = doc[: i + len(begin)] + text + doc[j + 1:]
+        if new != doc:
+            with open(readme, "w") as f:
+                f.write(new)
+    print("wrote %s (%d runs)%s" % (out, len(runs_listed), " and its block in " + readme if readme else ""))
+
+
+def main(argv):
+    if len(argv) == 4 and argv[0] == "series":
+        series(argv[1], argv[2], argv[3])
+    elif len(argv) in (4, 6) and argv[0] == "results":
+        readme = None
+        if len(argv) == 6:
+            if argv[4] != "--readme":
+                sys.exit(__doc__)
+            readme = argv[5]
+        results(argv[1], argv[2], argv[3], readme)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,139 @@
+// Sweeps: the command list of a question binary (--print_commands --seeds) and the rule that
+// skips a run already complete in --data_dir (--skip_if_complete).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "../examples/common.hpp"
+#include "helpers.hpp"
+
+using namespace mbrl;
+namespace fs = std::filesystem;
+
+namespace {
+struct SweepTempDir {
+    fs::path path;
+    SweepTempDir() {
+        path = fs::temp_directory_path() /
+               ("mbrl_sweep_test_" + std::to_string(Rng(std::time(nullptr), Stream::test, ::getpid()).bits()));
+        fs::create_directories(path);
+    }
+    ~SweepTempDir() { fs::remove_all(path); }
+};
+
+// The lines a shell command prints on stdout, and its exit status.
+std::vector<std::string> command_lines(const std::string& cmd, int* status) {
+    std::vector<std::string> lines;
+    std::FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    std::string cur;
+    for (int ch; (ch = std::fgetc(p)) != EOF;) {
+        if (ch == '\n') {
+            lines.push_back(cur);
+            cur.clear();
+        } else {
+            cur += char(ch);
+        }
+    }
+    *status = ::pclose(p);
+    return lines;
+}
+
+std::vector<fs::path> run_dirs(const fs::path& data) {
+    std::vector<fs::path> d;
+    if (fs::exists(data))
+        for (const auto& e : fs::directory_iterator(data)) d.push_back(e.path());
+    return d;
+}
+
+// One tiny obstacles run through the question main (well under a second).
+int tiny_run(const fs::path& data, const std::string& extra) {
+    std::vector<std::string> args = split_words(
+        "q --exp_name tiny --env_name obstacles-cs285-v0 --n_iter 1 --batch_size_initial 200 --batch_size 100"
+        " --eval_batch_size 100 --num_agent_train_steps_per_iter 2 --train_batch_size 32"
+        " --mpc_num_action_sequences 10 --n_layers 1 --size 8 --data_dir " +
+        data.string() + " " + extra);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    return mb_main(static_cast<int>(argv.size()), argv.data(), {});
+}
+}  // namespace
+
+#ifdef MBRL_BUILD_DIR
+TEST_CASE("--print_commands: q4 with seeds 1,2 prints 16 commands that parse back as valid flags") {
+    int status = -1;
+    const auto lines = command_lines(std::string(MBRL_BUILD_DIR) + "/q4 --print_commands --seeds 1,2", &status);
+    CHECK(status == 0);
+    REQUIRE(lines.size() == 16);
+    std::set<std::string> exps;
+    std::map<uint64_t, int> per_seed;
+    for (const auto& line : lines) {
+        std::vector<std::string> words = split_words(line);
+        REQUIRE(words.size() > 2);
+        CHECK(words[0] == std::string(MBRL_BUILD_DIR) + "/q4");
+        words.erase(words.begin());
+        MBConfig c;
+        auto flags = mb_flags(c);
+        CHECK_NOTHROW(parse_mb_flags(words, c, flags));
+        CHECK(c.env_name == "reacher-cs285-v0");
+        CHECK(c.n_iter == 15);
+        CHECK(words[words.size() - 2] == "--seed");  // the seed comes last
+        exps.insert(c.exp_name);
+        ++per_seed[c.seed];
+    }
+    CHECK(exps.size() == 8);
+    CHECK(per_seed[1] == 8);
+    CHECK(per_seed[2] == 8);
+    // Without --seeds: the default seed 1; extra flags are appended; a bad extra flag exits with 2.
+    CHECK(command_lines(std::string(MBRL_BUILD_DIR) + "/q4 --print_commands", &status).size() == 8);
+    const auto q2 = command_lines(std::string(MBRL_BUILD_DIR) + "/q2 --print_commands --seeds 7 --n_iter 2", &status);
+    REQUIRE(q2.size() == 1);
+    CHECK(q2[0].find("--n_iter 2 --seed 7") != std::string::npos);
+    command_lines(std::string(MBRL_BUILD_DIR) + "/q2 --print_commands --bogus 2>/dev/null", &status);
+    CHECK(status != 0);
+}
+#endif
+
+TEST_CASE("--skip_if_complete skips a complete run of the same flags, not an incomplete one or other flags") {
+    SweepTempDir tmp;
+    const fs::path data = tmp.path / "data";
+    REQUIRE(tiny_run(data, "--seed 3") == 0);
+    auto dirs = run_dirs(data);
+    REQUIRE(dirs.size() == 1);
+    const fs::path first = dirs[0];
+    // Complete (1 of n_iter 1 rows): skipped, nothing new written.
+    CHECK(tiny_run(data, "--seed 3 --skip_if_complete") == 0);
+    CHECK(run_dirs(data).size() == 1);
+    // Another seed, or another value of any flag, is another run.
+    CHECK(tiny_run(data, "--seed 4 --skip_if_complete") == 0);
+    CHECK(run_dirs(data).size() == 2);
+    MBConfig c;
+    auto flags = mb_flags(c);
+    parse_mb_flags(split_words("--exp_name tiny --env_name obstacles-cs285-v0 --n_iter 2 --seed 3"), c, flags);
+    std::vector<std::pair<std::string, std::string>> settings;
+    for (auto& f : flags) settings.push_back({f.names[0].substr(2), f.show()});
+    CHECK(find_complete_run(data.string(), "tiny", "obstacles-cs285-v0", 2, settings).empty());
+    // The seed-3 run cut back to its header is incomplete: the run is made again, in a new directory,
+    // and the incomplete directory is left alone.
+    {
+        std::ofstream out(first / "metrics.csv");
+        out << "Iteration,Eval_AverageReturn\n";
+    }
+    CHECK(tiny_run(data, "--seed 3 --skip_if_complete") == 0);
+    CHECK(run_dirs(data).size() == 3);
+    CHECK(fs::exists(first / "flags.csv"));
+    CHECK(csv_data_rows(first / "metrics.csv") == 0);
+    // A last row without its newline (a run killed mid-write) is not a whole row.
+    {
+        std::ofstream out(tmp.path / "partial.csv");
+        out << "a,b\n1,2\n3,";
+    }
+    CHECK(csv_data_rows(tmp.path / "partial.csv") == 1);
+    CHECK(parse_seeds("1,2, 3") == std::vector<uint64_t>{1, 2, 3});
+    CHECK(parse_seeds("5 6") == std::vector<uint64_t>{5, 6});
+    CHECK_THROWS_AS(parse_seeds("1,x"), FlagError);
+    CHECK_THROWS_AS(parse_seeds(""), FlagError);
+    CHECK(shell_quote("a b") == "'a b'");
+    CHECK(shell_quote("it's") == "'it'\\''s'");
+}
