@@ -28,7 +28,7 @@ BUILD    := build
 PYTHON   := /usr/bin/python3
 
 HEADERS  := mbrl.hpp $(wildcard envs/*.hpp) examples/common.hpp
-TEST_SRC := $(wildcard tests/*.cpp)
+TEST_SRC := $(filter-out tests/isa_scores.cpp,$(wildcard tests/*.cpp))
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
 EXAMPLES := q1 q2 q3 q4 q5 q6 bench env_speed
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)

@@ -12,7 +12,8 @@
 //   g++ -std=c++17 -O3 -march=native -ffp-contract=fast -fopenmp my.cpp
 // -ffp-contract=fast lets GCC fuse a*b + c into one FMA under -std=c++17. On AVX-512 machines,
 // also pass -mprefer-vector-width=512 (GCC's default tuning keeps loops at 256 bits). The tuned
-// matmul's tile fits AVX-512's 32 registers; for AVX2, compile with -DMBRL_MR=4.
+// matmul picks its register tile from the target (AVX-512, AVX2, NEON, or a portable default):
+// no macro to set (the appendix at the end says how and how to override it).
 // The environments (envs/*.hpp) and the example programs (examples/q1.cpp ... q6.cpp) live
 // beside this file; README.md has the commands, examples/common.hpp shows a whole program.
 //
@@ -20,7 +21,7 @@
 //    1. Utilities: errors, timer, counter-based random numbers
 //    2. Tensor: row-major matrices (owning Tensor, non-owning View)
 //    3. Activations, with a fast vectorizable tanh
-//    4. Matrix multiply: a naive reference and a tuned version side by side
+//    4. Matrix multiply: a naive reference, and the contract of the tuned one (appendix)
 //    5. Dense layer and MLP (each forward beside its backward)
 //    6. Loss: mean squared error
 //    7. Adam
@@ -32,6 +33,7 @@
 //   13. CSV logging
 //   14. Model-based RL with on-policy data aggregation (Algorithm 1)
 //   15. MBPO
+//   Appendix: speed. The tuned matrix multiply behind section 4's contract
 //
 // CONVENTIONS
 // - Matrices are row-major; shapes are written [rows, cols], a batch being rows. Each buffer's
@@ -49,9 +51,10 @@
 //
 // WHAT IS TUNED, WHAT IS NOT
 // Tuned: the matrix multiply (packed panels, a register-tiled micro-kernel, bias and activation
-// fused into its last step), the tanh, OpenMP over independent work (planning jobs, row slices of
-// a minibatch, row blocks of a large product). Not done, on purpose: SIMD intrinsics, BLAS, GPUs,
-// an autodiff graph. `make bench` reports the speed as ratios against the machine's peak and
+// fused into its last step: the appendix), the tanh, OpenMP over independent work (planning jobs,
+// row slices of a minibatch, the two SAC critics, row blocks of a large product). GCC and Clang's
+// vector extensions name the kernel's registers (other compilers get plain loops with the same
+// results). Not done, on purpose: SIMD intrinsics, BLAS, GPUs, an autodiff graph. `make bench` reports the speed as ratios against the machine's peak and
 // against PyTorch.
 #ifndef MBRL_HPP
 #define MBRL_HPP
@@ -292,7 +295,7 @@ void activation_backward(Activation f, const T* y, T* dy, std::size_t n) {
 }
 
 // =================================================================================================
-// 4. Matrix multiply: C = op(A) op(B), a naive reference and a tuned version side by side
+// 4. Matrix multiply: C = op(A) op(B), a naive reference and the tuned version's contract
 // =================================================================================================
 // op(X) is X or its transpose X^T (flag `ta` / `tb`); shapes: op(A) [M, K], op(B) [K, N], C [M, N].
 // With weights stored W [in, out], the three products of a dense layer are all of this form:
@@ -390,10 +393,15 @@ void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, bool 
 // Letters: B batch rows, I layer inputs, O layer outputs. Weights are stored W [I, O] (the
 // transpose of PyTorch's nn.Linear.weight [O, I]) so that the forward is a plain X W.
 
-// y[B, O] = f(x[B, I] W[I, O] + b[O]), the activation f applied in the same pass; W and b come
-// packed by pack_b (a PackedMLP holds every layer's).
+// y[B, O] = f(x[B, I] W[I, O] + b[O]), the activation f applied in the same pass; `scratch` is
+// for the product.
 template <class T>
-void linear_forward(View<T> y, View<const T> x, const PackedB<T>& Wb, Activation f = Activation::identity) {
+void linear_forward(View<T> y, View<const T> x, const T* W, const T* b, Activation f, PackedB<T>& scratch) {
+    matmul(y, x, false, View<const T>(W, x.cols, y.cols), false, Epilogue<T>{b, f, false}, scratch);
+}
+// The same with W and b packed beforehand by pack_b (a PackedMLP holds every layer's).
+template <class T>
+void linear_forward(View<T> y, View<const T> x, const PackedB<T>& Wb, Activation f) {
     matmul_packed(y, x, false, Wb, f, false);
 }
 // Given dy[B, O]: dW[I, O] = x^T dy, db[O] = sum over rows of dy, and dx[B, I] = dy W^T (skipped
@@ -480,8 +488,7 @@ template <class T>
 struct MLPWork {
     std::vector<Tensor<T>> a;  // a[0] = input [B, in]; a[l+1] = output of layer l [B, widths[l+1]]
     Tensor<T> g, g_next;       // gradient scratch [B, max width], swapped layer by layer
-    PackedMLP<T> weights;      // the net's weights packed by the last mlp_forward(net, work)
-    PackedB<T> scratch;        // what the backward pass's products pack into
+    PackedB<T> scratch;        // what the products pack op(B) into
     int max_batch = 0;
 
     MLPWork() = default;
@@ -508,20 +515,23 @@ struct MLPWork {
     View<T> output() { return a.back().view(); }
 };
 
-// Forward pass of the batch already written into work.input() through packed weights: returns
-// the output [B, out]. Hidden layers apply the activation, the output layer none.
+// Forward pass of the batch already written into work.input(): returns the output [B, out].
+// Hidden layers apply the activation, the output layer none.
+template <class T>
+View<T> mlp_forward(const MLP<T>& net, MLPWork<T>& work) {
+    const int L = net.layers();
+    for (int l = 0; l < L; ++l)
+        linear_forward<T>(work.a[l + 1].view(), work.a[l].view(), net.W(l), net.b(l),
+                          l + 1 < L ? net.act : Activation::identity, work.scratch);
+    return work.output();
+}
+// The same through weights packed beforehand (pack_mlp), for many passes through unchanged weights.
 template <class T>
 View<T> mlp_forward(const PackedMLP<T>& net, MLPWork<T>& work) {
     const int L = static_cast<int>(net.layer.size());
     for (int l = 0; l < L; ++l)
         linear_forward<T>(work.a[l + 1].view(), work.a[l].view(), net.layer[l], l + 1 < L ? net.act : Activation::identity);
     return work.output();
-}
-// The same through net's current weights, packed into the workspace first.
-template <class T>
-View<T> mlp_forward(const MLP<T>& net, MLPWork<T>& work) {
-    pack_mlp(net, work.weights);
-    return mlp_forward(work.weights, work);
 }
 // Backward pass: given dout [B, out] = dLoss/dOutput, writes dLoss/dparams into `grads` (laid out
 // as params; net.grads if null), overwriting them. If dinput is non-empty it receives
@@ -1271,7 +1281,7 @@ struct SAC {
         policy_forward(next_obs, noise, aw, a_pi.view().middle_rows(0, B), logp.view().middle_rows(0, B));
         // The two critics are independent: one per thread where there are two (same results on one).
         View<const T> targ[2];
-        MBRL_OMP(parallel for schedule(static) num_threads(2))
+        MBRL_OMP(parallel for schedule(static))
         for (int c = 0; c < 2; ++c)
             targ[c] = q_forward(c == 0 ? q1_targ : q2_targ, c == 0 ? tw1 : tw2, next_obs, a_pi.view().middle_rows(0, B));
         const T al = alpha(), g = static_cast<T>(cfg.discount);
@@ -1279,7 +1289,7 @@ struct SAC {
             y(i, 0) = rew(i, 0) + g * (T(1) - done(i, 0)) * (std::min(targ[0](i, 0), targ[1](i, 0)) - al * logp(i, 0));
         View<const T> y_b = y.view().middle_rows(0, B);
         T loss_of[2];
-        MBRL_OMP(parallel for schedule(static) num_threads(2))
+        MBRL_OMP(parallel for schedule(static))
         for (int c = 0; c < 2; ++c) {
             MLP<T>& q = c == 0 ? q1 : q2;
             MLPWork<T>& w = c == 0 ? qw1 : qw2;
@@ -1300,7 +1310,7 @@ struct SAC {
         View<T> a = a_pi.view().middle_rows(0, B);
         policy_forward(obs, noise, aw, a, logp.view().middle_rows(0, B));
         View<const T> vq[2];
-        MBRL_OMP(parallel for schedule(static) num_threads(2))
+        MBRL_OMP(parallel for schedule(static))
         for (int c = 0; c < 2; ++c) vq[c] = q_forward(c == 0 ? q1 : q2, c == 0 ? qw1 : qw2, obs, a);
         const View<const T> v1 = vq[0], v2 = vq[1];
         const T al = alpha(), inv_b = T(1) / static_cast<T>(B);
@@ -1312,7 +1322,7 @@ struct SAC {
             dq2(i, 0) = first ? T(0) : -inv_b;
         }
         // dLoss/d[s, a] through each critic (their parameter gradients are not wanted here).
-        MBRL_OMP(parallel for schedule(static) num_threads(2))
+        MBRL_OMP(parallel for schedule(static))
         for (int c = 0; c < 2; ++c)
             mlp_backward<T>(c == 0 ? q1 : q2, c == 0 ? qw1 : qw2, (c == 0 ? dq1 : dq2).view().middle_rows(0, B),
                             (c == 0 ? din1 : din2).view().middle_rows(0, B), (c == 0 ? discard : discard2).data());
@@ -1455,6 +1465,8 @@ struct MBConfig {
     uint64_t seed = 1;
     int scalar_log_freq = 1;  // -1: no evaluation and no eval metrics
     int video_log_freq = -1;  // accepted for compatibility; this library writes no videos
+    bool no_gpu = false, save_params = false;  // accepted for compatibility: CPU only, nothing saved
+    int which_gpu = 0;
     std::string data_dir = "data";
 };
 

@@ -82,8 +82,6 @@ inline std::vector<Flag> mb_flags(MBConfig& c) {
         return Flag{names, false, [p](const std::string&) { *p = true; }, [p] { return std::string(*p ? "1" : "0"); },
                     help};
     };
-    static bool no_gpu = false, save_params = false;
-    static int which_gpu = 0;
     return {
         str_flag({"--env_name"}, &c.env_name, "obstacles-cs285-v0 | reacher-cs285-v0 | cheetah-cs285-v0"),
         int_flag({"--ep_len"}, &c.ep_len, "ignored: each env fixes its own (100 / 200 / 500)"),
@@ -121,11 +119,11 @@ inline std::vector<Flag> mb_flags(MBConfig& c) {
                  c.seed = static_cast<uint64_t>(s);
              },
              [&c] { return std::to_string(c.seed); }, "seed of every random draw"},
-        bool_flag({"--no_gpu", "-ngpu"}, &no_gpu, "accepted; everything runs on the CPU"),
-        int_flag({"--which_gpu", "-gpu_id"}, &which_gpu, "accepted; everything runs on the CPU"),
+        bool_flag({"--no_gpu", "-ngpu"}, &c.no_gpu, "accepted; everything runs on the CPU"),
+        int_flag({"--which_gpu", "-gpu_id"}, &c.which_gpu, "accepted; everything runs on the CPU"),
         int_flag({"--video_log_freq"}, &c.video_log_freq, "accepted; no videos are written"),
         int_flag({"--scalar_log_freq"}, &c.scalar_log_freq, "evaluate and log every this many iterations; -1: never"),
-        bool_flag({"--save_params"}, &save_params, "accepted; nothing is saved"),
+        bool_flag({"--save_params"}, &c.save_params, "accepted; nothing is saved"),
         str_flag({"--data_dir"}, &c.data_dir, "where run directories go (default data)"),
     };
 }

@@ -124,6 +124,8 @@ TEST_CASE("Command line: the flags are exactly the reference's, with its aliases
         have_long.insert(f.names[0]);
         have_aliases.insert(f.names.begin() + 1, f.names.end());
     }
+    // q6 adds three switches of its own (README: the MBPO experiments), defaults = the reference's behaviour
+    for (const char* extra : {"--mbpo_rollout_reward", "--mbpo_rollout_model", "--sac_logstd"}) want_long.insert(extra);
     CHECK(have_long == want_long);  // q6: run_hw4_mbpo.py's names ...
     // ... and its aliases (reference 2.2: -n, -eb, -tb). q6 also accepts run_hw4_mb.py's other
     // aliases (-e, -noise, -b, -lr, -l, -s), which run_hw4_mbpo.py lacks: a harmless superset.
@@ -166,13 +168,10 @@ TEST_CASE("Command line: every flag and alias, as '--flag v' and '--flag=v', lan
     }
 }
 
-// examples/common.hpp keeps --no_gpu, --which_gpu and --save_params in function-local statics,
-// so a value set for one command line shows up in every later config of the same process: the
-// q binaries run every command of a question in one process, so the flags.csv of later runs
-// would record e.g. no_gpu=1 that their command never gave. The values are unused, so nothing
-// else changes. Reported, not fixed here (the fix belongs to examples/common.hpp).
-TEST_CASE("Command line: --no_gpu, --which_gpu and --save_params of one config do not leak into the next" *
-          doctest::may_fail()) {
+// --no_gpu, --which_gpu and --save_params were once kept in function-local statics, so a value
+// set for one command line showed up in every later config of the same process (the q binaries
+// run every command of a question in one process). They are fields of MBConfig now.
+TEST_CASE("Command line: --no_gpu, --which_gpu and --save_params of one config do not leak into the next") {
     {
         MBConfig c;
         std::vector<Flag> flags = mb_flags(c);
