@@ -52,29 +52,27 @@ static const char* isa_name() {
 }
 
 // Peak fp32 FMA throughput of `threads` threads: per thread kChains independent chains
-// y = y + a y (one FMA), each one vector register wide, enough to hide the FMA latency (4 cycles) on two
-// FMA units (8 chains) while leaving registers for a and b: 10 chains with 16 vector registers
-// (AVX2), 16 with 32 (AVX-512, NEON).
+// y = y * a + b, each one vector register wide (kWidth floats), enough to hide the FMA latency
+// (4 cycles) on two FMA units (8 chains) while leaving registers for a and b: 10 chains with 16
+// vector registers (AVX2 and the portable default), 16 with 32 (AVX-512, NEON).
 static double fma_peak_gflops(int threads) {
-    using V = Vec<float>;
-    constexpr int kChains = MBRL_VEC_BYTES == 64 || MBRL_TILE_MR == 8 ? 16 : 10, kWidth = V::kW;
-    const long iters = 20000000 / kWidth;
+    constexpr int kChains = MBRL_VEC_BYTES == 64 || MBRL_TILE_MR == 8 ? 16 : 10, kWidth = Vec<float>::kW;
+    const long iters = 40000000 / kWidth;
     double best = 0;
     for (int rep = 0; rep < 5; ++rep) {
         Timer timer;
         float sink = 0;
         MBRL_OMP(parallel num_threads(threads) reduction(+ : sink))
         {
-            V::type y[kChains];
-            for (int c = 0; c < kChains; ++c) y[c] = V::splat(1.0f + 1e-3f * static_cast<float>(c));
-            const V::type a = V::splat(1e-8f);
+            float y[kChains][kWidth];
+            for (int c = 0; c < kChains; ++c)
+                for (int j = 0; j < kWidth; ++j) y[c][j] = 1.0f + 1e-3f * static_cast<float>(c + j);
+            const float a = 0.999999f, b = 1e-7f;
             for (long i = 0; i < iters; ++i)
-                for (int c = 0; c < kChains; ++c) V::fma(y[c], a, y[c]);
-            float out[kWidth];
-            for (int c = 0; c < kChains; ++c) {
-                V::store(out, y[c]);
-                for (int j = 0; j < kWidth; ++j) sink += out[j];
-            }
+                for (int c = 0; c < kChains; ++c)
+                    for (int j = 0; j < kWidth; ++j) y[c][j] = y[c][j] * a + b;
+            for (int c = 0; c < kChains; ++c)
+                for (int j = 0; j < kWidth; ++j) sink += y[c][j];
         }
         const double s = timer.seconds();
         if (sink == 42.0f) std::printf(" ");  // keeps the loop alive
