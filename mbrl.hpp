@@ -69,6 +69,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <new>
 #include <sstream>
@@ -1721,9 +1722,18 @@ void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuff
     }
 }
 
+// What run_mbpo shows a caller after each iteration's SAC training (tests check the data flow with
+// it): the real paths just collected, and both buffers.
+struct MBPOIteration {
+    int itr;
+    const Rollouts<float>& paths;              // collected this iteration, clean
+    const ReplayBuffer<float>& model_buffer;   // real data, noised if add_sl_noise
+    const ReplayBuffer<float>& sac_buffer;     // clean real data and model rollouts, FIFO
+};
+
 template <class Env>
 std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::string, std::string>>& settings,
-                     bool verbose = true) {
+                     bool verbose = true, const std::function<void(const MBPOIteration&)>& inspect = nullptr) {
     MBConfig& mb = cfg.mb;
     mb.ep_len = env.ep_len();
     const int D = env.obs_dim(), A = env.act_dim();
@@ -1790,6 +1800,7 @@ std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::
                           b_done.view().middle_rows(0, n));
             }
         }
+        if (inspect) inspect(MBPOIteration{itr, paths, model_buffer, sac_buffer});
         // 5. evaluate the SAC policy and log
         ReturnStats eval;
         if (log_metrics) {

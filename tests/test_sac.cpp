@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unistd.h>
 
 #include "../envs/obstacles.hpp"
 #include "helpers.hpp"
@@ -299,4 +300,71 @@ TEST_CASE("SAC against PyTorch: one training step (critics, targets, actor, temp
     CHECK(test::torch_mlp_diff(s.actor, fx, "actor_after") < 1e-12);
     for (int j = 0; j < 2; ++j) CHECK(s.logstd[j] == doctest::Approx(fx["logstd_after"](j, 0)).epsilon(1e-12));
     CHECK(s.log_alpha == doctest::Approx(fx["log_alpha_after"](0, 0)).epsilon(1e-12));
+}
+
+// MBPO's data routing (reference 3.5-3.6), seen through run_mbpo's per-iteration hook: SAC's buffer
+// gets the clean real paths, then sac_n_iter rollouts of rollout_length model steps each; the
+// model's buffer gets the same real paths with noised observations (actions, rewards and terminals
+// clean); rollout length 0 adds nothing but real data.
+TEST_CASE("MBPO routing: clean real data and rollouts to SAC's buffer, noised real data to the model's") {
+    namespace fs = std::filesystem;
+    const fs::path tmp = fs::temp_directory_path() / ("mbrl_test_routing_" + std::to_string(::getpid()));
+    for (int L : {0, 3}) {
+        CAPTURE(L);
+        fs::remove_all(tmp);
+        MBPOConfig c;
+        c.mb.exp_name = "routing";
+        c.mb.env_name = Obstacles::kName;
+        c.mb.n_iter = 2;
+        c.mb.batch_size_initial = 300;
+        c.mb.batch_size = 200;
+        c.mb.eval_batch_size = 100;
+        c.mb.num_agent_train_steps_per_iter = 5;
+        c.mb.size = 16;
+        c.mb.add_sl_noise = true;
+        c.mb.data_dir = tmp.string();
+        c.sac.size = 16;
+        c.sac.batch = 32;
+        c.sac_n_iter = 7;
+        c.rollout_length = L;
+        int sac_rows = 0, model_rows = 0, calls = 0;
+        Obstacles env;
+        run_mbpo(env, c, {}, false, [&](const MBPOIteration& it) {
+            ++calls;
+            const Rollouts<float>& p = it.paths;
+            const int n = p.steps();
+            CHECK(n >= (it.itr == 0 ? 300 : 200));  // whole paths until the batch size
+            // SAC's buffer: the paths, clean, where this iteration's data begins ...
+            const int s0 = sac_rows;
+            REQUIRE(it.sac_buffer.size() == s0 + n + c.sac_n_iter * L);
+            int noised = 0;
+            for (int i = 0; i < n; ++i) {
+                for (int j = 0; j < 2; ++j) {
+                    CHECK(it.sac_buffer.obs()(s0 + i, j) == p.obs(i, j));
+                    CHECK(it.sac_buffer.next_obs()(s0 + i, j) == p.next_obs(i, j));
+                    CHECK(it.sac_buffer.act()(s0 + i, j) == p.act(i, j));
+                    // ... and the model's buffer: the same rows, observations noised
+                    CHECK(it.model_buffer.act()(model_rows + i, j) == p.act(i, j));
+                    noised += it.model_buffer.obs()(model_rows + i, j) != p.obs(i, j);
+                    noised += it.model_buffer.next_obs()(model_rows + i, j) != p.next_obs(i, j);
+                }
+                CHECK(it.sac_buffer.rew()(s0 + i, 0) == p.rew[i]);
+                CHECK(it.sac_buffer.terminal()(s0 + i, 0) == p.terminal[i]);
+                CHECK(it.model_buffer.rew()(model_rows + i, 0) == p.rew[i]);
+                CHECK(it.model_buffer.terminal()(model_rows + i, 0) == p.terminal[i]);
+            }
+            CHECK(noised > 3 * n);  // nearly every observation of 4n values got noise
+            // ... then sac_n_iter rollouts of L model steps, each a chain s_{t+1} = next of s_t
+            for (int k = 0; k < c.sac_n_iter; ++k)
+                for (int t = 0; t + 1 < L; ++t) {
+                    const int r = s0 + n + k * L + t;
+                    for (int j = 0; j < 2; ++j) CHECK(it.sac_buffer.obs()(r + 1, j) == it.sac_buffer.next_obs()(r, j));
+                }
+            REQUIRE(it.model_buffer.size() == model_rows + n);
+            sac_rows = it.sac_buffer.size();
+            model_rows = it.model_buffer.size();
+        });
+        CHECK(calls == 2);
+    }
+    fs::remove_all(tmp);
 }
