@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 #include <type_traits>
+#include <unistd.h>
 #include <vector>
 
 #include "../envs/envs.hpp"
@@ -770,7 +771,7 @@ TEST_CASE("env: with_env constructs each env by name; unknown names list the val
 // =================================================================================================
 
 TEST_CASE("mjcf: a file that fails to load names the file and MuJoCo's error") {
-    const std::string path = "/tmp/mbrl_test_envs_broken.xml";
+    const std::string path = "/tmp/mbrl_test_envs_broken_" + std::to_string(::getpid()) + ".xml";  // runs may overlap
     {
         std::ofstream f(path);
         f << "<mujoco><worldbody><body><geom type=\"sphere\" size=\"0.1\"/></body>"

@@ -232,7 +232,7 @@ TEST_CASE("MBPO model rollout switches (issue 11): the pre-step reward, one memb
 
 TEST_CASE("A short MBPO run: its SAC policy beats random actions and the best constant action, over 50+ eval episodes") {
     namespace fs = std::filesystem;
-    const fs::path tmp = fs::temp_directory_path() / "mbrl_test_mbpo";
+    const fs::path tmp = fs::temp_directory_path() / ("mbrl_test_mbpo_" + std::to_string(::getpid()));  // runs may overlap
     fs::remove_all(tmp);
     MBPOConfig c;
     c.mb.exp_name = "mbpo_short";
