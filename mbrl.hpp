@@ -16,6 +16,8 @@
 // no macro to set (the appendix at the end says how and how to override it).
 // The environments (envs/*.hpp) and the example programs (examples/q1.cpp ... q6.cpp) live
 // beside this file; README.md has the commands, examples/common.hpp shows a whole program.
+// The library opens no file: run_mb and run_mbpo report each iteration to the caller's RunSink,
+// and examples/run_log.hpp writes the reports as the reference's CSV files and progress lines.
 //
 // CONTENTS (each section uses only the ones above it)
 //    1. Utilities: errors, timer, counter-based random numbers
@@ -30,9 +32,8 @@
 //   10. Rollouts and the replay buffer
 //   11. Model-predictive control: random shooting and CEM (Eq. 8)
 //   12. Soft actor-critic
-//   13. CSV logging
-//   14. Model-based RL with on-policy data aggregation (Algorithm 1)
-//   15. MBPO
+//   13. Model-based RL with on-policy data aggregation (Algorithm 1), reported to a RunSink
+//   14. MBPO
 //   Appendix: speed. The tuned matrix multiply behind section 4's contract
 //
 // CONVENTIONS
@@ -44,7 +45,7 @@
 // - Random numbers are pure functions of (seed, purpose, step, index) (Rng), so results are
 //   bit-identical whatever OMP_NUM_THREADS is.
 // - Bad input (shapes that do not fit, sizes <= 0, NaN or inf data) throws std::invalid_argument
-//   with a message naming the argument and the shapes; I/O failures throw std::runtime_error.
+//   with a message naming the argument and the shapes.
 // - An environment is any type with obs_dim(), act_dim(), ep_len(), act_low(j), act_high(j),
 //   reset(rng, obs), step(act, obs, done) -> reward, and a static batched
 //   reward(obs, act, n, rew, done); envs/common.hpp describes it.
@@ -60,15 +61,11 @@
 #define MBRL_HPP
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <ctime>
-#include <filesystem>
 #include <functional>
 #include <limits>
 #include <new>
@@ -93,8 +90,8 @@ namespace mbrl {
 // 1. Utilities: errors, timer, counter-based random numbers
 // =================================================================================================
 
-// Every error this library reports is a std::invalid_argument (bad shapes, sizes, NaN input) or a
-// std::runtime_error (I/O). fail() builds the message from its parts.
+// Every error this library reports is a std::invalid_argument (bad shapes, sizes, NaN input).
+// fail() builds the message from its parts.
 template <class... Parts>
 [[noreturn]] inline void fail(const Parts&... parts) {
     std::ostringstream s;
@@ -955,6 +952,11 @@ struct ReplayBuffer {
             begin = 0;
         }
     }
+    // Appends every transition of r unchanged.
+    void add(const Rollouts<T>& r) {
+        Rng unused(0);
+        add(r, false, unused);
+    }
 };
 
 // =================================================================================================
@@ -1388,65 +1390,10 @@ struct SAC {
 };
 
 // =================================================================================================
-// 13. CSV logging
+// 13. Model-based RL with on-policy data aggregation (assignment Algorithm 1; reference 3.5, 4)
 // =================================================================================================
-
-// A number as CSV text: 9 significant digits, NaN as an empty cell (a value not logged).
-inline std::string csv_num(double v) {
-    if (std::isnan(v)) return "";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.9g", v);
-    return buf;
-}
-
-// One CSV file with a header row, written row by row; every row is flushed as it is written, so
-// an interrupted run leaves only whole rows behind.
-class CsvWriter {
-   public:
-    CsvWriter(const std::string& path, std::vector<std::string> columns) : columns_(std::move(columns)) {
-        f_ = std::fopen(path.c_str(), "w");
-        if (!f_) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-        write(columns_);
-    }
-    CsvWriter(const CsvWriter&) = delete;
-    CsvWriter& operator=(const CsvWriter&) = delete;
-    ~CsvWriter() {
-        if (f_) std::fclose(f_);
-    }
-    void row(const std::vector<double>& values) {
-        std::vector<std::string> cells;
-        for (double v : values) cells.push_back(csv_num(v));
-        write(cells);
-    }
-    void write(const std::vector<std::string>& cells) {
-        if (cells.size() != columns_.size())
-            fail("CsvWriter: row of ", cells.size(), " cells for ", columns_.size(), " columns");
-        for (std::size_t i = 0; i < cells.size(); ++i) std::fprintf(f_, "%s%s", i ? "," : "", cells[i].c_str());
-        std::fprintf(f_, "\n");
-        std::fflush(f_);
-    }
-
-   private:
-    std::FILE* f_ = nullptr;
-    std::vector<std::string> columns_;
-};
-
-// Creates <root>/hw4_<exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS> (the reference's log directory
-// name; a suffix _2, _3, ... if two runs start in the same second) and returns its path.
-inline std::string make_run_dir(const std::string& root, const std::string& exp_name, const std::string& env_name) {
-    const std::time_t now = std::time(nullptr);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%d-%m-%Y_%H-%M-%S", std::localtime(&now));
-    const std::string base = root + "/hw4_" + exp_name + "_" + env_name + "_" + stamp;
-    std::filesystem::create_directories(root);
-    std::string dir = base;
-    for (int k = 2; !std::filesystem::create_directory(dir); ++k) dir = base + "_" + std::to_string(k);
-    return dir;
-}
-
-// =================================================================================================
-// 14. Model-based RL with on-policy data aggregation (assignment Algorithm 1; reference 3.5, 4)
-// =================================================================================================
+// The library runs the loops and hands each iteration's results to the caller (a RunSink); it
+// opens no file. examples/run_log.hpp writes them as the reference's files and progress lines.
 
 // Every setting of the reference's run_hw4_mb.py, with its defaults (reference section 2.1).
 struct MBConfig {
@@ -1468,18 +1415,8 @@ struct MBConfig {
     int video_log_freq = -1;  // accepted for compatibility; this library writes no videos
     bool no_gpu = false, save_params = false;  // accepted for compatibility: CPU only, nothing saved
     int which_gpu = 0;
-    std::string data_dir = "data";
+    std::string data_dir = "data";  // for the caller's files (examples/run_log.hpp); the loops open none
 };
-
-// The per-iteration metrics, named as the reference logs them (reference 4.1), after Iteration.
-inline const std::vector<std::string>& metric_names() {
-    static const std::vector<std::string> names = {
-        "Iteration", "Eval_AverageReturn", "Eval_StdReturn", "Eval_MaxReturn", "Eval_MinReturn",
-        "Eval_AverageEpLen", "Train_AverageReturn", "Train_StdReturn", "Train_MaxReturn", "Train_MinReturn",
-        "Train_AverageEpLen", "Train_EnvstepsSoFar", "TimeSinceStart", "Training Loss",
-        "Initial_DataCollection_AverageReturn"};
-    return names;
-}
 
 // Mean, population std, max and min of the path returns, and the mean path length.
 struct ReturnStats {
@@ -1502,64 +1439,19 @@ ReturnStats return_stats(const Rollouts<T>& r) {
     return s;
 }
 
-inline std::string hms(double seconds) {
-    const long s = static_cast<long>(seconds + 0.5);
-    char buf[32];
-    if (s >= 3600)
-        std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-    else
-        std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-    return buf;
-}
-
-// The files and console lines of one run: the run directory with flags.csv (the settings given),
-// then one metrics.csv row and one progress line per iteration (reference 4.1).
-class RunLog {
-   public:
-    RunLog(const MBConfig& cfg, const std::vector<std::pair<std::string, std::string>>& settings, bool verbose)
-        : dir_(make_run_dir(cfg.data_dir, cfg.exp_name, cfg.env_name)),
-          metrics_(dir_ + "/metrics.csv", metric_names()),
-          n_iter_(cfg.n_iter),
-          verbose_(verbose) {
-        CsvWriter flags(dir_ + "/flags.csv", {"flag", "value"});
-        for (const auto& kv : settings) flags.write({kv.first, kv.second});
-        if (verbose_) std::printf("writing %s/\n", dir_.c_str());
-    }
-    const std::string& dir() const { return dir_; }
-    double seconds() const { return clock_.seconds(); }
-
-    // Iteration itr: the collected paths' returns, the evaluation's (NaN when not evaluated), the
-    // env steps so far, the last training loss, and `extra` appended to the progress line.
-    void iteration(int itr, const ReturnStats& train, const ReturnStats& eval, long envsteps, double loss,
-                   const std::string& extra = "") {
-        if (itr == 0) initial_return_ = train.mean;
-        const double t = clock_.seconds();
-        metrics_.row({double(itr), eval.mean, eval.std, eval.max, eval.min, eval.ep_len, train.mean, train.std,
-                      train.max, train.min, train.ep_len, double(envsteps), t, loss, initial_return_});
-        if (!verbose_) return;
-        std::printf("itr %d/%d | env steps %ld | train return %.4g | eval return %s | loss %.4g%s | %s elapsed, ~%s left\n",
-                    itr + 1, n_iter_, envsteps, train.mean, std::isnan(eval.mean) ? "-" : csv_num(eval.mean).c_str(),
-                    loss, extra.c_str(), hms(t).c_str(), hms(t / (itr + 1) * (n_iter_ - itr - 1)).c_str());
-        std::fflush(stdout);
-    }
-
-   private:
-    std::string dir_;
-    CsvWriter metrics_;
-    int n_iter_;
-    bool verbose_;
-    Timer clock_;
-    double initial_return_ = NAN;
-};
-
 // Q1's diagnostic (reference 4.2): from a fresh reset, 10 uniform random actions executed in the
-// env and, open loop, by member 0 alone; writes predictions.csv (step, dimension, true,
-// predicted, mpe) and returns the model prediction error MPE = mean of (predicted - true)^2.
+// env and, open loop, by member 0 alone; the model prediction error MPE = mean of (predicted - true)^2.
+struct ModelPredictions {
+    Tensor<float> truth, pred;  // [steps, ob_dim] true states and member 0's predictions (steps <= 10)
+    double mpe = NAN;
+};
 template <class Env>
-double log_model_predictions(Env& env, const Ensemble<float>& ens, uint64_t seed, uint64_t* episodes,
-                             const std::string& path) {
+ModelPredictions model_predictions(Env& env, const Ensemble<float>& ens, uint64_t seed, uint64_t* episodes) {
     const int H = 10, D = env.obs_dim(), A = env.act_dim();
-    Tensor<float> acts(H, A), truth(H, D), pred(H, D);
+    ModelPredictions p;
+    Tensor<float> acts(H, A), &truth = p.truth, &pred = p.pred;
+    truth.resize(H, D);
+    pred.resize(H, D);
     Rng arng(seed, Stream::policy, ~0ull);  // a stream of its own, apart from data collection
     for (int t = 0; t < H; ++t)
         for (int j = 0; j < A; ++j) acts(t, j) = static_cast<float>(arng.uniform(env.act_low(j), env.act_high(j)));
@@ -1583,23 +1475,86 @@ double log_model_predictions(Env& env, const Ensemble<float>& ens, uint64_t seed
     double mpe = 0;
     for (int t = 0; t < steps; ++t)
         for (int j = 0; j < D; ++j) mpe += (pred(t, j) - truth(t, j)) * (pred(t, j) - truth(t, j));
-    mpe /= static_cast<double>(steps) * D;
-    CsvWriter csv(path, {"step", "dimension", "true", "predicted", "mpe"});
-    for (int t = 0; t < steps; ++t)
-        for (int j = 0; j < D; ++j) csv.row({double(t), double(j), truth(t, j), pred(t, j), mpe});
-    return mpe;
+    p.mpe = mpe / (static_cast<double>(steps) * D);
+    truth.resize(steps, D);
+    pred.resize(steps, D);
+    return p;
 }
 
-// The whole training loop of run_hw4_mb.py on env, in the reference's order per iteration:
-// collect (uniform random actions until the first data exists, then MPC) -> add to the replay
-// buffer (with add_sl_noise if asked) and recompute the statistics -> train the ensemble ->
-// (iteration 0: model predictions and losses) -> evaluate the MPC policy and log.
-// Writes into a new run directory: flags.csv (the `settings` given), metrics.csv (one row per
-// iteration) and, at iteration 0, predictions.csv and losses.csv. Returns the directory.
+// What MBPO shows after each iteration's SAC training (tests check the data flow with it): the
+// real paths just collected, and both buffers.
+struct MBPOIteration {
+    int itr;
+    const Rollouts<float>& paths;              // collected this iteration, clean
+    const ReplayBuffer<float>& model_buffer;   // real data, noised if add_sl_noise
+    const ReplayBuffer<float>& sac_buffer;     // clean real data and model rollouts, FIFO
+};
+
+// One iteration's results, the metrics the reference logs (reference 4.1).
+struct IterationReport {
+    int itr = 0, n_iter = 0;
+    ReturnStats train, eval;  // the collected paths; the evaluation's (NaN when not evaluated)
+    long envsteps = 0;        // env steps collected for training so far (not evaluation, not Q1's)
+    double loss = NAN;        // the ensemble's last training loss
+    double critic_loss = NAN, alpha = NAN;  // MBPO: SAC's last critic loss and its temperature
+};
+
+// Where the loops report; every callback may be left empty.
+struct RunSink {
+    std::function<void(const IterationReport&)> iteration;  // at the end of every iteration
+    // run_mb, iteration 0: Q1's model predictions and the loss of every model training step
+    std::function<void(const ModelPredictions&, const std::vector<double>& losses)> model_check;
+    std::function<void(const MBPOIteration&)> mbpo_buffers;  // run_mbpo, after the SAC training
+};
+
+// Algorithm 1's skeleton, shared by run_mb and run_mbpo. Per iteration, in the reference's order:
+//   1. collect whole paths with `policy` (batch_size_initial steps at iteration 0, then batch_size)
+//   2. add them to the model's buffer (add_sl_noise if asked) and recompute the statistics
+//   3. train the ensemble: num_agent_train_steps_per_iter minibatch steps
+//   4. after_training(itr, paths, losses, report): what the algorithm does with the model
+//   5. evaluate `policy` (when scalar_log_freq says so) and report the iteration
+template <class Env, class Policy, class AfterTraining>
+void model_based_loop(Env& env, const MBConfig& cfg, Ensemble<float>& ens, ReplayBuffer<float>& buffer,
+                      Policy&& policy, uint64_t* episodes, const RunSink& sink, AfterTraining&& after_training) {
+    Rollouts<float> paths, eval_paths;
+    long envsteps = 0;
+    std::vector<double> losses;
+    for (int itr = 0; itr < cfg.n_iter; ++itr) {
+        // 1. collect
+        sample_trajectories(env, policy, itr == 0 ? cfg.batch_size_initial : cfg.batch_size, env.ep_len(), cfg.seed,
+                            episodes, paths);
+        envsteps += paths.steps();
+        // 2. add to the buffer, recompute the statistics
+        Rng noise_rng(cfg.seed, Stream::noise, static_cast<uint64_t>(itr));
+        buffer.add(paths, cfg.add_sl_noise, noise_rng);
+        ens.fit_stats(buffer.obs(), buffer.act(), buffer.next_obs());
+        // 3. train the ensemble
+        Rng sample_rng(cfg.seed, Stream::sample, static_cast<uint64_t>(itr));
+        losses.clear();
+        for (int step = 0; step < cfg.num_agent_train_steps_per_iter; ++step)
+            losses.push_back(ens.train_step(buffer.obs(), buffer.act(), buffer.next_obs(), cfg.train_batch_size,
+                                            sample_rng));
+        IterationReport report;
+        report.itr = itr;
+        report.n_iter = cfg.n_iter;
+        report.envsteps = envsteps;
+        report.loss = losses.empty() ? NAN : losses.back();
+        report.train = return_stats(paths);
+        // 4. the algorithm's own step
+        after_training(itr, paths, losses, report);
+        // 5. evaluate and report
+        if (cfg.scalar_log_freq != -1 && itr % cfg.scalar_log_freq == 0) {
+            sample_trajectories(env, policy, cfg.eval_batch_size, env.ep_len(), cfg.seed, episodes, eval_paths);
+            report.eval = return_stats(eval_paths);
+        }
+        if (sink.iteration) sink.iteration(report);
+    }
+}
+
+// The training loop of run_hw4_mb.py: MPC on the learned ensemble (uniform random actions until
+// the first data exists, reference 3.4); at iteration 0, after training, Q1's model check.
 template <class Env>
-std::string run_mb(Env& env, MBConfig cfg, const std::vector<std::pair<std::string, std::string>>& settings,
-                   bool verbose = true) {
-    cfg.ep_len = env.ep_len();
+void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}) {
     const int D = env.obs_dim(), A = env.act_dim();
     std::vector<float> low(A), high(A);
     for (int j = 0; j < A; ++j) {
@@ -1609,62 +1564,31 @@ std::string run_mb(Env& env, MBConfig cfg, const std::vector<std::pair<std::stri
     Ensemble<float> ens(D, A, cfg.ensemble_size, cfg.n_layers, cfg.size, static_cast<float>(cfg.learning_rate), cfg.seed);
     MPC<float> mpc(ens, &Env::reward, low, high, cfg.mpc, cfg.seed);
     ReplayBuffer<float> buffer(D, A, 1000000);
-
-    RunLog log(cfg, settings, verbose);
-    bool have_data = false;
     uint64_t episodes = 0, random_actions = 0;
-    long envsteps = 0;
     auto policy = [&](const std::vector<float>& obs, std::vector<float>& act) {
-        if (!have_data) {  // reference 3.4: no statistics yet, so a uniform random action
+        if (buffer.size() == 0) {  // no statistics yet, so a uniform random action
             Rng rng(cfg.seed, Stream::policy, random_actions++);
             for (int j = 0; j < A; ++j) act[j] = static_cast<float>(rng.uniform(low[j], high[j]));
         } else {
             mpc.act(obs.data(), act.data());
         }
     };
-    Rollouts<float> paths, eval_paths;
-    for (int itr = 0; itr < cfg.n_iter; ++itr) {
-        const bool log_metrics = cfg.scalar_log_freq != -1 && itr % cfg.scalar_log_freq == 0;
-        // 1. collect
-        sample_trajectories(env, policy, itr == 0 ? cfg.batch_size_initial : cfg.batch_size, cfg.ep_len, cfg.seed,
-                            &episodes, paths);
-        envsteps += paths.steps();
-        // 2. add to the buffer, recompute the statistics
-        Rng noise_rng(cfg.seed, Stream::noise, static_cast<uint64_t>(itr));
-        buffer.add(paths, cfg.add_sl_noise, noise_rng);
-        ens.fit_stats(buffer.obs(), buffer.act(), buffer.next_obs());
-        have_data = true;
-        // 3. train the ensemble
-        Rng sample_rng(cfg.seed, Stream::sample, static_cast<uint64_t>(itr));
-        std::vector<double> losses;
-        for (int step = 0; step < cfg.num_agent_train_steps_per_iter; ++step)
-            losses.push_back(ens.train_step(buffer.obs(), buffer.act(), buffer.next_obs(), cfg.train_batch_size,
-                                            sample_rng));
-        // 4. iteration 0: what the model predicts, and its training curve
-        if (itr == 0) {
-            const double mpe = log_model_predictions(env, ens, cfg.seed, &episodes, log.dir() + "/predictions.csv");
-            CsvWriter lc(log.dir() + "/losses.csv", {"step", "Training Loss"});
-            for (std::size_t s = 0; s < losses.size(); ++s) lc.row({double(s), losses[s]});
-            if (verbose) std::printf("itr 0: model prediction error (MPE) %.6g\n", mpe);
-        }
-        // 5. evaluate and log
-        ReturnStats eval;
-        if (log_metrics) {
-            sample_trajectories(env, policy, cfg.eval_batch_size, cfg.ep_len, cfg.seed, &episodes, eval_paths);
-            eval = return_stats(eval_paths);
-        }
-        log.iteration(itr, return_stats(paths), eval, envsteps, losses.empty() ? NAN : losses.back());
-    }
-    return log.dir();
+    model_based_loop(env, cfg, ens, buffer, policy, &episodes, sink,
+                     [&](int itr, const Rollouts<float>&, const std::vector<double>& losses, IterationReport&) {
+                         if (itr != 0) return;
+                         const ModelPredictions p = model_predictions(env, ens, cfg.seed, &episodes);
+                         if (sink.model_check) sink.model_check(p, losses);
+                     });
 }
 
 // =================================================================================================
-// 15. MBPO: SAC on real and model-generated data (assignment Problem 6; reference 3.5-3.7)
+// 14. MBPO: SAC on real and model-generated data (assignment Problem 6; reference 3.5-3.7)
 // =================================================================================================
-// Per iteration: collect with the SAC policy -> real transitions to the SAC buffer (clean) and to
-// the model buffer (noised if asked), statistics -> train the ensemble -> sac_n_iter times: one
-// model rollout of rollout_length steps into the SAC buffer (none when the length is 0: plain
-// SAC), then SAC steps on minibatches of the SAC buffer -> evaluate the SAC policy and log.
+// Per iteration: collect with the SAC policy -> real transitions to the model buffer (noised if
+// asked), statistics -> train the ensemble -> the real transitions, clean, to the SAC buffer, then
+// sac_n_iter times: one model rollout of rollout_length steps into the SAC buffer (none when the
+// length is 0: plain SAC), then SAC steps on minibatches of the SAC buffer -> evaluate the SAC
+// policy and report.
 
 // Every setting of the reference's run_hw4_mbpo.py (reference section 2.2).
 struct MBPOConfig {
@@ -1722,20 +1646,11 @@ void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuff
     }
 }
 
-// What run_mbpo shows a caller after each iteration's SAC training (tests check the data flow with
-// it): the real paths just collected, and both buffers.
-struct MBPOIteration {
-    int itr;
-    const Rollouts<float>& paths;              // collected this iteration, clean
-    const ReplayBuffer<float>& model_buffer;   // real data, noised if add_sl_noise
-    const ReplayBuffer<float>& sac_buffer;     // clean real data and model rollouts, FIFO
-};
-
+// The training loop of run_hw4_mbpo.py: the skeleton of section 13 with the SAC policy (sampling,
+// also at iteration 0) and, after the model's training, the SAC rounds.
 template <class Env>
-std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::string, std::string>>& settings,
-                     bool verbose = true, const std::function<void(const MBPOIteration&)>& inspect = nullptr) {
-    MBConfig& mb = cfg.mb;
-    mb.ep_len = env.ep_len();
+void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}) {
+    const MBConfig& mb = cfg.mb;
     const int D = env.obs_dim(), A = env.act_dim();
     float low = env.act_low(0), high = env.act_high(0);
     for (int j = 1; j < A; ++j) {
@@ -1746,42 +1661,23 @@ std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::
     SAC<float> sac(D, A, low, high, cfg.sac, mb.seed);
     ReplayBuffer<float> model_buffer(D, A, 1000000), sac_buffer(D, A, cfg.sac_buffer_size);
 
-    RunLog log(mb, settings, verbose);
-
     // Scratch of the SAC minibatches and model rollouts, allocated once.
     const int B = cfg.sac.batch;
     Tensor<float> b_obs(B, D), b_act(B, A), b_rew(B, 1), b_next(B, D), b_done(B, 1);
     RolloutScratch scratch(ens);
     std::vector<int> rows;
-    Rollouts<float> paths, eval_paths, rollout;
-
+    Rollouts<float> rollout;
     uint64_t episodes = 0, rollouts = 0;
-    long envsteps = 0;
+
     auto policy = [&](const std::vector<float>& obs, std::vector<float>& act) { sac.act(obs.data(), act.data()); };
-    for (int itr = 0; itr < mb.n_iter; ++itr) {
-        const bool log_metrics = mb.scalar_log_freq != -1 && itr % mb.scalar_log_freq == 0;
-        // 1. collect with the SAC policy (sampling, also at iteration 0)
-        sample_trajectories(env, policy, itr == 0 ? mb.batch_size_initial : mb.batch_size, mb.ep_len, mb.seed,
-                            &episodes, paths);
-        envsteps += paths.steps();
-        // 2. real data: clean to SAC's buffer, noised (if asked) to the model's; statistics
-        Rng noise_rng(mb.seed, Stream::noise, static_cast<uint64_t>(itr));
-        sac_buffer.add(paths, false, noise_rng);
-        model_buffer.add(paths, mb.add_sl_noise, noise_rng);
-        ens.fit_stats(model_buffer.obs(), model_buffer.act(), model_buffer.next_obs());
-        // 3. train the ensemble
-        Rng sample_rng(mb.seed, Stream::sample, static_cast<uint64_t>(itr));
-        double loss = NAN;
-        for (int step = 0; step < mb.num_agent_train_steps_per_iter; ++step)
-            loss = ens.train_step(model_buffer.obs(), model_buffer.act(), model_buffer.next_obs(), mb.train_batch_size,
-                                  sample_rng);
-        // 4. model rollouts and SAC
+    auto sac_rounds = [&](int itr, const Rollouts<float>& paths, const std::vector<double>&, IterationReport& report) {
+        sac_buffer.add(paths);  // clean
         for (int k = 0; k < cfg.sac_n_iter; ++k) {
             if (cfg.rollout_length > 0) {
                 Rng rrng(mb.seed, Stream::rollout, rollouts++);
-                model_rollout<Env>(ens, sac, model_buffer, cfg.rollout_length, rrng, scratch, rollout, cfg.reward_pre_step,
-                                   cfg.random_member);
-                sac_buffer.add(rollout, false, rrng);
+                model_rollout<Env>(ens, sac, model_buffer, cfg.rollout_length, rrng, scratch, rollout,
+                                   cfg.reward_pre_step, cfg.random_member);
+                sac_buffer.add(rollout);
             }
             for (int s = 0; s < cfg.sac_train_steps; ++s) {
                 const int n = std::min(B, sac_buffer.size());
@@ -1800,19 +1696,11 @@ std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::
                           b_done.view().middle_rows(0, n));
             }
         }
-        if (inspect) inspect(MBPOIteration{itr, paths, model_buffer, sac_buffer});
-        // 5. evaluate the SAC policy and log
-        ReturnStats eval;
-        if (log_metrics) {
-            sample_trajectories(env, policy, mb.eval_batch_size, mb.ep_len, mb.seed, &episodes, eval_paths);
-            eval = return_stats(eval_paths);
-        }
-        char extra[64];
-        std::snprintf(extra, sizeof extra, " | critic loss %.4g | alpha %.3g", double(sac.last_critic_loss),
-                      double(sac.alpha()));
-        log.iteration(itr, return_stats(paths), eval, envsteps, loss, extra);
-    }
-    return log.dir();
+        if (sink.mbpo_buffers) sink.mbpo_buffers(MBPOIteration{itr, paths, model_buffer, sac_buffer});
+        report.critic_loss = sac.last_critic_loss;
+        report.alpha = sac.alpha();
+    };
+    model_based_loop(env, mb, ens, model_buffer, policy, &episodes, sink, sac_rounds);
 }
 
 // =================================================================================================
