@@ -660,16 +660,27 @@ struct DataStats {
     Normalizer<T> obs, act, delta;  // of observations [ob_dim], actions [ac_dim], next_obs - obs [ob_dim]
 };
 
-// x [B, ob_dim + ac_dim] = [normalize(obs), normalize(act)], row by row (observation first).
+// x [B, ob_dim + ac_dim] = [normalize(obs), normalize(act)] (observation first), of rows
+// idx[0..B) of obs and act, or of rows 0..B if idx is null.
 template <class T>
-void model_input(View<T> x, View<const T> obs, View<const T> act, const DataStats<T>& st) {
+void model_input(View<T> x, View<const T> obs, View<const T> act, const DataStats<T>& st, const int* idx = nullptr) {
     const int D = obs.cols, A = act.cols;
     for (int i = 0; i < x.rows; ++i) {
         T* xi = x.row(i);
-        const T* oi = obs.row(i);
-        const T* ai = act.row(i);
+        const T* oi = obs.row(idx ? idx[i] : i);
+        const T* ai = act.row(idx ? idx[i] : i);
         for (int j = 0; j < D; ++j) xi[j] = st.obs.normalize(oi[j], j);
         for (int j = 0; j < A; ++j) xi[D + j] = st.act.normalize(ai[j], j);
+    }
+}
+
+// Eq. 5's target y [B, ob_dim] = normalize(next_obs - obs), of rows idx[0..B) (or 0..B if idx is null).
+template <class T>
+void model_target(View<T> y, View<const T> obs, View<const T> next_obs, const DataStats<T>& st,
+                  const int* idx = nullptr) {
+    for (int i = 0; i < y.rows; ++i) {
+        const int r = idx ? idx[i] : i;
+        for (int j = 0; j < y.cols; ++j) y(i, j) = st.delta.normalize(next_obs(r, j) - obs(r, j), j);
     }
 }
 
@@ -751,47 +762,14 @@ struct Ensemble {
     // the reference's 'Training Loss'.
     T train_step(View<const T> obs, View<const T> act, View<const T> next_obs, int batch, Rng& rng) {
         check_data(obs, act, next_obs);
-        const int N = obs.rows, E = size();
-        if (batch <= 0) fail("Ensemble::train_step: batch must be positive, got ", batch);
-        const int per = std::min(batch, N / E);  // as the reference: floor(rows / E) when data is short
-        if (per <= 0) fail("Ensemble::train_step: ", N, " rows of data cannot feed ", E, " members");
-        if (static_cast<int>(perm.size()) != N) {
-            perm.resize(N);
-            for (int i = 0; i < N; ++i) perm[i] = i;
-        }
-        // Partial Fisher-Yates: perm[0, per * E) becomes a uniform sample without replacement.
-        for (int i = 0; i < per * E; ++i) std::swap(perm[i], perm[i + rng.below(static_cast<uint64_t>(N - i))]);
-
+        const int B = draw_minibatches(obs.rows, batch, rng);  // member m's rows: perm[m B, (m + 1) B)
         MBRL_OMP(parallel for schedule(static))
-        for (int job = 0; job < E * kSlices; ++job) {
-            const int m = job / kSlices, s = job % kSlices;
-            const int r0 = per * s / kSlices, rows = per * (s + 1) / kSlices - r0;  // rows [r0, r0 + rows)
-            const MLP<T>& net = nets[m];
-            if (rows == 0) {
-                std::fill(grads[job].begin(), grads[job].end(), T(0));
-                slice_loss[job] = 0;
-                continue;
-            }
-            if (work[job].max_batch < rows) work[job].reserve(net, rows);
-            target[job].resize(rows, obs_dim);
-            dout[job].resize(rows, obs_dim);
-            View<T> x = work[job].input(net, rows);
-            for (int i = 0; i < rows; ++i) {
-                const int r = perm[m * per + r0 + i];
-                T* xi = x.row(i);
-                T* ti = target[job].row(i);
-                for (int j = 0; j < obs_dim; ++j) {
-                    xi[j] = stats.obs.normalize(obs(r, j), j);
-                    ti[j] = stats.delta.normalize(next_obs(r, j) - obs(r, j), j);
-                }
-                for (int j = 0; j < act_dim; ++j) xi[obs_dim + j] = stats.act.normalize(act(r, j), j);
-            }
-            View<const T> y = mlp_forward(net, work[job]);
-            slice_loss[job] = mse_forward<T>(y, target[job].view()) * static_cast<T>(rows) / static_cast<T>(per);
-            mse_backward<T>(dout[job].view(), y, target[job].view(), static_cast<std::size_t>(per) * obs_dim);
-            mlp_backward<T>(net, work[job], dout[job].view(), View<T>(), grads[job].data());
+        for (int job = 0; job < size() * kSlices; ++job) {  // loss and gradient of every slice
+            const Slice sl = slice(job, B);
+            slice_gradient(job, sl.member, perm.data() + sl.member * B + sl.r0, sl.rows, B, obs, act, next_obs);
         }
-        for (int m = 0; m < E; ++m) {  // sum the slices, then one Adam step per member
+        T mean = 0;
+        for (int m = 0; m < size(); ++m) {  // per member: the slices' sum, then one Adam step
             MLP<T>& net = nets[m];
             losses[m] = 0;
             std::fill(net.grads.begin(), net.grads.end(), T(0));
@@ -801,14 +779,61 @@ struct Ensemble {
                 for (std::size_t i = 0; i < g.size(); ++i) net.grads[i] += g[i];
             }
             opts[m].step(net.params.data(), net.grads.data());
+            mean += losses[m];
         }
-        T mean = 0;
-        for (T l : losses) mean += l;
-        mean /= static_cast<T>(E);
+        mean /= static_cast<T>(size());
         if (!std::isfinite(mean))
             fail("Ensemble::train_step: the training loss is ", mean,
                  " (non-finite data, or training diverged: try a smaller learning rate)");
         return mean;
+    }
+
+    // Member m's share of Eq. 5 on `rows` rows idx[0..rows) of its minibatch of B rows: x =
+    // [normalize(s), normalize(a)], target normalize(s' - s), the MSE's part (sum over these rows
+    // / (B ob_dim)) and its gradient into grads[job].
+    void slice_gradient(int job, int m, const int* idx, int rows, int B, View<const T> obs, View<const T> act,
+                        View<const T> next_obs) {
+        const MLP<T>& net = nets[m];
+        if (rows == 0) {
+            std::fill(grads[job].begin(), grads[job].end(), T(0));
+            slice_loss[job] = 0;
+            return;
+        }
+        if (work[job].max_batch < rows) work[job].reserve(net, rows);
+        target[job].resize(rows, obs_dim);
+        dout[job].resize(rows, obs_dim);
+        model_input(work[job].input(net, rows), obs, act, stats, idx);
+        model_target(target[job].view(), obs, next_obs, stats, idx);
+        View<const T> y = mlp_forward(net, work[job]);
+        slice_loss[job] = mse_forward<T>(y, target[job].view()) * static_cast<T>(rows) / static_cast<T>(B);
+        mse_backward<T>(dout[job].view(), y, target[job].view(), static_cast<std::size_t>(B) * obs_dim);
+        mlp_backward<T>(net, work[job], dout[job].view(), View<T>(), grads[job].data());
+    }
+
+    // The scheduling: job j is slice j % kSlices of member j / kSlices, rows [r0, r0 + rows) of
+    // the member's minibatch of B rows.
+    struct Slice {
+        int member, r0, rows;
+    };
+    static Slice slice(int job, int B) {
+        const int s = job % kSlices, r0 = B * s / kSlices;
+        return {job / kSlices, r0, B * (s + 1) / kSlices - r0};
+    }
+
+    // Draws the members' disjoint minibatches into perm[0, B E) and returns B, the rows per member:
+    // `batch`, or floor(N / E) when the data is short (as the reference).
+    int draw_minibatches(int N, int batch, Rng& rng) {
+        const int E = size();
+        if (batch <= 0) fail("Ensemble::train_step: batch must be positive, got ", batch);
+        const int B = std::min(batch, N / E);
+        if (B <= 0) fail("Ensemble::train_step: ", N, " rows of data cannot feed ", E, " members");
+        if (static_cast<int>(perm.size()) != N) {
+            perm.resize(N);
+            for (int i = 0; i < N; ++i) perm[i] = i;
+        }
+        // Partial Fisher-Yates: perm[0, B E) becomes a uniform sample without replacement.
+        for (int i = 0; i < B * E; ++i) std::swap(perm[i], perm[i + rng.below(static_cast<uint64_t>(N - i))]);
+        return B;
     }
 
    private:
@@ -1050,22 +1075,22 @@ struct MPC {
         packed.resize(E);
         for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m]);
         MBRL_OMP(parallel for schedule(static))
-        for (int jb = 0; jb < static_cast<int>(jobs.size()); ++jb) {
-            Job& job = jobs[jb];
-            const int m = jb / blocks, i0 = (jb % blocks) * block, n = std::min(block, K - i0);
+        for (int j = 0; j < static_cast<int>(jobs.size()); ++j) {  // job j: member j / blocks, block j % blocks
+            Job& job = jobs[j];
+            const int m = j / blocks, i0 = (j % blocks) * block, n = std::min(block, K - i0);
             if (n <= 0) continue;
             View<T> s = job.s.view().middle_rows(0, n), s2 = job.s_next.view().middle_rows(0, n);
             View<T> a = job.a.view().middle_rows(0, n);
-            T* sc = score.row(m) + i0;
+            T* total = score.row(m) + i0;  // [n] the block's summed rewards under member m
             for (int i = 0; i < n; ++i) {
                 std::copy(obs, obs + ob_dim, s.row(i));
-                sc[i] = T(0);
+                total[i] = T(0);
             }
             for (int t = 0; t < H; ++t) {
                 for (int i = 0; i < n; ++i) std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(i));
                 model->predict(m, s, a, s2, job.work, &packed[m]);    // s_{t+1} = s_t + f_m(s_t, a_t)
                 reward(s2.data, a.data, n, job.r.data(), nullptr);      // R(s_{t+1})
-                for (int i = 0; i < n; ++i) sc[i] += job.r.data()[i];
+                for (int i = 0; i < n; ++i) total[i] += job.r.data()[i];
                 std::swap(s.data, s2.data);
             }
         }
@@ -1076,43 +1101,59 @@ struct MPC {
         }
     }
 
-    // The action for observation obs [ob_dim], written to action [ac_dim].
+    // The action for observation obs [ob_dim], written to action [ac_dim]: sample candidates,
+    // evaluate them, and (CEM) refit the sampling distribution, for M rounds (random shooting:
+    // one); then choose.
     void act(const T* obs, T* action) {
         check_finite(View<const T>(obs, 1, ob_dim), "MPC::act: observation");
-        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
         const uint64_t call = calls++;
         const int rounds = cfg.cem ? cfg.cem_iterations : 1;
-        for (int it = 0; it < rounds; ++it) {
-            // Sample: round 0 uniform in the bounds, later rounds from N(mu, sigma) clipped.
-            MBRL_OMP(parallel for schedule(static))
-            for (int i = 0; i < K; ++i) {
-                Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(it) * K + i);
-                T* c = cand.row(i);
-                for (int d = 0; d < D; ++d) {
-                    const int j = d % ac_dim;
-                    const double x = it == 0 ? rng.uniform(low[j], high[j]) : mu[d] + sigma[d] * rng.normal();
-                    c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
-                }
-            }
+        for (int round = 0; round < rounds; ++round) {
+            sample(call, round);
             evaluate(obs);
-            if (!cfg.cem) break;
-            // Elites: the J best candidates (ties broken by index, so the choice is reproducible).
-            for (int i = 0; i < K; ++i) order[i] = i;
-            const int J = cfg.cem_num_elites;
-            std::partial_sort(order.begin(), order.begin() + J, order.end(), [&](int x, int y) {
-                return mean_score[x] > mean_score[y] || (mean_score[x] == mean_score[y] && x < y);
-            });
-            const double alpha = it == 0 ? 1.0 : cfg.cem_alpha;
+            if (cfg.cem) refit(round);
+        }
+        choose(action);
+    }
+
+    // cand: round 0 uniform in the bounds, later rounds from N(mu, sigma), clipped to the bounds.
+    void sample(uint64_t call, int round) {
+        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
+        MBRL_OMP(parallel for schedule(static))
+        for (int i = 0; i < K; ++i) {
+            Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(round) * K + i);
+            T* c = cand.row(i);
             for (int d = 0; d < D; ++d) {
-                double m = 0, v = 0;
-                for (int e = 0; e < J; ++e) m += cand(order[e], d);
-                m /= J;
-                for (int e = 0; e < J; ++e) v += (cand(order[e], d) - m) * (cand(order[e], d) - m);
-                v = std::sqrt(v / J);  // population std
-                mu[d] = static_cast<T>(alpha * m + (1 - alpha) * mu[d]);
-                sigma[d] = static_cast<T>(alpha * v + (1 - alpha) * sigma[d]);
+                const int j = d % ac_dim;
+                const double x = round == 0 ? rng.uniform(low[j], high[j]) : mu[d] + sigma[d] * rng.normal();
+                c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
             }
         }
+    }
+
+    // CEM: the J best candidates (the elites; ties broken by index, so the choice is reproducible)
+    // give mu <- alpha mean + (1 - alpha) mu and sigma <- alpha std + (1 - alpha) sigma, per
+    // entry of the sequence (alpha = 1 in round 0).
+    void refit(int round) {
+        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim, J = cfg.cem_num_elites;
+        for (int i = 0; i < K; ++i) order[i] = i;
+        std::partial_sort(order.begin(), order.begin() + J, order.end(), [&](int x, int y) {
+            return mean_score[x] > mean_score[y] || (mean_score[x] == mean_score[y] && x < y);
+        });
+        const double alpha = round == 0 ? 1.0 : cfg.cem_alpha;
+        for (int d = 0; d < D; ++d) {
+            double m = 0, v = 0;
+            for (int e = 0; e < J; ++e) m += cand(order[e], d);
+            m /= J;
+            for (int e = 0; e < J; ++e) v += (cand(order[e], d) - m) * (cand(order[e], d) - m);
+            v = std::sqrt(v / J);  // population std
+            mu[d] = static_cast<T>(alpha * m + (1 - alpha) * mu[d]);
+            sigma[d] = static_cast<T>(alpha * v + (1 - alpha) * sigma[d]);
+        }
+    }
+
+    // Random shooting: the first action of the best candidate; CEM: the first action of the mean.
+    void choose(T* action) const {
         if (cfg.cem) {
             std::copy(mu.begin(), mu.begin() + ac_dim, action);
         } else {
@@ -1176,14 +1217,17 @@ struct SAC {
     uint64_t act_calls = 0;
     T last_critic_loss = 0, last_actor_loss = 0, last_alpha_loss = 0;
 
-    // Scratch for one minibatch of B = cfg.batch rows, allocated once.
-    MLPWork<T> qw1, qw2, tw1, tw2, aw, aw_one;  // critics, targets, actor; actor for one row
-    Tensor<T> a_pi, eps, logp;                  // [B, ac], [B, ac], [B, 1] a sample of pi and its log-prob
-    Tensor<T> y, dq1, dq2;                      // [B, 1] critic targets and dLoss/dQ
-    Tensor<T> din1, din2;                       // [B, ob + ac] dLoss/d[s, a] through each critic
-    Tensor<T> dmu;                              // [B, ac] dLoss/dmu
-    Buffer<T> discard, discard2;                // critic parameter gradients of the actor step (unused)
-    std::vector<T> dlogstd;                     // [ac]
+    // Scratch for one minibatch of B = cfg.batch rows, allocated once. Index c is critic Q_{c+1}.
+    MLPWork<T> q_work[2], q_targ_work[2];  // activations of the critics and of their targets
+    MLPWork<T> actor_work, actor_work_one;  // of the actor on B rows; on one row (act())
+    Tensor<T> a_pi, eps, logp;              // [B, ac], [B, ac], [B, 1] a sample of pi and its log-prob
+    Tensor<T> y;                            // [B, 1] the critics' regression target
+    Tensor<T> critic_dq[2];                 // [B, 1] dLoss_critic/dQ_c
+    Tensor<T> actor_dq[2];                  // [B, 1] dLoss_actor/dQ_c (nonzero where Q_c is the smaller)
+    Tensor<T> actor_dsa[2];                 // [B, ob + ac] dLoss_actor/d[s, a] through Q_c
+    Tensor<T> actor_du;                     // [B, ac] dLoss_actor/du, u the pre-tanh action
+    Buffer<T> unused_q_grads[2];            // the critics' parameter gradients of the actor step (dropped)
+    std::vector<T> dlogstd;                 // [ac] dLoss_actor/dlogstd
 
     SAC() = default;
     SAC(int ob, int ac, T low, T high, const SACConfig& c, uint64_t seed_)
@@ -1207,22 +1251,25 @@ struct SAC {
         logstd_opt = Adam<T>(ac, lr);
         alpha_opt = Adam<T>(1, lr);
         const int B = c.batch;
-        for (MLPWork<T>* w : {&qw1, &qw2, &tw1, &tw2}) w->reserve(q1, B);
-        aw.reserve(actor, B);
-        aw_one.reserve(actor, 1);
+        for (int k = 0; k < 2; ++k) {
+            q_work[k].reserve(q1, B);
+            q_targ_work[k].reserve(q1, B);
+            critic_dq[k].resize(B, 1);
+            actor_dq[k].resize(B, 1);
+            actor_dsa[k].resize(B, ob + ac);
+            unused_q_grads[k].assign(critic(k).size(), T(0));
+        }
+        actor_work.reserve(actor, B);
+        actor_work_one.reserve(actor, 1);
         a_pi.resize(B, ac);
         eps.resize(B, ac);
         logp.resize(B, 1);
         y.resize(B, 1);
-        dq1.resize(B, 1);
-        dq2.resize(B, 1);
-        din1.resize(B, ob + ac);
-        din2.resize(B, ob + ac);
-        dmu.resize(B, ac);
-        discard.assign(q1.size(), T(0));
-        discard2.assign(q2.size(), T(0));
+        actor_du.resize(B, ac);
         dlogstd.assign(ac, T(0));
     }
+    MLP<T>& critic(int c) { return c == 0 ? q1 : q2; }
+    MLP<T>& critic_target(int c) { return c == 0 ? q1_targ : q2_targ; }
     T alpha() const { return static_cast<T>(std::exp(static_cast<double>(log_alpha))); }
     T std_of(int j) const {
         const double p = static_cast<double>(logstd[j]);
@@ -1254,7 +1301,7 @@ struct SAC {
         Rng rng(seed, Stream::sac_act, act_calls++);
         Tensor<T>& e = eps;  // row 0 of the training scratch serves
         for (int j = 0; j < ac_dim; ++j) e(0, j) = static_cast<T>(rng.normal());
-        policy_forward(View<const T>(obs, 1, ob_dim), e.view().middle_rows(0, 1), aw_one,
+        policy_forward(View<const T>(obs, 1, ob_dim), e.view().middle_rows(0, 1), actor_work_one,
                        a_pi.view().middle_rows(0, 1), logp.view().middle_rows(0, 1));
         for (int j = 0; j < ac_dim; ++j) action[j] = std::min(act_high, std::max(act_low, a_pi(0, j)));
     }
@@ -1281,71 +1328,69 @@ struct SAC {
     T critic_gradients(View<const T> obs, View<const T> act, View<const T> rew, View<const T> next_obs,
                        View<const T> done, View<const T> noise) {
         const int B = obs.rows;
-        policy_forward(next_obs, noise, aw, a_pi.view().middle_rows(0, B), logp.view().middle_rows(0, B));
+        View<T> a_next = a_pi.view().middle_rows(0, B);
+        policy_forward(next_obs, noise, actor_work, a_next, logp.view().middle_rows(0, B));  // a' ~ pi(s')
         // The two critics are independent: one per thread where there are two (same results on one).
-        View<const T> targ[2];
+        View<const T> q_targ[2];  // [B, 1] Q_targ_c(s', a')
         MBRL_OMP(parallel for schedule(static))
-        for (int c = 0; c < 2; ++c)
-            targ[c] = q_forward(c == 0 ? q1_targ : q2_targ, c == 0 ? tw1 : tw2, next_obs, a_pi.view().middle_rows(0, B));
-        const T al = alpha(), g = static_cast<T>(cfg.discount);
-        for (int i = 0; i < B; ++i)
-            y(i, 0) = rew(i, 0) + g * (T(1) - done(i, 0)) * (std::min(targ[0](i, 0), targ[1](i, 0)) - al * logp(i, 0));
-        View<const T> y_b = y.view().middle_rows(0, B);
-        T loss_of[2];
+        for (int c = 0; c < 2; ++c) q_targ[c] = q_forward(critic_target(c), q_targ_work[c], next_obs, a_next);
+        const T temperature = alpha(), gamma = static_cast<T>(cfg.discount);
+        for (int i = 0; i < B; ++i)  // y = r + gamma (1 - d) (min_c Q_targ_c(s', a') - alpha log pi(a'|s'))
+            y(i, 0) = rew(i, 0) + gamma * (T(1) - done(i, 0)) *
+                                      (std::min(q_targ[0](i, 0), q_targ[1](i, 0)) - temperature * logp(i, 0));
+        View<const T> target = y.view().middle_rows(0, B);
+        T loss[2];  // MSE(Q_c(s, a), y) and its gradient into critic c
         MBRL_OMP(parallel for schedule(static))
         for (int c = 0; c < 2; ++c) {
-            MLP<T>& q = c == 0 ? q1 : q2;
-            MLPWork<T>& w = c == 0 ? qw1 : qw2;
-            View<T> dq = (c == 0 ? dq1 : dq2).view().middle_rows(0, B);
-            View<const T> v = q_forward(q, w, obs, act);
-            loss_of[c] = mse_forward<T>(v, y_b);
-            mse_backward<T>(dq, v, y_b);
-            mlp_backward<T>(q, w, dq);
+            View<T> dq = critic_dq[c].view().middle_rows(0, B);
+            View<const T> q = q_forward(critic(c), q_work[c], obs, act);
+            loss[c] = mse_forward<T>(q, target);
+            mse_backward<T>(dq, q, target);
+            mlp_backward<T>(critic(c), q_work[c], dq);
         }
-        return loss_of[0] + loss_of[1];
+        return loss[0] + loss[1];
     }
 
     // The actor step's gradients (into actor.grads and dlogstd) for the states obs [B, ob], the
     // sample drawn from `noise` [B, ac]; log pi of the sample stays in `logp` for the temperature
-    // step. Returns the loss.
+    // step. Returns the loss mean(alpha log pi(a|s) - min_c Q_c(s, a)).
     T actor_gradients(View<const T> obs, View<const T> noise) {
         const int B = obs.rows, D = ob_dim;
         View<T> a = a_pi.view().middle_rows(0, B);
-        policy_forward(obs, noise, aw, a, logp.view().middle_rows(0, B));
-        View<const T> vq[2];
+        policy_forward(obs, noise, actor_work, a, logp.view().middle_rows(0, B));
+        View<const T> q[2];  // [B, 1] Q_c(s, a)
         MBRL_OMP(parallel for schedule(static))
-        for (int c = 0; c < 2; ++c) vq[c] = q_forward(c == 0 ? q1 : q2, c == 0 ? qw1 : qw2, obs, a);
-        const View<const T> v1 = vq[0], v2 = vq[1];
-        const T al = alpha(), inv_b = T(1) / static_cast<T>(B);
+        for (int c = 0; c < 2; ++c) q[c] = q_forward(critic(c), q_work[c], obs, a);
+        const T temperature = alpha(), inv_b = T(1) / static_cast<T>(B);
         double loss = 0;
         for (int i = 0; i < B; ++i) {  // dLoss/dQ flows only into the smaller critic
-            const bool first = v1(i, 0) <= v2(i, 0);
-            loss += al * logp(i, 0) - (first ? v1(i, 0) : v2(i, 0));
-            dq1(i, 0) = first ? -inv_b : T(0);
-            dq2(i, 0) = first ? T(0) : -inv_b;
+            const bool first = q[0](i, 0) <= q[1](i, 0);
+            loss += temperature * logp(i, 0) - (first ? q[0](i, 0) : q[1](i, 0));
+            actor_dq[0](i, 0) = first ? -inv_b : T(0);
+            actor_dq[1](i, 0) = first ? T(0) : -inv_b;
         }
         // dLoss/d[s, a] through each critic (their parameter gradients are not wanted here).
         MBRL_OMP(parallel for schedule(static))
         for (int c = 0; c < 2; ++c)
-            mlp_backward<T>(c == 0 ? q1 : q2, c == 0 ? qw1 : qw2, (c == 0 ? dq1 : dq2).view().middle_rows(0, B),
-                            (c == 0 ? din1 : din2).view().middle_rows(0, B), (c == 0 ? discard : discard2).data());
+            mlp_backward<T>(critic(c), q_work[c], actor_dq[c].view().middle_rows(0, B),
+                            actor_dsa[c].view().middle_rows(0, B), unused_q_grads[c].data());
         std::fill(dlogstd.begin(), dlogstd.end(), T(0));
         for (int i = 0; i < B; ++i)
             for (int j = 0; j < ac_dim; ++j) {
-                const T aj = a(i, j), da = din1(i, D + j) + din2(i, D + j);
+                const T aj = a(i, j), da = actor_dsa[0](i, D + j) + actor_dsa[1](i, D + j);  // dLoss/da
                 // u = mu + std eps: dLoss/du = dLoss/da (1 - a^2) + alpha/B d(log pi)/du, where
                 // d(log pi)/du = 2 tanh(u) = 2a through the squashing term (log N(u) does not
-                // depend on mu once eps is fixed).
-                dmu(i, j) = da * (T(1) - aj * aj) + al * inv_b * T(2) * aj;
+                // depend on mu once eps is fixed). dLoss/dmu = dLoss/du.
+                actor_du(i, j) = da * (T(1) - aj * aj) + temperature * inv_b * T(2) * aj;
                 // d/dlogstd = dLoss/du * std eps, plus alpha/B d(log N)/dlogstd = -alpha/B.
-                dlogstd[j] += dmu(i, j) * std_of(j) * noise(i, j) - al * inv_b;
+                dlogstd[j] += actor_du(i, j) * std_of(j) * noise(i, j) - temperature * inv_b;
             }
         for (int j = 0; j < ac_dim; ++j)  // through tanh, or the clamp: no gradient outside [-20, 2]
             if (cfg.logstd_tanh)
                 dlogstd[j] *= T(1) - std::tanh(logstd[j]) * std::tanh(logstd[j]);
             else if (logstd[j] < kLogStdMin || logstd[j] > kLogStdMax)
                 dlogstd[j] = T(0);
-        mlp_backward<T>(actor, aw, dmu.view().middle_rows(0, B));
+        mlp_backward<T>(actor, actor_work, actor_du.view().middle_rows(0, B));
         return static_cast<T>(loss / B);
     }
 
@@ -1366,13 +1411,17 @@ struct SAC {
         last_actor_loss = actor_gradients(obs, noise);
         actor_opt.step(actor.params.data(), actor.grads.data());
         logstd_opt.step(logstd.data(), dlogstd.data());
-        // Temperature: alpha_loss = mean(alpha (-log pi - target_entropy)), whose derivative in
-        // log_alpha is alpha_loss itself (d alpha / d log_alpha = alpha).
-        double g = 0;
-        for (int i = 0; i < obs.rows; ++i) g += -logp(i, 0) + ac_dim;  // target entropy is -ac_dim
-        const T grad = static_cast<T>(alpha() * g / obs.rows);
-        last_alpha_loss = grad;
-        alpha_opt.step(&log_alpha, &grad);
+        temperature_update(logp.view().middle_rows(0, obs.rows));
+    }
+    // alpha_loss = mean(alpha (-log pi - target_entropy)) with the actor step's log pi [B, 1],
+    // target entropy -ac_dim. Its derivative in log_alpha is alpha_loss itself (d alpha / d
+    // log_alpha = alpha), so the loss is the gradient Adam steps with.
+    void temperature_update(View<const T> log_pi) {
+        double sum = 0;
+        for (int i = 0; i < log_pi.rows; ++i) sum += -log_pi(i, 0) + ac_dim;
+        last_alpha_loss = static_cast<T>(alpha() * sum / log_pi.rows);
+        const T dloss_dlog_alpha = last_alpha_loss;
+        alpha_opt.step(&log_alpha, &dloss_dlog_alpha);
     }
 
     // One SAC training step on a minibatch (rew and done are [B, 1]), its noise drawn from a
