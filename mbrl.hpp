@@ -1447,7 +1447,7 @@ struct SAC {
 // Every setting of the reference's run_hw4_mb.py, with its defaults (reference section 2.1).
 struct MBConfig {
     std::string exp_name = "todo", env_name;
-    int ep_len = 200;  // replaced by the env's own (obstacles 100, reacher 200, cheetah 500)
+    int ep_len = 200;  // for flags.csv only: the loops use env.ep_len() (obstacles 100, reacher 200, cheetah 500)
     int n_iter = 20;
     int ensemble_size = 3;
     MPCConfig mpc;

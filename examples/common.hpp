@@ -21,9 +21,9 @@
 #include "../mbrl.hpp"
 #include "run_log.hpp"
 
-namespace mbrl {
+namespace mbrl_examples {
 
-using mbrl_examples::csv_num;
+using namespace mbrl;  // the library, inside this namespace only
 
 inline int thread_count() {
 #ifdef _OPENMP
@@ -288,11 +288,11 @@ inline std::string describe(const MBPOConfig& c) {
 }
 template <class Env>
 std::string run_config(Env& env, const MBConfig& c, const std::vector<std::pair<std::string, std::string>>& s) {
-    return mbrl_examples::run_and_log(env, c, s);
+    return run_and_log(env, c, s);
 }
 template <class Env>
 std::string run_config(Env& env, const MBPOConfig& c, const std::vector<std::pair<std::string, std::string>>& s) {
-    return mbrl_examples::run_and_log(env, c, s);
+    return run_and_log(env, c, s);
 }
 
 inline std::vector<std::string> split_words(const std::string& s) {
@@ -534,5 +534,5 @@ inline int mb_main(int argc, char** argv, const std::vector<std::string>& comman
     return question_main<MBConfig>(argc, argv, commands);
 }
 
-}  // namespace mbrl
+}  // namespace mbrl_examples
 #endif  // MBRL_EXAMPLES_COMMON_HPP
