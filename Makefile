@@ -27,7 +27,7 @@ LDLIBS   := -lmujoco
 BUILD    := build
 PYTHON   := /usr/bin/python3
 
-HEADERS  := mbrl.hpp $(wildcard envs/*.hpp) examples/common.hpp
+HEADERS  := mbrl.hpp $(wildcard envs/*.hpp) $(wildcard examples/*.hpp)
 TEST_SRC := $(filter-out tests/isa_scores.cpp,$(wildcard tests/*.cpp))
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
 EXAMPLES := q1 q2 q3 q4 q5 q6 bench env_speed
@@ -79,7 +79,7 @@ deps-sweep:
 # ---------------------------------------------------------------------------------------------
 # Tests
 # ---------------------------------------------------------------------------------------------
-$(BUILD)/tests/%.o: tests/%.cpp $(HEADERS) | deps-build
+$(BUILD)/tests/%.o: tests/%.cpp $(HEADERS) tests/helpers.hpp | deps-build
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $(abspath $<) -o $@
 

@@ -16,6 +16,8 @@
 // no macro to set (the appendix at the end says how and how to override it).
 // The environments (envs/*.hpp) and the example programs (examples/q1.cpp ... q6.cpp) live
 // beside this file; README.md has the commands, examples/common.hpp shows a whole program.
+// The library opens no file: run_mb and run_mbpo report each iteration to the caller's RunSink,
+// and examples/run_log.hpp writes the reports as the reference's CSV files and progress lines.
 //
 // CONTENTS (each section uses only the ones above it)
 //    1. Utilities: errors, timer, counter-based random numbers
@@ -30,9 +32,8 @@
 //   10. Rollouts and the replay buffer
 //   11. Model-predictive control: random shooting and CEM (Eq. 8)
 //   12. Soft actor-critic
-//   13. CSV logging
-//   14. Model-based RL with on-policy data aggregation (Algorithm 1)
-//   15. MBPO
+//   13. Model-based RL with on-policy data aggregation (Algorithm 1), reported to a RunSink
+//   14. MBPO
 //   Appendix: speed. The tuned matrix multiply behind section 4's contract
 //
 // CONVENTIONS
@@ -44,7 +45,7 @@
 // - Random numbers are pure functions of (seed, purpose, step, index) (Rng), so results are
 //   bit-identical whatever OMP_NUM_THREADS is.
 // - Bad input (shapes that do not fit, sizes <= 0, NaN or inf data) throws std::invalid_argument
-//   with a message naming the argument and the shapes; I/O failures throw std::runtime_error.
+//   with a message naming the argument and the shapes.
 // - An environment is any type with obs_dim(), act_dim(), ep_len(), act_low(j), act_high(j),
 //   reset(rng, obs), step(act, obs, done) -> reward, and a static batched
 //   reward(obs, act, n, rew, done); envs/common.hpp describes it.
@@ -60,15 +61,11 @@
 #define MBRL_HPP
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <ctime>
-#include <filesystem>
 #include <functional>
 #include <limits>
 #include <new>
@@ -93,8 +90,8 @@ namespace mbrl {
 // 1. Utilities: errors, timer, counter-based random numbers
 // =================================================================================================
 
-// Every error this library reports is a std::invalid_argument (bad shapes, sizes, NaN input) or a
-// std::runtime_error (I/O). fail() builds the message from its parts.
+// Every error this library reports is a std::invalid_argument (bad shapes, sizes, NaN input).
+// fail() builds the message from its parts.
 template <class... Parts>
 [[noreturn]] inline void fail(const Parts&... parts) {
     std::ostringstream s;
@@ -663,16 +660,27 @@ struct DataStats {
     Normalizer<T> obs, act, delta;  // of observations [ob_dim], actions [ac_dim], next_obs - obs [ob_dim]
 };
 
-// x [B, ob_dim + ac_dim] = [normalize(obs), normalize(act)], row by row (observation first).
+// x [B, ob_dim + ac_dim] = [normalize(obs), normalize(act)] (observation first), of rows
+// idx[0..B) of obs and act, or of rows 0..B if idx is null.
 template <class T>
-void model_input(View<T> x, View<const T> obs, View<const T> act, const DataStats<T>& st) {
+void model_input(View<T> x, View<const T> obs, View<const T> act, const DataStats<T>& st, const int* idx = nullptr) {
     const int D = obs.cols, A = act.cols;
     for (int i = 0; i < x.rows; ++i) {
         T* xi = x.row(i);
-        const T* oi = obs.row(i);
-        const T* ai = act.row(i);
+        const T* oi = obs.row(idx ? idx[i] : i);
+        const T* ai = act.row(idx ? idx[i] : i);
         for (int j = 0; j < D; ++j) xi[j] = st.obs.normalize(oi[j], j);
         for (int j = 0; j < A; ++j) xi[D + j] = st.act.normalize(ai[j], j);
+    }
+}
+
+// Eq. 5's target y [B, ob_dim] = normalize(next_obs - obs), of rows idx[0..B) (or 0..B if idx is null).
+template <class T>
+void model_target(View<T> y, View<const T> obs, View<const T> next_obs, const DataStats<T>& st,
+                  const int* idx = nullptr) {
+    for (int i = 0; i < y.rows; ++i) {
+        const int r = idx ? idx[i] : i;
+        for (int j = 0; j < y.cols; ++j) y(i, j) = st.delta.normalize(next_obs(r, j) - obs(r, j), j);
     }
 }
 
@@ -754,47 +762,14 @@ struct Ensemble {
     // the reference's 'Training Loss'.
     T train_step(View<const T> obs, View<const T> act, View<const T> next_obs, int batch, Rng& rng) {
         check_data(obs, act, next_obs);
-        const int N = obs.rows, E = size();
-        if (batch <= 0) fail("Ensemble::train_step: batch must be positive, got ", batch);
-        const int per = std::min(batch, N / E);  // as the reference: floor(rows / E) when data is short
-        if (per <= 0) fail("Ensemble::train_step: ", N, " rows of data cannot feed ", E, " members");
-        if (static_cast<int>(perm.size()) != N) {
-            perm.resize(N);
-            for (int i = 0; i < N; ++i) perm[i] = i;
-        }
-        // Partial Fisher-Yates: perm[0, per * E) becomes a uniform sample without replacement.
-        for (int i = 0; i < per * E; ++i) std::swap(perm[i], perm[i + rng.below(static_cast<uint64_t>(N - i))]);
-
+        const int B = draw_minibatches(obs.rows, batch, rng);  // member m's rows: perm[m B, (m + 1) B)
         MBRL_OMP(parallel for schedule(static))
-        for (int job = 0; job < E * kSlices; ++job) {
-            const int m = job / kSlices, s = job % kSlices;
-            const int r0 = per * s / kSlices, rows = per * (s + 1) / kSlices - r0;  // rows [r0, r0 + rows)
-            const MLP<T>& net = nets[m];
-            if (rows == 0) {
-                std::fill(grads[job].begin(), grads[job].end(), T(0));
-                slice_loss[job] = 0;
-                continue;
-            }
-            if (work[job].max_batch < rows) work[job].reserve(net, rows);
-            target[job].resize(rows, obs_dim);
-            dout[job].resize(rows, obs_dim);
-            View<T> x = work[job].input(net, rows);
-            for (int i = 0; i < rows; ++i) {
-                const int r = perm[m * per + r0 + i];
-                T* xi = x.row(i);
-                T* ti = target[job].row(i);
-                for (int j = 0; j < obs_dim; ++j) {
-                    xi[j] = stats.obs.normalize(obs(r, j), j);
-                    ti[j] = stats.delta.normalize(next_obs(r, j) - obs(r, j), j);
-                }
-                for (int j = 0; j < act_dim; ++j) xi[obs_dim + j] = stats.act.normalize(act(r, j), j);
-            }
-            View<const T> y = mlp_forward(net, work[job]);
-            slice_loss[job] = mse_forward<T>(y, target[job].view()) * static_cast<T>(rows) / static_cast<T>(per);
-            mse_backward<T>(dout[job].view(), y, target[job].view(), static_cast<std::size_t>(per) * obs_dim);
-            mlp_backward<T>(net, work[job], dout[job].view(), View<T>(), grads[job].data());
+        for (int job = 0; job < size() * kSlices; ++job) {  // loss and gradient of every slice
+            const Slice sl = slice(job, B);
+            slice_gradient(job, sl.member, perm.data() + sl.member * B + sl.r0, sl.rows, B, obs, act, next_obs);
         }
-        for (int m = 0; m < E; ++m) {  // sum the slices, then one Adam step per member
+        T mean = 0;
+        for (int m = 0; m < size(); ++m) {  // per member: the slices' sum, then one Adam step
             MLP<T>& net = nets[m];
             losses[m] = 0;
             std::fill(net.grads.begin(), net.grads.end(), T(0));
@@ -804,14 +779,61 @@ struct Ensemble {
                 for (std::size_t i = 0; i < g.size(); ++i) net.grads[i] += g[i];
             }
             opts[m].step(net.params.data(), net.grads.data());
+            mean += losses[m];
         }
-        T mean = 0;
-        for (T l : losses) mean += l;
-        mean /= static_cast<T>(E);
+        mean /= static_cast<T>(size());
         if (!std::isfinite(mean))
             fail("Ensemble::train_step: the training loss is ", mean,
                  " (non-finite data, or training diverged: try a smaller learning rate)");
         return mean;
+    }
+
+    // Member m's share of Eq. 5 on `rows` rows idx[0..rows) of its minibatch of B rows: x =
+    // [normalize(s), normalize(a)], target normalize(s' - s), the MSE's part (sum over these rows
+    // / (B ob_dim)) and its gradient into grads[job].
+    void slice_gradient(int job, int m, const int* idx, int rows, int B, View<const T> obs, View<const T> act,
+                        View<const T> next_obs) {
+        const MLP<T>& net = nets[m];
+        if (rows == 0) {
+            std::fill(grads[job].begin(), grads[job].end(), T(0));
+            slice_loss[job] = 0;
+            return;
+        }
+        if (work[job].max_batch < rows) work[job].reserve(net, rows);
+        target[job].resize(rows, obs_dim);
+        dout[job].resize(rows, obs_dim);
+        model_input(work[job].input(net, rows), obs, act, stats, idx);
+        model_target(target[job].view(), obs, next_obs, stats, idx);
+        View<const T> y = mlp_forward(net, work[job]);
+        slice_loss[job] = mse_forward<T>(y, target[job].view()) * static_cast<T>(rows) / static_cast<T>(B);
+        mse_backward<T>(dout[job].view(), y, target[job].view(), static_cast<std::size_t>(B) * obs_dim);
+        mlp_backward<T>(net, work[job], dout[job].view(), View<T>(), grads[job].data());
+    }
+
+    // The scheduling: job j is slice j % kSlices of member j / kSlices, rows [r0, r0 + rows) of
+    // the member's minibatch of B rows.
+    struct Slice {
+        int member, r0, rows;
+    };
+    static Slice slice(int job, int B) {
+        const int s = job % kSlices, r0 = B * s / kSlices;
+        return {job / kSlices, r0, B * (s + 1) / kSlices - r0};
+    }
+
+    // Draws the members' disjoint minibatches into perm[0, B E) and returns B, the rows per member:
+    // `batch`, or floor(N / E) when the data is short (as the reference).
+    int draw_minibatches(int N, int batch, Rng& rng) {
+        const int E = size();
+        if (batch <= 0) fail("Ensemble::train_step: batch must be positive, got ", batch);
+        const int B = std::min(batch, N / E);
+        if (B <= 0) fail("Ensemble::train_step: ", N, " rows of data cannot feed ", E, " members");
+        if (static_cast<int>(perm.size()) != N) {
+            perm.resize(N);
+            for (int i = 0; i < N; ++i) perm[i] = i;
+        }
+        // Partial Fisher-Yates: perm[0, B E) becomes a uniform sample without replacement.
+        for (int i = 0; i < B * E; ++i) std::swap(perm[i], perm[i + rng.below(static_cast<uint64_t>(N - i))]);
+        return B;
     }
 
    private:
@@ -955,6 +977,11 @@ struct ReplayBuffer {
             begin = 0;
         }
     }
+    // Appends every transition of r unchanged.
+    void add(const Rollouts<T>& r) {
+        Rng unused(0);
+        add(r, false, unused);
+    }
 };
 
 // =================================================================================================
@@ -1048,22 +1075,22 @@ struct MPC {
         packed.resize(E);
         for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m]);
         MBRL_OMP(parallel for schedule(static))
-        for (int jb = 0; jb < static_cast<int>(jobs.size()); ++jb) {
-            Job& job = jobs[jb];
-            const int m = jb / blocks, i0 = (jb % blocks) * block, n = std::min(block, K - i0);
+        for (int j = 0; j < static_cast<int>(jobs.size()); ++j) {  // job j: member j / blocks, block j % blocks
+            Job& job = jobs[j];
+            const int m = j / blocks, i0 = (j % blocks) * block, n = std::min(block, K - i0);
             if (n <= 0) continue;
             View<T> s = job.s.view().middle_rows(0, n), s2 = job.s_next.view().middle_rows(0, n);
             View<T> a = job.a.view().middle_rows(0, n);
-            T* sc = score.row(m) + i0;
+            T* total = score.row(m) + i0;  // [n] the block's summed rewards under member m
             for (int i = 0; i < n; ++i) {
                 std::copy(obs, obs + ob_dim, s.row(i));
-                sc[i] = T(0);
+                total[i] = T(0);
             }
             for (int t = 0; t < H; ++t) {
                 for (int i = 0; i < n; ++i) std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(i));
                 model->predict(m, s, a, s2, job.work, &packed[m]);    // s_{t+1} = s_t + f_m(s_t, a_t)
                 reward(s2.data, a.data, n, job.r.data(), nullptr);      // R(s_{t+1})
-                for (int i = 0; i < n; ++i) sc[i] += job.r.data()[i];
+                for (int i = 0; i < n; ++i) total[i] += job.r.data()[i];
                 std::swap(s.data, s2.data);
             }
         }
@@ -1074,43 +1101,59 @@ struct MPC {
         }
     }
 
-    // The action for observation obs [ob_dim], written to action [ac_dim].
+    // The action for observation obs [ob_dim], written to action [ac_dim]: sample candidates,
+    // evaluate them, and (CEM) refit the sampling distribution, for M rounds (random shooting:
+    // one); then choose.
     void act(const T* obs, T* action) {
         check_finite(View<const T>(obs, 1, ob_dim), "MPC::act: observation");
-        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
         const uint64_t call = calls++;
         const int rounds = cfg.cem ? cfg.cem_iterations : 1;
-        for (int it = 0; it < rounds; ++it) {
-            // Sample: round 0 uniform in the bounds, later rounds from N(mu, sigma) clipped.
-            MBRL_OMP(parallel for schedule(static))
-            for (int i = 0; i < K; ++i) {
-                Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(it) * K + i);
-                T* c = cand.row(i);
-                for (int d = 0; d < D; ++d) {
-                    const int j = d % ac_dim;
-                    const double x = it == 0 ? rng.uniform(low[j], high[j]) : mu[d] + sigma[d] * rng.normal();
-                    c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
-                }
-            }
+        for (int round = 0; round < rounds; ++round) {
+            sample(call, round);
             evaluate(obs);
-            if (!cfg.cem) break;
-            // Elites: the J best candidates (ties broken by index, so the choice is reproducible).
-            for (int i = 0; i < K; ++i) order[i] = i;
-            const int J = cfg.cem_num_elites;
-            std::partial_sort(order.begin(), order.begin() + J, order.end(), [&](int x, int y) {
-                return mean_score[x] > mean_score[y] || (mean_score[x] == mean_score[y] && x < y);
-            });
-            const double alpha = it == 0 ? 1.0 : cfg.cem_alpha;
+            if (cfg.cem) refit(round);
+        }
+        choose(action);
+    }
+
+    // cand: round 0 uniform in the bounds, later rounds from N(mu, sigma), clipped to the bounds.
+    void sample(uint64_t call, int round) {
+        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
+        MBRL_OMP(parallel for schedule(static))
+        for (int i = 0; i < K; ++i) {
+            Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(round) * K + i);
+            T* c = cand.row(i);
             for (int d = 0; d < D; ++d) {
-                double m = 0, v = 0;
-                for (int e = 0; e < J; ++e) m += cand(order[e], d);
-                m /= J;
-                for (int e = 0; e < J; ++e) v += (cand(order[e], d) - m) * (cand(order[e], d) - m);
-                v = std::sqrt(v / J);  // population std
-                mu[d] = static_cast<T>(alpha * m + (1 - alpha) * mu[d]);
-                sigma[d] = static_cast<T>(alpha * v + (1 - alpha) * sigma[d]);
+                const int j = d % ac_dim;
+                const double x = round == 0 ? rng.uniform(low[j], high[j]) : mu[d] + sigma[d] * rng.normal();
+                c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
             }
         }
+    }
+
+    // CEM: the J best candidates (the elites; ties broken by index, so the choice is reproducible)
+    // give mu <- alpha mean + (1 - alpha) mu and sigma <- alpha std + (1 - alpha) sigma, per
+    // entry of the sequence (alpha = 1 in round 0).
+    void refit(int round) {
+        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim, J = cfg.cem_num_elites;
+        for (int i = 0; i < K; ++i) order[i] = i;
+        std::partial_sort(order.begin(), order.begin() + J, order.end(), [&](int x, int y) {
+            return mean_score[x] > mean_score[y] || (mean_score[x] == mean_score[y] && x < y);
+        });
+        const double alpha = round == 0 ? 1.0 : cfg.cem_alpha;
+        for (int d = 0; d < D; ++d) {
+            double m = 0, v = 0;
+            for (int e = 0; e < J; ++e) m += cand(order[e], d);
+            m /= J;
+            for (int e = 0; e < J; ++e) v += (cand(order[e], d) - m) * (cand(order[e], d) - m);
+            v = std::sqrt(v / J);  // population std
+            mu[d] = static_cast<T>(alpha * m + (1 - alpha) * mu[d]);
+            sigma[d] = static_cast<T>(alpha * v + (1 - alpha) * sigma[d]);
+        }
+    }
+
+    // Random shooting: the first action of the best candidate; CEM: the first action of the mean.
+    void choose(T* action) const {
         if (cfg.cem) {
             std::copy(mu.begin(), mu.begin() + ac_dim, action);
         } else {
@@ -1174,14 +1217,17 @@ struct SAC {
     uint64_t act_calls = 0;
     T last_critic_loss = 0, last_actor_loss = 0, last_alpha_loss = 0;
 
-    // Scratch for one minibatch of B = cfg.batch rows, allocated once.
-    MLPWork<T> qw1, qw2, tw1, tw2, aw, aw_one;  // critics, targets, actor; actor for one row
-    Tensor<T> a_pi, eps, logp;                  // [B, ac], [B, ac], [B, 1] a sample of pi and its log-prob
-    Tensor<T> y, dq1, dq2;                      // [B, 1] critic targets and dLoss/dQ
-    Tensor<T> din1, din2;                       // [B, ob + ac] dLoss/d[s, a] through each critic
-    Tensor<T> dmu;                              // [B, ac] dLoss/dmu
-    Buffer<T> discard, discard2;                // critic parameter gradients of the actor step (unused)
-    std::vector<T> dlogstd;                     // [ac]
+    // Scratch for one minibatch of B = cfg.batch rows, allocated once. Index c is critic Q_{c+1}.
+    MLPWork<T> q_work[2], q_targ_work[2];  // activations of the critics and of their targets
+    MLPWork<T> actor_work, actor_work_one;  // of the actor on B rows; on one row (act())
+    Tensor<T> a_pi, eps, logp;              // [B, ac], [B, ac], [B, 1] a sample of pi and its log-prob
+    Tensor<T> y;                            // [B, 1] the critics' regression target
+    Tensor<T> critic_dq[2];                 // [B, 1] dLoss_critic/dQ_c
+    Tensor<T> actor_dq[2];                  // [B, 1] dLoss_actor/dQ_c (nonzero where Q_c is the smaller)
+    Tensor<T> actor_dsa[2];                 // [B, ob + ac] dLoss_actor/d[s, a] through Q_c
+    Tensor<T> actor_du;                     // [B, ac] dLoss_actor/du, u the pre-tanh action
+    Buffer<T> unused_q_grads[2];            // the critics' parameter gradients of the actor step (dropped)
+    std::vector<T> dlogstd;                 // [ac] dLoss_actor/dlogstd
 
     SAC() = default;
     SAC(int ob, int ac, T low, T high, const SACConfig& c, uint64_t seed_)
@@ -1205,22 +1251,25 @@ struct SAC {
         logstd_opt = Adam<T>(ac, lr);
         alpha_opt = Adam<T>(1, lr);
         const int B = c.batch;
-        for (MLPWork<T>* w : {&qw1, &qw2, &tw1, &tw2}) w->reserve(q1, B);
-        aw.reserve(actor, B);
-        aw_one.reserve(actor, 1);
+        for (int k = 0; k < 2; ++k) {
+            q_work[k].reserve(q1, B);
+            q_targ_work[k].reserve(q1, B);
+            critic_dq[k].resize(B, 1);
+            actor_dq[k].resize(B, 1);
+            actor_dsa[k].resize(B, ob + ac);
+            unused_q_grads[k].assign(critic(k).size(), T(0));
+        }
+        actor_work.reserve(actor, B);
+        actor_work_one.reserve(actor, 1);
         a_pi.resize(B, ac);
         eps.resize(B, ac);
         logp.resize(B, 1);
         y.resize(B, 1);
-        dq1.resize(B, 1);
-        dq2.resize(B, 1);
-        din1.resize(B, ob + ac);
-        din2.resize(B, ob + ac);
-        dmu.resize(B, ac);
-        discard.assign(q1.size(), T(0));
-        discard2.assign(q2.size(), T(0));
+        actor_du.resize(B, ac);
         dlogstd.assign(ac, T(0));
     }
+    MLP<T>& critic(int c) { return c == 0 ? q1 : q2; }
+    MLP<T>& critic_target(int c) { return c == 0 ? q1_targ : q2_targ; }
     T alpha() const { return static_cast<T>(std::exp(static_cast<double>(log_alpha))); }
     T std_of(int j) const {
         const double p = static_cast<double>(logstd[j]);
@@ -1252,7 +1301,7 @@ struct SAC {
         Rng rng(seed, Stream::sac_act, act_calls++);
         Tensor<T>& e = eps;  // row 0 of the training scratch serves
         for (int j = 0; j < ac_dim; ++j) e(0, j) = static_cast<T>(rng.normal());
-        policy_forward(View<const T>(obs, 1, ob_dim), e.view().middle_rows(0, 1), aw_one,
+        policy_forward(View<const T>(obs, 1, ob_dim), e.view().middle_rows(0, 1), actor_work_one,
                        a_pi.view().middle_rows(0, 1), logp.view().middle_rows(0, 1));
         for (int j = 0; j < ac_dim; ++j) action[j] = std::min(act_high, std::max(act_low, a_pi(0, j)));
     }
@@ -1279,71 +1328,69 @@ struct SAC {
     T critic_gradients(View<const T> obs, View<const T> act, View<const T> rew, View<const T> next_obs,
                        View<const T> done, View<const T> noise) {
         const int B = obs.rows;
-        policy_forward(next_obs, noise, aw, a_pi.view().middle_rows(0, B), logp.view().middle_rows(0, B));
+        View<T> a_next = a_pi.view().middle_rows(0, B);
+        policy_forward(next_obs, noise, actor_work, a_next, logp.view().middle_rows(0, B));  // a' ~ pi(s')
         // The two critics are independent: one per thread where there are two (same results on one).
-        View<const T> targ[2];
+        View<const T> q_targ[2];  // [B, 1] Q_targ_c(s', a')
         MBRL_OMP(parallel for schedule(static))
-        for (int c = 0; c < 2; ++c)
-            targ[c] = q_forward(c == 0 ? q1_targ : q2_targ, c == 0 ? tw1 : tw2, next_obs, a_pi.view().middle_rows(0, B));
-        const T al = alpha(), g = static_cast<T>(cfg.discount);
-        for (int i = 0; i < B; ++i)
-            y(i, 0) = rew(i, 0) + g * (T(1) - done(i, 0)) * (std::min(targ[0](i, 0), targ[1](i, 0)) - al * logp(i, 0));
-        View<const T> y_b = y.view().middle_rows(0, B);
-        T loss_of[2];
+        for (int c = 0; c < 2; ++c) q_targ[c] = q_forward(critic_target(c), q_targ_work[c], next_obs, a_next);
+        const T temperature = alpha(), gamma = static_cast<T>(cfg.discount);
+        for (int i = 0; i < B; ++i)  // y = r + gamma (1 - d) (min_c Q_targ_c(s', a') - alpha log pi(a'|s'))
+            y(i, 0) = rew(i, 0) + gamma * (T(1) - done(i, 0)) *
+                                      (std::min(q_targ[0](i, 0), q_targ[1](i, 0)) - temperature * logp(i, 0));
+        View<const T> target = y.view().middle_rows(0, B);
+        T loss[2];  // MSE(Q_c(s, a), y) and its gradient into critic c
         MBRL_OMP(parallel for schedule(static))
         for (int c = 0; c < 2; ++c) {
-            MLP<T>& q = c == 0 ? q1 : q2;
-            MLPWork<T>& w = c == 0 ? qw1 : qw2;
-            View<T> dq = (c == 0 ? dq1 : dq2).view().middle_rows(0, B);
-            View<const T> v = q_forward(q, w, obs, act);
-            loss_of[c] = mse_forward<T>(v, y_b);
-            mse_backward<T>(dq, v, y_b);
-            mlp_backward<T>(q, w, dq);
+            View<T> dq = critic_dq[c].view().middle_rows(0, B);
+            View<const T> q = q_forward(critic(c), q_work[c], obs, act);
+            loss[c] = mse_forward<T>(q, target);
+            mse_backward<T>(dq, q, target);
+            mlp_backward<T>(critic(c), q_work[c], dq);
         }
-        return loss_of[0] + loss_of[1];
+        return loss[0] + loss[1];
     }
 
     // The actor step's gradients (into actor.grads and dlogstd) for the states obs [B, ob], the
     // sample drawn from `noise` [B, ac]; log pi of the sample stays in `logp` for the temperature
-    // step. Returns the loss.
+    // step. Returns the loss mean(alpha log pi(a|s) - min_c Q_c(s, a)).
     T actor_gradients(View<const T> obs, View<const T> noise) {
         const int B = obs.rows, D = ob_dim;
         View<T> a = a_pi.view().middle_rows(0, B);
-        policy_forward(obs, noise, aw, a, logp.view().middle_rows(0, B));
-        View<const T> vq[2];
+        policy_forward(obs, noise, actor_work, a, logp.view().middle_rows(0, B));
+        View<const T> q[2];  // [B, 1] Q_c(s, a)
         MBRL_OMP(parallel for schedule(static))
-        for (int c = 0; c < 2; ++c) vq[c] = q_forward(c == 0 ? q1 : q2, c == 0 ? qw1 : qw2, obs, a);
-        const View<const T> v1 = vq[0], v2 = vq[1];
-        const T al = alpha(), inv_b = T(1) / static_cast<T>(B);
+        for (int c = 0; c < 2; ++c) q[c] = q_forward(critic(c), q_work[c], obs, a);
+        const T temperature = alpha(), inv_b = T(1) / static_cast<T>(B);
         double loss = 0;
         for (int i = 0; i < B; ++i) {  // dLoss/dQ flows only into the smaller critic
-            const bool first = v1(i, 0) <= v2(i, 0);
-            loss += al * logp(i, 0) - (first ? v1(i, 0) : v2(i, 0));
-            dq1(i, 0) = first ? -inv_b : T(0);
-            dq2(i, 0) = first ? T(0) : -inv_b;
+            const bool first = q[0](i, 0) <= q[1](i, 0);
+            loss += temperature * logp(i, 0) - (first ? q[0](i, 0) : q[1](i, 0));
+            actor_dq[0](i, 0) = first ? -inv_b : T(0);
+            actor_dq[1](i, 0) = first ? T(0) : -inv_b;
         }
         // dLoss/d[s, a] through each critic (their parameter gradients are not wanted here).
         MBRL_OMP(parallel for schedule(static))
         for (int c = 0; c < 2; ++c)
-            mlp_backward<T>(c == 0 ? q1 : q2, c == 0 ? qw1 : qw2, (c == 0 ? dq1 : dq2).view().middle_rows(0, B),
-                            (c == 0 ? din1 : din2).view().middle_rows(0, B), (c == 0 ? discard : discard2).data());
+            mlp_backward<T>(critic(c), q_work[c], actor_dq[c].view().middle_rows(0, B),
+                            actor_dsa[c].view().middle_rows(0, B), unused_q_grads[c].data());
         std::fill(dlogstd.begin(), dlogstd.end(), T(0));
         for (int i = 0; i < B; ++i)
             for (int j = 0; j < ac_dim; ++j) {
-                const T aj = a(i, j), da = din1(i, D + j) + din2(i, D + j);
+                const T aj = a(i, j), da = actor_dsa[0](i, D + j) + actor_dsa[1](i, D + j);  // dLoss/da
                 // u = mu + std eps: dLoss/du = dLoss/da (1 - a^2) + alpha/B d(log pi)/du, where
                 // d(log pi)/du = 2 tanh(u) = 2a through the squashing term (log N(u) does not
-                // depend on mu once eps is fixed).
-                dmu(i, j) = da * (T(1) - aj * aj) + al * inv_b * T(2) * aj;
+                // depend on mu once eps is fixed). dLoss/dmu = dLoss/du.
+                actor_du(i, j) = da * (T(1) - aj * aj) + temperature * inv_b * T(2) * aj;
                 // d/dlogstd = dLoss/du * std eps, plus alpha/B d(log N)/dlogstd = -alpha/B.
-                dlogstd[j] += dmu(i, j) * std_of(j) * noise(i, j) - al * inv_b;
+                dlogstd[j] += actor_du(i, j) * std_of(j) * noise(i, j) - temperature * inv_b;
             }
         for (int j = 0; j < ac_dim; ++j)  // through tanh, or the clamp: no gradient outside [-20, 2]
             if (cfg.logstd_tanh)
                 dlogstd[j] *= T(1) - std::tanh(logstd[j]) * std::tanh(logstd[j]);
             else if (logstd[j] < kLogStdMin || logstd[j] > kLogStdMax)
                 dlogstd[j] = T(0);
-        mlp_backward<T>(actor, aw, dmu.view().middle_rows(0, B));
+        mlp_backward<T>(actor, actor_work, actor_du.view().middle_rows(0, B));
         return static_cast<T>(loss / B);
     }
 
@@ -1364,13 +1411,17 @@ struct SAC {
         last_actor_loss = actor_gradients(obs, noise);
         actor_opt.step(actor.params.data(), actor.grads.data());
         logstd_opt.step(logstd.data(), dlogstd.data());
-        // Temperature: alpha_loss = mean(alpha (-log pi - target_entropy)), whose derivative in
-        // log_alpha is alpha_loss itself (d alpha / d log_alpha = alpha).
-        double g = 0;
-        for (int i = 0; i < obs.rows; ++i) g += -logp(i, 0) + ac_dim;  // target entropy is -ac_dim
-        const T grad = static_cast<T>(alpha() * g / obs.rows);
-        last_alpha_loss = grad;
-        alpha_opt.step(&log_alpha, &grad);
+        temperature_update(logp.view().middle_rows(0, obs.rows));
+    }
+    // alpha_loss = mean(alpha (-log pi - target_entropy)) with the actor step's log pi [B, 1],
+    // target entropy -ac_dim. Its derivative in log_alpha is alpha_loss itself (d alpha / d
+    // log_alpha = alpha), so the loss is the gradient Adam steps with.
+    void temperature_update(View<const T> log_pi) {
+        double sum = 0;
+        for (int i = 0; i < log_pi.rows; ++i) sum += -log_pi(i, 0) + ac_dim;
+        last_alpha_loss = static_cast<T>(alpha() * sum / log_pi.rows);
+        const T dloss_dlog_alpha = last_alpha_loss;
+        alpha_opt.step(&log_alpha, &dloss_dlog_alpha);
     }
 
     // One SAC training step on a minibatch (rew and done are [B, 1]), its noise drawn from a
@@ -1388,70 +1439,15 @@ struct SAC {
 };
 
 // =================================================================================================
-// 13. CSV logging
+// 13. Model-based RL with on-policy data aggregation (assignment Algorithm 1; reference 3.5, 4)
 // =================================================================================================
-
-// A number as CSV text: 9 significant digits, NaN as an empty cell (a value not logged).
-inline std::string csv_num(double v) {
-    if (std::isnan(v)) return "";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.9g", v);
-    return buf;
-}
-
-// One CSV file with a header row, written row by row; every row is flushed as it is written, so
-// an interrupted run leaves only whole rows behind.
-class CsvWriter {
-   public:
-    CsvWriter(const std::string& path, std::vector<std::string> columns) : columns_(std::move(columns)) {
-        f_ = std::fopen(path.c_str(), "w");
-        if (!f_) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-        write(columns_);
-    }
-    CsvWriter(const CsvWriter&) = delete;
-    CsvWriter& operator=(const CsvWriter&) = delete;
-    ~CsvWriter() {
-        if (f_) std::fclose(f_);
-    }
-    void row(const std::vector<double>& values) {
-        std::vector<std::string> cells;
-        for (double v : values) cells.push_back(csv_num(v));
-        write(cells);
-    }
-    void write(const std::vector<std::string>& cells) {
-        if (cells.size() != columns_.size())
-            fail("CsvWriter: row of ", cells.size(), " cells for ", columns_.size(), " columns");
-        for (std::size_t i = 0; i < cells.size(); ++i) std::fprintf(f_, "%s%s", i ? "," : "", cells[i].c_str());
-        std::fprintf(f_, "\n");
-        std::fflush(f_);
-    }
-
-   private:
-    std::FILE* f_ = nullptr;
-    std::vector<std::string> columns_;
-};
-
-// Creates <root>/hw4_<exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS> (the reference's log directory
-// name; a suffix _2, _3, ... if two runs start in the same second) and returns its path.
-inline std::string make_run_dir(const std::string& root, const std::string& exp_name, const std::string& env_name) {
-    const std::time_t now = std::time(nullptr);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%d-%m-%Y_%H-%M-%S", std::localtime(&now));
-    const std::string base = root + "/hw4_" + exp_name + "_" + env_name + "_" + stamp;
-    std::filesystem::create_directories(root);
-    std::string dir = base;
-    for (int k = 2; !std::filesystem::create_directory(dir); ++k) dir = base + "_" + std::to_string(k);
-    return dir;
-}
-
-// =================================================================================================
-// 14. Model-based RL with on-policy data aggregation (assignment Algorithm 1; reference 3.5, 4)
-// =================================================================================================
+// The library runs the loops and hands each iteration's results to the caller (a RunSink); it
+// opens no file. examples/run_log.hpp writes them as the reference's files and progress lines.
 
 // Every setting of the reference's run_hw4_mb.py, with its defaults (reference section 2.1).
 struct MBConfig {
     std::string exp_name = "todo", env_name;
-    int ep_len = 200;  // replaced by the env's own (obstacles 100, reacher 200, cheetah 500)
+    int ep_len = 200;  // for flags.csv only: the loops use env.ep_len() (obstacles 100, reacher 200, cheetah 500)
     int n_iter = 20;
     int ensemble_size = 3;
     MPCConfig mpc;
@@ -1468,18 +1464,8 @@ struct MBConfig {
     int video_log_freq = -1;  // accepted for compatibility; this library writes no videos
     bool no_gpu = false, save_params = false;  // accepted for compatibility: CPU only, nothing saved
     int which_gpu = 0;
-    std::string data_dir = "data";
+    std::string data_dir = "data";  // for the caller's files (examples/run_log.hpp); the loops open none
 };
-
-// The per-iteration metrics, named as the reference logs them (reference 4.1), after Iteration.
-inline const std::vector<std::string>& metric_names() {
-    static const std::vector<std::string> names = {
-        "Iteration", "Eval_AverageReturn", "Eval_StdReturn", "Eval_MaxReturn", "Eval_MinReturn",
-        "Eval_AverageEpLen", "Train_AverageReturn", "Train_StdReturn", "Train_MaxReturn", "Train_MinReturn",
-        "Train_AverageEpLen", "Train_EnvstepsSoFar", "TimeSinceStart", "Training Loss",
-        "Initial_DataCollection_AverageReturn"};
-    return names;
-}
 
 // Mean, population std, max and min of the path returns, and the mean path length.
 struct ReturnStats {
@@ -1502,64 +1488,19 @@ ReturnStats return_stats(const Rollouts<T>& r) {
     return s;
 }
 
-inline std::string hms(double seconds) {
-    const long s = static_cast<long>(seconds + 0.5);
-    char buf[32];
-    if (s >= 3600)
-        std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-    else
-        std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-    return buf;
-}
-
-// The files and console lines of one run: the run directory with flags.csv (the settings given),
-// then one metrics.csv row and one progress line per iteration (reference 4.1).
-class RunLog {
-   public:
-    RunLog(const MBConfig& cfg, const std::vector<std::pair<std::string, std::string>>& settings, bool verbose)
-        : dir_(make_run_dir(cfg.data_dir, cfg.exp_name, cfg.env_name)),
-          metrics_(dir_ + "/metrics.csv", metric_names()),
-          n_iter_(cfg.n_iter),
-          verbose_(verbose) {
-        CsvWriter flags(dir_ + "/flags.csv", {"flag", "value"});
-        for (const auto& kv : settings) flags.write({kv.first, kv.second});
-        if (verbose_) std::printf("writing %s/\n", dir_.c_str());
-    }
-    const std::string& dir() const { return dir_; }
-    double seconds() const { return clock_.seconds(); }
-
-    // Iteration itr: the collected paths' returns, the evaluation's (NaN when not evaluated), the
-    // env steps so far, the last training loss, and `extra` appended to the progress line.
-    void iteration(int itr, const ReturnStats& train, const ReturnStats& eval, long envsteps, double loss,
-                   const std::string& extra = "") {
-        if (itr == 0) initial_return_ = train.mean;
-        const double t = clock_.seconds();
-        metrics_.row({double(itr), eval.mean, eval.std, eval.max, eval.min, eval.ep_len, train.mean, train.std,
-                      train.max, train.min, train.ep_len, double(envsteps), t, loss, initial_return_});
-        if (!verbose_) return;
-        std::printf("itr %d/%d | env steps %ld | train return %.4g | eval return %s | loss %.4g%s | %s elapsed, ~%s left\n",
-                    itr + 1, n_iter_, envsteps, train.mean, std::isnan(eval.mean) ? "-" : csv_num(eval.mean).c_str(),
-                    loss, extra.c_str(), hms(t).c_str(), hms(t / (itr + 1) * (n_iter_ - itr - 1)).c_str());
-        std::fflush(stdout);
-    }
-
-   private:
-    std::string dir_;
-    CsvWriter metrics_;
-    int n_iter_;
-    bool verbose_;
-    Timer clock_;
-    double initial_return_ = NAN;
-};
-
 // Q1's diagnostic (reference 4.2): from a fresh reset, 10 uniform random actions executed in the
-// env and, open loop, by member 0 alone; writes predictions.csv (step, dimension, true,
-// predicted, mpe) and returns the model prediction error MPE = mean of (predicted - true)^2.
+// env and, open loop, by member 0 alone; the model prediction error MPE = mean of (predicted - true)^2.
+struct ModelPredictions {
+    Tensor<float> truth, pred;  // [steps, ob_dim] true states and member 0's predictions (steps <= 10)
+    double mpe = NAN;
+};
 template <class Env>
-double log_model_predictions(Env& env, const Ensemble<float>& ens, uint64_t seed, uint64_t* episodes,
-                             const std::string& path) {
+ModelPredictions model_predictions(Env& env, const Ensemble<float>& ens, uint64_t seed, uint64_t* episodes) {
     const int H = 10, D = env.obs_dim(), A = env.act_dim();
-    Tensor<float> acts(H, A), truth(H, D), pred(H, D);
+    ModelPredictions p;
+    Tensor<float> acts(H, A), &truth = p.truth, &pred = p.pred;
+    truth.resize(H, D);
+    pred.resize(H, D);
     Rng arng(seed, Stream::policy, ~0ull);  // a stream of its own, apart from data collection
     for (int t = 0; t < H; ++t)
         for (int j = 0; j < A; ++j) acts(t, j) = static_cast<float>(arng.uniform(env.act_low(j), env.act_high(j)));
@@ -1583,23 +1524,86 @@ double log_model_predictions(Env& env, const Ensemble<float>& ens, uint64_t seed
     double mpe = 0;
     for (int t = 0; t < steps; ++t)
         for (int j = 0; j < D; ++j) mpe += (pred(t, j) - truth(t, j)) * (pred(t, j) - truth(t, j));
-    mpe /= static_cast<double>(steps) * D;
-    CsvWriter csv(path, {"step", "dimension", "true", "predicted", "mpe"});
-    for (int t = 0; t < steps; ++t)
-        for (int j = 0; j < D; ++j) csv.row({double(t), double(j), truth(t, j), pred(t, j), mpe});
-    return mpe;
+    p.mpe = mpe / (static_cast<double>(steps) * D);
+    truth.resize(steps, D);
+    pred.resize(steps, D);
+    return p;
 }
 
-// The whole training loop of run_hw4_mb.py on env, in the reference's order per iteration:
-// collect (uniform random actions until the first data exists, then MPC) -> add to the replay
-// buffer (with add_sl_noise if asked) and recompute the statistics -> train the ensemble ->
-// (iteration 0: model predictions and losses) -> evaluate the MPC policy and log.
-// Writes into a new run directory: flags.csv (the `settings` given), metrics.csv (one row per
-// iteration) and, at iteration 0, predictions.csv and losses.csv. Returns the directory.
+// What MBPO shows after each iteration's SAC training (tests check the data flow with it): the
+// real paths just collected, and both buffers.
+struct MBPOIteration {
+    int itr;
+    const Rollouts<float>& paths;              // collected this iteration, clean
+    const ReplayBuffer<float>& model_buffer;   // real data, noised if add_sl_noise
+    const ReplayBuffer<float>& sac_buffer;     // clean real data and model rollouts, FIFO
+};
+
+// One iteration's results, the metrics the reference logs (reference 4.1).
+struct IterationReport {
+    int itr = 0, n_iter = 0;
+    ReturnStats train, eval;  // the collected paths; the evaluation's (NaN when not evaluated)
+    long envsteps = 0;        // env steps collected for training so far (not evaluation, not Q1's)
+    double loss = NAN;        // the ensemble's last training loss
+    double critic_loss = NAN, alpha = NAN;  // MBPO: SAC's last critic loss and its temperature
+};
+
+// Where the loops report; every callback may be left empty.
+struct RunSink {
+    std::function<void(const IterationReport&)> iteration;  // at the end of every iteration
+    // run_mb, iteration 0: Q1's model predictions and the loss of every model training step
+    std::function<void(const ModelPredictions&, const std::vector<double>& losses)> model_check;
+    std::function<void(const MBPOIteration&)> mbpo_buffers;  // run_mbpo, after the SAC training
+};
+
+// Algorithm 1's skeleton, shared by run_mb and run_mbpo. Per iteration, in the reference's order:
+//   1. collect whole paths with `policy` (batch_size_initial steps at iteration 0, then batch_size)
+//   2. add them to the model's buffer (add_sl_noise if asked) and recompute the statistics
+//   3. train the ensemble: num_agent_train_steps_per_iter minibatch steps
+//   4. after_training(itr, paths, losses, report): what the algorithm does with the model
+//   5. evaluate `policy` (when scalar_log_freq says so) and report the iteration
+template <class Env, class Policy, class AfterTraining>
+void model_based_loop(Env& env, const MBConfig& cfg, Ensemble<float>& ens, ReplayBuffer<float>& buffer,
+                      Policy&& policy, uint64_t* episodes, const RunSink& sink, AfterTraining&& after_training) {
+    Rollouts<float> paths, eval_paths;
+    long envsteps = 0;
+    std::vector<double> losses;
+    for (int itr = 0; itr < cfg.n_iter; ++itr) {
+        // 1. collect
+        sample_trajectories(env, policy, itr == 0 ? cfg.batch_size_initial : cfg.batch_size, env.ep_len(), cfg.seed,
+                            episodes, paths);
+        envsteps += paths.steps();
+        // 2. add to the buffer, recompute the statistics
+        Rng noise_rng(cfg.seed, Stream::noise, static_cast<uint64_t>(itr));
+        buffer.add(paths, cfg.add_sl_noise, noise_rng);
+        ens.fit_stats(buffer.obs(), buffer.act(), buffer.next_obs());
+        // 3. train the ensemble
+        Rng sample_rng(cfg.seed, Stream::sample, static_cast<uint64_t>(itr));
+        losses.clear();
+        for (int step = 0; step < cfg.num_agent_train_steps_per_iter; ++step)
+            losses.push_back(ens.train_step(buffer.obs(), buffer.act(), buffer.next_obs(), cfg.train_batch_size,
+                                            sample_rng));
+        IterationReport report;
+        report.itr = itr;
+        report.n_iter = cfg.n_iter;
+        report.envsteps = envsteps;
+        report.loss = losses.empty() ? NAN : losses.back();
+        report.train = return_stats(paths);
+        // 4. the algorithm's own step
+        after_training(itr, paths, losses, report);
+        // 5. evaluate and report
+        if (cfg.scalar_log_freq != -1 && itr % cfg.scalar_log_freq == 0) {
+            sample_trajectories(env, policy, cfg.eval_batch_size, env.ep_len(), cfg.seed, episodes, eval_paths);
+            report.eval = return_stats(eval_paths);
+        }
+        if (sink.iteration) sink.iteration(report);
+    }
+}
+
+// The training loop of run_hw4_mb.py: MPC on the learned ensemble (uniform random actions until
+// the first data exists, reference 3.4); at iteration 0, after training, Q1's model check.
 template <class Env>
-std::string run_mb(Env& env, MBConfig cfg, const std::vector<std::pair<std::string, std::string>>& settings,
-                   bool verbose = true) {
-    cfg.ep_len = env.ep_len();
+void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}) {
     const int D = env.obs_dim(), A = env.act_dim();
     std::vector<float> low(A), high(A);
     for (int j = 0; j < A; ++j) {
@@ -1609,62 +1613,31 @@ std::string run_mb(Env& env, MBConfig cfg, const std::vector<std::pair<std::stri
     Ensemble<float> ens(D, A, cfg.ensemble_size, cfg.n_layers, cfg.size, static_cast<float>(cfg.learning_rate), cfg.seed);
     MPC<float> mpc(ens, &Env::reward, low, high, cfg.mpc, cfg.seed);
     ReplayBuffer<float> buffer(D, A, 1000000);
-
-    RunLog log(cfg, settings, verbose);
-    bool have_data = false;
     uint64_t episodes = 0, random_actions = 0;
-    long envsteps = 0;
     auto policy = [&](const std::vector<float>& obs, std::vector<float>& act) {
-        if (!have_data) {  // reference 3.4: no statistics yet, so a uniform random action
+        if (buffer.size() == 0) {  // no statistics yet, so a uniform random action
             Rng rng(cfg.seed, Stream::policy, random_actions++);
             for (int j = 0; j < A; ++j) act[j] = static_cast<float>(rng.uniform(low[j], high[j]));
         } else {
             mpc.act(obs.data(), act.data());
         }
     };
-    Rollouts<float> paths, eval_paths;
-    for (int itr = 0; itr < cfg.n_iter; ++itr) {
-        const bool log_metrics = cfg.scalar_log_freq != -1 && itr % cfg.scalar_log_freq == 0;
-        // 1. collect
-        sample_trajectories(env, policy, itr == 0 ? cfg.batch_size_initial : cfg.batch_size, cfg.ep_len, cfg.seed,
-                            &episodes, paths);
-        envsteps += paths.steps();
-        // 2. add to the buffer, recompute the statistics
-        Rng noise_rng(cfg.seed, Stream::noise, static_cast<uint64_t>(itr));
-        buffer.add(paths, cfg.add_sl_noise, noise_rng);
-        ens.fit_stats(buffer.obs(), buffer.act(), buffer.next_obs());
-        have_data = true;
-        // 3. train the ensemble
-        Rng sample_rng(cfg.seed, Stream::sample, static_cast<uint64_t>(itr));
-        std::vector<double> losses;
-        for (int step = 0; step < cfg.num_agent_train_steps_per_iter; ++step)
-            losses.push_back(ens.train_step(buffer.obs(), buffer.act(), buffer.next_obs(), cfg.train_batch_size,
-                                            sample_rng));
-        // 4. iteration 0: what the model predicts, and its training curve
-        if (itr == 0) {
-            const double mpe = log_model_predictions(env, ens, cfg.seed, &episodes, log.dir() + "/predictions.csv");
-            CsvWriter lc(log.dir() + "/losses.csv", {"step", "Training Loss"});
-            for (std::size_t s = 0; s < losses.size(); ++s) lc.row({double(s), losses[s]});
-            if (verbose) std::printf("itr 0: model prediction error (MPE) %.6g\n", mpe);
-        }
-        // 5. evaluate and log
-        ReturnStats eval;
-        if (log_metrics) {
-            sample_trajectories(env, policy, cfg.eval_batch_size, cfg.ep_len, cfg.seed, &episodes, eval_paths);
-            eval = return_stats(eval_paths);
-        }
-        log.iteration(itr, return_stats(paths), eval, envsteps, losses.empty() ? NAN : losses.back());
-    }
-    return log.dir();
+    model_based_loop(env, cfg, ens, buffer, policy, &episodes, sink,
+                     [&](int itr, const Rollouts<float>&, const std::vector<double>& losses, IterationReport&) {
+                         if (itr != 0) return;
+                         const ModelPredictions p = model_predictions(env, ens, cfg.seed, &episodes);
+                         if (sink.model_check) sink.model_check(p, losses);
+                     });
 }
 
 // =================================================================================================
-// 15. MBPO: SAC on real and model-generated data (assignment Problem 6; reference 3.5-3.7)
+// 14. MBPO: SAC on real and model-generated data (assignment Problem 6; reference 3.5-3.7)
 // =================================================================================================
-// Per iteration: collect with the SAC policy -> real transitions to the SAC buffer (clean) and to
-// the model buffer (noised if asked), statistics -> train the ensemble -> sac_n_iter times: one
-// model rollout of rollout_length steps into the SAC buffer (none when the length is 0: plain
-// SAC), then SAC steps on minibatches of the SAC buffer -> evaluate the SAC policy and log.
+// Per iteration: collect with the SAC policy -> real transitions to the model buffer (noised if
+// asked), statistics -> train the ensemble -> the real transitions, clean, to the SAC buffer, then
+// sac_n_iter times: one model rollout of rollout_length steps into the SAC buffer (none when the
+// length is 0: plain SAC), then SAC steps on minibatches of the SAC buffer -> evaluate the SAC
+// policy and report.
 
 // Every setting of the reference's run_hw4_mbpo.py (reference section 2.2).
 struct MBPOConfig {
@@ -1722,20 +1695,11 @@ void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuff
     }
 }
 
-// What run_mbpo shows a caller after each iteration's SAC training (tests check the data flow with
-// it): the real paths just collected, and both buffers.
-struct MBPOIteration {
-    int itr;
-    const Rollouts<float>& paths;              // collected this iteration, clean
-    const ReplayBuffer<float>& model_buffer;   // real data, noised if add_sl_noise
-    const ReplayBuffer<float>& sac_buffer;     // clean real data and model rollouts, FIFO
-};
-
+// The training loop of run_hw4_mbpo.py: the skeleton of section 13 with the SAC policy (sampling,
+// also at iteration 0) and, after the model's training, the SAC rounds.
 template <class Env>
-std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::string, std::string>>& settings,
-                     bool verbose = true, const std::function<void(const MBPOIteration&)>& inspect = nullptr) {
-    MBConfig& mb = cfg.mb;
-    mb.ep_len = env.ep_len();
+void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}) {
+    const MBConfig& mb = cfg.mb;
     const int D = env.obs_dim(), A = env.act_dim();
     float low = env.act_low(0), high = env.act_high(0);
     for (int j = 1; j < A; ++j) {
@@ -1746,42 +1710,23 @@ std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::
     SAC<float> sac(D, A, low, high, cfg.sac, mb.seed);
     ReplayBuffer<float> model_buffer(D, A, 1000000), sac_buffer(D, A, cfg.sac_buffer_size);
 
-    RunLog log(mb, settings, verbose);
-
     // Scratch of the SAC minibatches and model rollouts, allocated once.
     const int B = cfg.sac.batch;
     Tensor<float> b_obs(B, D), b_act(B, A), b_rew(B, 1), b_next(B, D), b_done(B, 1);
     RolloutScratch scratch(ens);
     std::vector<int> rows;
-    Rollouts<float> paths, eval_paths, rollout;
-
+    Rollouts<float> rollout;
     uint64_t episodes = 0, rollouts = 0;
-    long envsteps = 0;
+
     auto policy = [&](const std::vector<float>& obs, std::vector<float>& act) { sac.act(obs.data(), act.data()); };
-    for (int itr = 0; itr < mb.n_iter; ++itr) {
-        const bool log_metrics = mb.scalar_log_freq != -1 && itr % mb.scalar_log_freq == 0;
-        // 1. collect with the SAC policy (sampling, also at iteration 0)
-        sample_trajectories(env, policy, itr == 0 ? mb.batch_size_initial : mb.batch_size, mb.ep_len, mb.seed,
-                            &episodes, paths);
-        envsteps += paths.steps();
-        // 2. real data: clean to SAC's buffer, noised (if asked) to the model's; statistics
-        Rng noise_rng(mb.seed, Stream::noise, static_cast<uint64_t>(itr));
-        sac_buffer.add(paths, false, noise_rng);
-        model_buffer.add(paths, mb.add_sl_noise, noise_rng);
-        ens.fit_stats(model_buffer.obs(), model_buffer.act(), model_buffer.next_obs());
-        // 3. train the ensemble
-        Rng sample_rng(mb.seed, Stream::sample, static_cast<uint64_t>(itr));
-        double loss = NAN;
-        for (int step = 0; step < mb.num_agent_train_steps_per_iter; ++step)
-            loss = ens.train_step(model_buffer.obs(), model_buffer.act(), model_buffer.next_obs(), mb.train_batch_size,
-                                  sample_rng);
-        // 4. model rollouts and SAC
+    auto sac_rounds = [&](int itr, const Rollouts<float>& paths, const std::vector<double>&, IterationReport& report) {
+        sac_buffer.add(paths);  // clean
         for (int k = 0; k < cfg.sac_n_iter; ++k) {
             if (cfg.rollout_length > 0) {
                 Rng rrng(mb.seed, Stream::rollout, rollouts++);
-                model_rollout<Env>(ens, sac, model_buffer, cfg.rollout_length, rrng, scratch, rollout, cfg.reward_pre_step,
-                                   cfg.random_member);
-                sac_buffer.add(rollout, false, rrng);
+                model_rollout<Env>(ens, sac, model_buffer, cfg.rollout_length, rrng, scratch, rollout,
+                                   cfg.reward_pre_step, cfg.random_member);
+                sac_buffer.add(rollout);
             }
             for (int s = 0; s < cfg.sac_train_steps; ++s) {
                 const int n = std::min(B, sac_buffer.size());
@@ -1800,19 +1745,11 @@ std::string run_mbpo(Env& env, MBPOConfig cfg, const std::vector<std::pair<std::
                           b_done.view().middle_rows(0, n));
             }
         }
-        if (inspect) inspect(MBPOIteration{itr, paths, model_buffer, sac_buffer});
-        // 5. evaluate the SAC policy and log
-        ReturnStats eval;
-        if (log_metrics) {
-            sample_trajectories(env, policy, mb.eval_batch_size, mb.ep_len, mb.seed, &episodes, eval_paths);
-            eval = return_stats(eval_paths);
-        }
-        char extra[64];
-        std::snprintf(extra, sizeof extra, " | critic loss %.4g | alpha %.3g", double(sac.last_critic_loss),
-                      double(sac.alpha()));
-        log.iteration(itr, return_stats(paths), eval, envsteps, loss, extra);
-    }
-    return log.dir();
+        if (sink.mbpo_buffers) sink.mbpo_buffers(MBPOIteration{itr, paths, model_buffer, sac_buffer});
+        report.critic_loss = sac.last_critic_loss;
+        report.alpha = sac.alpha();
+    };
+    model_based_loop(env, mb, ens, model_buffer, policy, &episodes, sink, sac_rounds);
 }
 
 // =================================================================================================

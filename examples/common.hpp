@@ -19,8 +19,11 @@
 
 #include "../envs/envs.hpp"
 #include "../mbrl.hpp"
+#include "run_log.hpp"
 
-namespace mbrl {
+namespace mbrl_examples {
+
+using namespace mbrl;  // the library, inside this namespace only
 
 inline int thread_count() {
 #ifdef _OPENMP
@@ -285,11 +288,11 @@ inline std::string describe(const MBPOConfig& c) {
 }
 template <class Env>
 std::string run_config(Env& env, const MBConfig& c, const std::vector<std::pair<std::string, std::string>>& s) {
-    return run_mb(env, c, s);
+    return run_and_log(env, c, s);
 }
 template <class Env>
 std::string run_config(Env& env, const MBPOConfig& c, const std::vector<std::pair<std::string, std::string>>& s) {
-    return run_mbpo(env, c, s);
+    return run_and_log(env, c, s);
 }
 
 inline std::vector<std::string> split_words(const std::string& s) {
@@ -531,5 +534,5 @@ inline int mb_main(int argc, char** argv, const std::vector<std::string>& comman
     return question_main<MBConfig>(argc, argv, commands);
 }
 
-}  // namespace mbrl
+}  // namespace mbrl_examples
 #endif  // MBRL_EXAMPLES_COMMON_HPP

@@ -6,7 +6,7 @@ int main(int argc, char** argv) {
     const std::string common =
         " --env_name reacher-cs285-v0 --add_sl_noise --num_agent_train_steps_per_iter 1000 --batch_size 800"
         " --n_iter 15 --video_log_freq -1 --mpc_action_sampling_strategy random";
-    return mbrl::mb_main(argc, argv, {
+    return mbrl_examples::mb_main(argc, argv, {
         "--exp_name q4_reacher_horizon5 --mpc_horizon 5" + common,
         "--exp_name q4_reacher_horizon15 --mpc_horizon 15" + common,
         "--exp_name q4_reacher_horizon30 --mpc_horizon 30" + common,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../envs/envs.hpp"
+#include "../examples/run_log.hpp"
 #include "helpers.hpp"
 
 using namespace mbrl;
@@ -641,8 +642,8 @@ TEST_CASE("run_mb metrics on a toy env with known returns: Train_/Eval_ stats, e
     c.data_dir = tmp.string();
     EpisodeEnv env;
     std::vector<std::string> header;
-    const auto rows = read_metrics(run_mb(env, c, {}, false), &header);
-    REQUIRE(header == metric_names());
+    const auto rows = read_metrics(mbrl_examples::run_and_log(env, c, {}, false), &header);
+    REQUIRE(header == mbrl_examples::metric_names());
     REQUIRE(rows.size() == 3);
     // Episodes in order: 0-2 collect, 3 the MPE rollout, 4-5 eval | 6-7 collect | 8-9 collect, 10-11 eval.
     // Returns are 4k. Population std of {0, 4, 8} is sqrt(32/3); of two returns 4 apart, 2.
@@ -676,7 +677,7 @@ TEST_CASE("run_mb metrics on a toy env with known returns: Train_/Eval_ stats, e
     c.scalar_log_freq = -1;
     c.exp_name = "metrics_nolog";
     EpisodeEnv env2;
-    const auto none = read_metrics(run_mb(env2, c, {}, false));
+    const auto none = read_metrics(mbrl_examples::run_and_log(env2, c, {}, false));
     REQUIRE(none.size() == 3);
     for (const auto& v : none) {
         for (const char* e : {"Eval_AverageReturn", "Eval_StdReturn", "Eval_MaxReturn", "Eval_MinReturn", "Eval_AverageEpLen"})
@@ -720,7 +721,7 @@ TEST_CASE("MPE of a known model: member 0 doubles every move, so MPE = mean over
     IntegratorEnv env;
     uint64_t episodes = 0;
     const fs::path tmp = fs::temp_directory_path() / ("mbrl_test_mpe_" + std::to_string(::getpid()) + ".csv");
-    const double mpe = log_model_predictions(env, ens, 4, &episodes, tmp.string());
+    const double mpe = mbrl_examples::log_model_predictions(env, ens, 4, &episodes, tmp.string());
     CHECK(episodes == 1);
     std::ifstream in(tmp);
     std::string line;

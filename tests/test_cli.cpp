@@ -9,6 +9,7 @@
 #include "helpers.hpp"
 
 using namespace mbrl;
+using namespace mbrl_examples;
 
 namespace {
 

@@ -11,6 +11,7 @@
 #include "helpers.hpp"
 
 using namespace mbrl;
+using namespace mbrl_examples;
 namespace fs = std::filesystem;
 
 namespace {
@@ -169,7 +170,7 @@ TEST_CASE("A short obstacles run: MPC with a model trained on random data beats 
     c.size = 64;
     c.data_dir = tmp.path.string();
     Obstacles env;
-    const std::string dir = run_mb(env, c, {{"seed", "1"}}, false);
+    const std::string dir = mbrl_examples::run_and_log(env, c, {{"seed", "1"}}, false);
     const auto lines = read_lines(fs::path(dir) / "metrics.csv");
     REQUIRE(lines.size() == 2);
     std::vector<double> v;
@@ -204,7 +205,7 @@ TEST_CASE("The same seed gives the same metrics.csv with 1 and 2 threads") {
         c.size = 32;
         c.data_dir = tmp.path.string();
         Obstacles env;
-        auto lines = read_lines(fs::path(run_mb(env, c, {}, false)) / "metrics.csv");
+        auto lines = read_lines(fs::path(mbrl_examples::run_and_log(env, c, {}, false)) / "metrics.csv");
         for (auto& l : lines) {  // drop TimeSinceStart, the one column that may differ
             std::vector<std::string> cells;
             std::stringstream ss(l);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../envs/obstacles.hpp"
+#include "../examples/run_log.hpp"
 #include "helpers.hpp"
 
 using namespace mbrl;
@@ -250,7 +251,7 @@ TEST_CASE("A short MBPO run: its SAC policy beats random actions and the best co
     c.rollout_length = 2;
     c.mb.eval_batch_size = 5000;  // at least 50 episodes of at most 100 steps
     Obstacles env;
-    const std::string dir = run_mbpo(env, c, {}, false);
+    const std::string dir = mbrl_examples::run_and_log(env, c, {}, false);
     std::ifstream in(fs::path(dir) / "metrics.csv");
     std::vector<std::string> lines;
     for (std::string l; std::getline(in, l);) lines.push_back(l);
@@ -302,7 +303,7 @@ TEST_CASE("SAC against PyTorch: one training step (critics, targets, actor, temp
     CHECK(s.log_alpha == doctest::Approx(fx["log_alpha_after"](0, 0)).epsilon(1e-12));
 }
 
-// MBPO's data routing (reference 3.5-3.6), seen through run_mbpo's per-iteration hook: SAC's buffer
+// MBPO's data routing (reference 3.5-3.6), seen through run_mbpo's per-iteration report of the buffers: SAC's buffer
 // gets the clean real paths, then sac_n_iter rollouts of rollout_length model steps each; the
 // model's buffer gets the same real paths with noised observations (actions, rewards and terminals
 // clean); rollout length 0 adds nothing but real data.
@@ -329,7 +330,8 @@ TEST_CASE("MBPO routing: clean real data and rollouts to SAC's buffer, noised re
         c.rollout_length = L;
         int sac_rows = 0, model_rows = 0, calls = 0;
         Obstacles env;
-        run_mbpo(env, c, {}, false, [&](const MBPOIteration& it) {
+        RunSink sink;
+        sink.mbpo_buffers = [&](const MBPOIteration& it) {
             ++calls;
             const Rollouts<float>& p = it.paths;
             const int n = p.steps();
@@ -363,7 +365,8 @@ TEST_CASE("MBPO routing: clean real data and rollouts to SAC's buffer, noised re
             REQUIRE(it.model_buffer.size() == model_rows + n);
             sac_rows = it.sac_buffer.size();
             model_rows = it.model_buffer.size();
-        });
+        };
+        run_mbpo(env, c, sink);
         CHECK(calls == 2);
     }
     fs::remove_all(tmp);
