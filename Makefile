@@ -2,7 +2,8 @@
 #
 #   make demo    the short end-to-end run (q2 on obstacles), its CSVs and its plot
 #   make test    build and run the doctest tests, and plot/plot.sh on a CSV fixture
-#   make bench   speed as ratios: against this machine's FMA peak and against PyTorch
+#   make bench   speed as ratios: against this machine's FMA peak and against PyTorch, for the
+#                native build and the AVX2 build (-march=haswell)
 #   make q1..q6  every command of one assignment question (long), then its figures
 #   make plots   redraw every figure from the CSVs under data/
 #   make commands [SEEDS="1 2 3"]           the assignment's commands (q1..q6), one a line per seed
@@ -10,6 +11,9 @@
 #   make slurm SEEDS="1 2 3" CPUS=C THROTTLE=T   submit them as one Slurm job array
 #   make results  data/results.md (mean +- std over seeds) and README's results table
 #   make test-slurm   a 2-task job array of tiny runs on a real Slurm (not part of make test)
+#   make test-isa     the same planning scores bit for bit from builds for different instruction
+#                     sets (x86 builds; aarch64 under qemu-user compared)
+#   make test-arm64   the core tests cross-built for aarch64 and run under qemu-user
 #
 # Missing Debian packages (doctest-dev, libmujoco-dev, gnuplot-nox, python3, parallel, OpenMP) are installed when
 # running as root; otherwise the exact apt-get command is printed.
