@@ -15,6 +15,8 @@
 #       the array is done (sbatch --wait); its exit status says whether every task succeeded.
 #
 # options: --seeds "1 2 3" (or 1,2,3; default 1)   --questions "q1 q2 q3 q4 q5 q6"   --build DIR (build)
+#          --commands FILE: run the commands listed in FILE (one per line, e.g. an edited output of
+#          `commands`) instead of the question binaries' list; --seeds and --questions then do nothing
 # FLAGS are appended to every command (e.g. --data_dir /scratch/data, or tiny settings for a test);
 # DATA is the --data_dir among them, else data. Relative paths are relative to the repository. Environment: SBATCH_OPTS, extra options for sbatch
 # (e.g. "--partition=cpu --time=04:00:00").
@@ -39,7 +41,7 @@ fi
 }
 shift
 cd "$ROOT"  # the commands name build/qN and data/ relative to the repository
-seeds=1 questions="q1 q2 q3 q4 q5 q6" build=build order=list jobs='' cpus=1 throttle=8 wait=0
+seeds=1 questions="q1 q2 q3 q4 q5 q6" build=build order=list jobs='' cpus=1 throttle=8 wait=0 list_file=''
 extra=()
 while (($#)); do
     case $1 in
@@ -47,6 +49,7 @@ while (($#)); do
     --questions) questions=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --order) order=$2; shift 2 ;;
+    --commands) list_file=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --cpus) cpus=$2; shift 2 ;;
     --throttle) throttle=$2; shift 2 ;;
@@ -75,6 +78,12 @@ q1_cheetah_n5_arch2x250 0.005"
 # The command list, in question order.
 list_commands() {
     local q
+    if [[ -n $list_file ]]; then
+        [[ -r $list_file ]] || { echo "sweep.sh: cannot read the command list '$list_file'" >&2; exit 1; }
+        grep -v '^[[:space:]]*\(#\|$\)' "$list_file" |
+            awk -v x="${extra[*]:-}" '{ print (x == "" ? $0 : $0 " " x) }' || true
+        return
+    fi
     for q in $questions; do
         "$build/$q" --print_commands --seeds "$seeds" ${extra[@]+"${extra[@]}"}
     done
@@ -96,6 +105,8 @@ cmds=$(list_commands)
 ordered=$(with_cost <<<"$cmds")
 hours=$(awk -F'\t' '{ s += $1 } END { printf "%.1f", s / 60 }' <<<"$ordered")
 count=$(wc -l <<<"$cmds")
+what="seeds $seeds"
+[[ -n $list_file ]] && what="from $list_file"
 
 case $mode in
 commands)
@@ -117,7 +128,7 @@ local)
         name=$(run_name "$line")
         printf '%q _run %q %q %d %s\n' "$ROOT/examples/sweep.sh" "$dir/$name.log" "$name" "$threads" "$line"
     done <"$dir/commands.txt" >"$dir/jobs.txt"
-    echo "sweep: $count runs (seeds $seeds), $jobs at a time with OMP_NUM_THREADS=$threads ($cores cores);" \
+    echo "sweep: $count runs ($what), $jobs at a time with OMP_NUM_THREADS=$threads ($cores cores);" \
         "about $hours h of 1-thread runs in all, longest first; complete runs are skipped"
     echo "sweep: logs and job log in $dir/"
     status=0
@@ -140,7 +151,7 @@ slurm)
     args=(--parsable --job-name=mbrl-sweep --chdir="$ROOT" --array="1-$count%$throttle" --cpus-per-task="$cpus"
           --output="$dir/task-%a.log")
     ((wait)) && args+=(--wait)
-    echo "sweep: submitting $count runs (seeds $seeds) as a job array, at most $throttle at once, $cpus cpu(s) each;" \
+    echo "sweep: submitting $count runs ($what) as a job array, at most $throttle at once, $cpus cpu(s) each;" \
         "about $hours h of 1-thread runs in all, longest first"
     echo "sweep: commands and task logs in $dir/ (task i runs line i of commands.txt)"
     printf 'sweep: job id '
