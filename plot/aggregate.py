@@ -13,6 +13,14 @@
       With --readme, the table also replaces the block between <!-- results --> and
       <!-- /results --> in that file.
 
+  plot/aggregate.py sweep JOBLOG... [--cores N]
+      How long a sweep took and how busy it kept the machine, from GNU parallel's job log(s)
+      (DATA/sweep/<time>/joblog.tsv; several logs: one sweep restarted): wall time from the
+      first start to the last end, the sum of the runs' times, and the busy fraction
+      sum(run time x threads) / (wall time x N cores) (N: os.cpu_count() unless given; threads:
+      the OMP_NUM_THREADS sweep.sh gave each job, in its command). Runs skipped as complete
+      take well under a second and barely count.
+
 Which runs count: run directories DATA_DIR/hw4_<exp_name>_<env>_<dd-mm-YYYY_HH-MM-SS>[_k] with a
 flags.csv (exp_name, seed and n_iter are read from it) and a metrics.csv. A run is complete when
 its metrics.csv has n_iter data rows. For each (exp_name, seed) one run is used: the newest
@@ -229,7 +237,39 @@ def results(data_dir, commands_file, out, readme=None):
     print("wrote %s (%d runs)%s" % (out, len(runs_listed), " and its block in " + readme if readme else ""))
 
 
+def sweep_report(joblogs, cores):
+    jobs = []  # (start, seconds, threads, name, exit)
+    for path in joblogs:
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f, delimiter="\t"):
+                words = row["Command"].split()
+                # sweep.sh _run LOG NAME THREADS COMMAND...
+                k = words.index("_run") if "_run" in words else -1
+                name = words[k + 2] if k >= 0 else row["Command"][:40]
+                threads = int(words[k + 3]) if k >= 0 else 1
+                jobs.append((float(row["Starttime"]), float(row["JobRuntime"]), threads, name, int(row["Exitval"])))
+    if not jobs:
+        sys.exit("aggregate.py sweep: no jobs in " + " ".join(joblogs))
+    start = min(j[0] for j in jobs)
+    wall = max(j[0] + j[1] for j in jobs) - start
+    busy = sum(j[1] * j[2] for j in jobs)
+    failed = sum(1 for j in jobs if j[4] != 0)
+    print("sweep: %d runs (%d failed), wall time %s, run times summed %s, cores busy %.0f%% (%d cores)"
+          % (len(jobs), failed, duration(wall), duration(sum(j[1] for j in jobs)),
+             100.0 * busy / (wall * cores) if wall > 0 else 0.0, cores))
+    for j in sorted(jobs, key=lambda j: -j[1]):
+        print("  %-40s %10s  %d thread(s)  exit %d" % (j[3], duration(j[1]), j[2], j[4]))
+
+
 def main(argv):
+    if len(argv) >= 2 and argv[0] == "sweep":
+        logs, cores = argv[1:], os.cpu_count() or 1
+        if "--cores" in logs:
+            i = logs.index("--cores")
+            cores = int(logs[i + 1])
+            logs = logs[:i] + logs[i + 2:]
+        sweep_report(logs, cores)
+        return
     if len(argv) == 4 and argv[0] == "series":
         series(argv[1], argv[2], argv[3])
     elif len(argv) in (4, 6) and argv[0] == "results":
