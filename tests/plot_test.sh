@@ -35,4 +35,13 @@ if grep -qi "warning" "$OUT.log"; then
     bad=1
 fi
 ((bad == 0)) || { cat "$OUT.log"; exit 1; }
+# The sweep report: two 1-thread runs of 100 s and 49.5 s (the second started 0.5 s later, and
+# failed) on 2 cores: wall 100 s, busy (100 + 49.5) / (100 x 2) = 74.75%, printed 75%.
+log="$OUT/joblog.tsv"
+printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n' >"$log"
+printf '1\t:\t1000.0\t100.0\t0\t0\t0\t0\tsweep.sh _run a.log a_seed1 1 build/q2 --seed 1\n' >>"$log"
+printf '2\t:\t1000.5\t49.5\t0\t0\t1\t0\tsweep.sh _run b.log b_seed1 1 build/q2 --seed 2\n' >>"$log"
+report=$("$HERE/../plot/aggregate.py" sweep "$log" --cores 2 | head -n 1)
+want="sweep: 2 runs (1 failed), wall time 1 min 40 s, run times summed 2 min 30 s, cores busy 75% (2 cores)"
+[[ $report == "$want" ]] || { echo "plot_test: sweep report '$report', expected '$want'" >&2; exit 1; }
 echo "plot_test: plot.sh drew all ${#expected[@]} figures from tests/fixtures/plot"
