@@ -4,8 +4,11 @@
 // homework 4 asks for: an ensemble of neural dynamics models that predict the normalized state
 // change, trained with Adam; model-predictive control by random shooting and by the cross-entropy
 // method; iterative model-based RL with on-policy data aggregation; soft actor-critic, and MBPO on
-// top of it. It includes only the C++17 standard library. A few OpenMP pragmas speed it up on
-// several cores and compile away without -fopenmp.
+// top of it. Beyond the homework (issue 13): probabilistic members (PETS's Gaussian ensembles),
+// trajectory sampling in the planner (TS1, TS-inf), planning on a true simulator the caller
+// supplies (TrueModel), and model diagnostics on held-out data in every iteration; their defaults
+// leave the homework's behaviour unchanged. It includes only the C++17 standard library. A few
+// OpenMP pragmas speed it up on several cores and compile away without -fopenmp.
 //
 // USE
 //   #include "mbrl.hpp"        // everything is in namespace mbrl, templated or inline

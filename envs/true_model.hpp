@@ -10,7 +10,7 @@
 // that state into one of `slots` private instances of the env (one per planning job, so results do
 // not depend on the thread count) and stepping it through the candidate's actions, summing the
 // rewards step() returns (the env's reward of each post-step state, as the learned planner sums
-// R(s_1) + ... + R(s_H)). Done is ignored, as by the learned planner. The real env is only read.
+// R(s_1) + ... + R(s_H)); each step's reward equals, bit for bit, the real env's for that action. Done is ignored, as by the learned planner. The real env is only read.
 // Nothing is allocated per call once every slot has run once.
 #ifndef MBRL_ENVS_TRUE_MODEL_HPP
 #define MBRL_ENVS_TRUE_MODEL_HPP
@@ -33,6 +33,7 @@ public:
         copies_.resize(slots);  // default-constructed instances: their own simulation each
         act_.assign(slots, std::vector<float>(real_.act_dim()));
         obs_.assign(slots, std::vector<float>(real_.obs_dim()));
+        rew_.assign(slots, std::vector<float>());
     }
     void begin() override { real_.save_state(snapshot_); }
     float rollout(int slot, const float* actions, int H) override {
@@ -40,21 +41,29 @@ public:
         std::vector<float>& act = act_[slot];
         std::vector<float>& obs = obs_[slot];
         const int A = real_.act_dim();
+        std::vector<float>& rew = rew_[slot];
+        if (static_cast<int>(rew.size()) < H) rew.resize(H);  // grows once, at the first call
         env.restore_state(snapshot_);
-        float total = 0;
         for (int t = 0; t < H; ++t) {
             std::copy(actions + t * A, actions + (t + 1) * A, act.begin());
             bool done = false;
-            total += env.step(act, obs, done);
+            rew[t] = env.step(act, obs, done);
         }
+        // Summed apart from the steps: were the sum written into the step loop, -ffp-contract=fast
+        // could fuse it with the reward's last multiply (reacher: -10 * distance) into one FMA.
+        float total = 0;
+        for (int t = 0; t < H; ++t) total += rew[t];
         return total;
     }
+    // The rewards of slot's last rollout, step by step: rewards(slot)[t] for t < H.
+    const std::vector<float>& rewards(int slot) const { return rew_[slot]; }
 
 private:
     const Env& real_;
     typename Env::State snapshot_;
     std::vector<Env> copies_;                   // [slots]
     std::vector<std::vector<float>> act_, obs_;  // [slots] x [act_dim], [obs_dim]
+    std::vector<std::vector<float>> rew_;        // [slots] x [H] the last rollout's rewards
 };
 
 }  // namespace envs
