@@ -31,5 +31,5 @@ pos(c) = column(c) > 0 ? column(c) : NaN
 plot file using "Iteration":(pos("Model_OneStepError")) with linespoints lw 2 pt 7 lc rgb "#d62728" title "one-step MSE of the ensemble mean", \
      file using "Iteration":(pos("Model_OpenLoop10Error")) with linespoints lw 2 pt 5 lc rgb "#1f77b4" title "open-loop MSE after 10 steps", \
      file using "Iteration":(pos("Model_Disagreement")) with linespoints lw 2 pt 9 lc rgb "#2ca02c" title "disagreement (std across members)", \
-     file using "Iteration":(pos("Training Loss")) with lines dt 2 lw 1.5 lc rgb "#777777" title "Training Loss (train data)"
+     file using "Iteration":(pos("Training Loss")) with linespoints dt 2 lw 1.5 pt 1 ps 1.5 lc rgb "#777777" title "Training Loss (train data)"
 set output
