@@ -4,8 +4,11 @@
 // homework 4 asks for: an ensemble of neural dynamics models that predict the normalized state
 // change, trained with Adam; model-predictive control by random shooting and by the cross-entropy
 // method; iterative model-based RL with on-policy data aggregation; soft actor-critic, and MBPO on
-// top of it. It includes only the C++17 standard library. A few OpenMP pragmas speed it up on
-// several cores and compile away without -fopenmp.
+// top of it. Beyond the homework (issue 13): probabilistic members (PETS's Gaussian ensembles),
+// trajectory sampling in the planner (TS1, TS-inf), planning on a true simulator the caller
+// supplies (TrueModel), and model diagnostics on held-out data in every iteration; their defaults
+// leave the homework's behaviour unchanged. It includes only the C++17 standard library. A few
+// OpenMP pragmas speed it up on several cores and compile away without -fopenmp.
 //
 // USE
 //   #include "mbrl.hpp"        // everything is in namespace mbrl, templated or inline
@@ -28,11 +31,13 @@
 //    6. Loss: mean squared error
 //    7. Adam
 //    8. Normalization statistics
-//    9. Dynamics model and ensemble (assignment Eqs. 1-6 and 9)
+//    9. Dynamics model and ensemble (assignment Eqs. 1-6 and 9), deterministic or probabilistic (PETS)
 //   10. Rollouts and the replay buffer
-//   11. Model-predictive control: random shooting and CEM (Eq. 8)
+//   11. Model-predictive control: random shooting and CEM (Eq. 8), with trajectory sampling (TS1,
+//       TS-inf) or on a caller's true simulator (TrueModel)
 //   12. Soft actor-critic
-//   13. Model-based RL with on-policy data aggregation (Algorithm 1), reported to a RunSink
+//   13. Model-based RL with on-policy data aggregation (Algorithm 1), reported to a RunSink, with
+//       model diagnostics on held-out data every iteration
 //   14. MBPO
 //   Appendix: speed. The tuned matrix multiply behind section 4's contract
 //
@@ -128,6 +133,7 @@ enum class Stream : uint64_t {
     sac_train,    // SAC's minibatches and action noise while training
     rollout,      // MBPO's model rollouts
     test,         // tests
+    particle,     // MPC trajectory sampling: members and Gaussian noise of the particles
 };
 
 // Counter-based generator: draw number c of the stream keyed by (seed, stream, a, b) is
@@ -653,6 +659,39 @@ struct Normalizer {
 // Member n is an MLP f_n: [normalize(s), normalize(a)] -> normalized state change. It is trained
 // on Eq. 5, || normalize(s' - s) - f_n(s, a) ||^2 averaged as nn.MSELoss does, and predicts with
 // Eq. 6, s' = s + unnormalize(f_n(s, a)).
+//
+// Probabilistic members (PETS, Chua et al. 2018, Eqs. 1 and A.1 of its code): the MLP has 2 D
+// outputs, the mean mu [D] and a raw log-variance r [D] of the normalized state change, and the
+// log-variance is soft-bounded between learned per-dimension bounds (max_lv, min_lv):
+//   lv = max_lv - softplus(max_lv - r);  lv = min_lv + softplus(lv - min_lv)
+// The loss of a member on a minibatch of B rows is the Gaussian negative log-likelihood (without
+// its constant) plus PETS's small penalty that keeps the bounds from drifting apart:
+//   L = 1/(B D) sum_{i,j} [ (mu_ij - y_ij)^2 exp(-lv_ij) + lv_ij ] + 0.01 (sum_j max_lv_j - sum_j min_lv_j)
+// The bounds start at max_lv = 0.5 and min_lv = -10 (PETS) and are each member's own (PETS shares
+// one pair over the ensemble; per member keeps the members independent). predict() gives the mean,
+// s' = s + unnormalize(mu); predict_sample() a draw, s' = s + unnormalize(mu + exp(lv / 2) eps).
+
+enum class ModelType { deterministic, probabilistic };
+
+inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+inline double softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
+
+// The soft-bounded log-variance (forward) of a raw output r with bounds hi = max_lv, lo = min_lv.
+template <class T>
+T bounded_logvar(T r, T hi, T lo) {
+    const double a = hi - softplus(static_cast<double>(hi) - r);
+    return static_cast<T>(lo + softplus(a - lo));
+}
+// Its backward: given g = dL/dlv, returns dL/dr and adds dL/dhi, dL/dlo into *dhi, *dlo.
+// dlv/da = sigmoid(a - lo), dlv/dlo = 1 - sigmoid(a - lo); da/dr = sigmoid(hi - r), da/dhi = 1 - sigmoid(hi - r).
+template <class T>
+T bounded_logvar_backward(T r, T hi, T lo, T g, T* dhi, T* dlo) {
+    const double a = hi - softplus(static_cast<double>(hi) - r);
+    const double s_lo = sigmoid(a - lo), s_hi = sigmoid(static_cast<double>(hi) - r);
+    *dlo += static_cast<T>(g * (1 - s_lo));
+    *dhi += static_cast<T>(g * s_lo * (1 - s_hi));
+    return static_cast<T>(g * s_lo * s_hi);
+}
 
 // Statistics of the whole replay buffer, shared by every member and by the planner.
 template <class T>
@@ -686,10 +725,17 @@ void model_target(View<T> y, View<const T> obs, View<const T> next_obs, const Da
 
 template <class T>
 struct Ensemble {
+    static constexpr double kBoundPenalty = 0.01;  // PETS's weight of sum max_lv - sum min_lv
     int obs_dim = 0, act_dim = 0;
-    std::vector<MLP<T>> nets;  // [N] members, independently initialized
+    ModelType type = ModelType::deterministic;
+    std::vector<MLP<T>> nets;  // [N] members, independently initialized; outputs [D] or (probabilistic) [2 D]
     std::vector<Adam<T>> opts;  // [N] one optimizer per member
     DataStats<T> stats;
+    // Probabilistic members only (empty otherwise):
+    std::vector<Buffer<T>> bounds;       // [N] x [2 D]: max_lv [D], then min_lv [D]
+    std::vector<Buffer<T>> bound_grads;  // [N] x [2 D], same layout: the member's gradient
+    std::vector<Adam<T>> bound_opts;     // [N]
+    std::vector<Buffer<T>> slice_bound_grads;  // [N * kSlices] x [2 D]: a slice's share
 
     // Training: each member's minibatch is cut into kSlices slices of rows, and the E x kSlices
     // slices run in parallel, each with its own scratch; a member's gradient is the sum of its
@@ -708,15 +754,23 @@ struct Ensemble {
 
     Ensemble() = default;
     Ensemble(int ob_dim, int ac_dim, int n_models, int n_layers, int size, T learning_rate, uint64_t seed,
-             Activation act = Activation::tanh)
-        : obs_dim(ob_dim), act_dim(ac_dim) {
+             Activation act = Activation::tanh, ModelType model_type = ModelType::deterministic)
+        : obs_dim(ob_dim), act_dim(ac_dim), type(model_type) {
         if (n_models <= 0) fail("Ensemble: ensemble_size must be positive, got ", n_models);
+        const int outputs = probabilistic() ? 2 * ob_dim : ob_dim;
         for (int m = 0; m < n_models; ++m) {
-            nets.emplace_back(ob_dim + ac_dim, ob_dim, n_layers, size, act);
+            nets.emplace_back(ob_dim + ac_dim, outputs, n_layers, size, act);
             Rng rng(seed, Stream::init, static_cast<uint64_t>(m));
             nets.back().init(rng);
             opts.emplace_back(nets.back().size(), learning_rate);
+            if (probabilistic()) {
+                bounds.emplace_back(2 * ob_dim, T(0.5));
+                std::fill(bounds.back().begin() + ob_dim, bounds.back().end(), T(-10));
+                bound_grads.emplace_back(2 * ob_dim, T(0));
+                bound_opts.emplace_back(2 * ob_dim, learning_rate);
+            }
         }
+        if (probabilistic()) slice_bound_grads.assign(n_models * kSlices, Buffer<T>(2 * ob_dim, T(0)));
         work.resize(n_models * kSlices);
         target.resize(n_models * kSlices);
         dout.resize(n_models * kSlices);
@@ -729,6 +783,9 @@ struct Ensemble {
         stats.delta = Normalizer<T>(ob_dim);
     }
     int size() const { return static_cast<int>(nets.size()); }
+    bool probabilistic() const { return type == ModelType::probabilistic; }
+    const T* max_logvar(int m) const { return bounds[m].data(); }
+    const T* min_logvar(int m) const { return bounds[m].data() + obs_dim; }
 
     // Recompute the statistics over a whole data set (reference: after every add to the buffer).
     // NaN or inf anywhere in the data is an error here, before it can reach a network.
@@ -751,9 +808,26 @@ struct Ensemble {
                  const PackedMLP<T>* packed = nullptr) const {
         const MLP<T>& net = nets[m];
         model_input(w.input(net, obs.rows), obs, act, stats);
-        View<const T> y = packed ? mlp_forward(*packed, w) : mlp_forward(net, w);
+        View<const T> y = packed ? mlp_forward(*packed, w) : mlp_forward(net, w);  // [B, D] or [B, 2 D]: mean first
         for (int i = 0; i < obs.rows; ++i)
             for (int j = 0; j < obs_dim; ++j) next_obs(i, j) = obs(i, j) + stats.delta.unnormalize(y(i, j), j);
+    }
+    // A draw of member m's Gaussian (probabilistic members): next_obs [B, ob_dim] = obs +
+    // unnormalize(mu + exp(lv / 2) eps), eps [B, ob_dim] standard normal given by the caller.
+    // Deterministic members ignore eps (same as predict). Nothing is allocated.
+    void predict_sample(int m, View<const T> obs, View<const T> act, View<T> next_obs, View<const T> eps,
+                        MLPWork<T>& w, const PackedMLP<T>* packed = nullptr) const {
+        if (!probabilistic()) return predict(m, obs, act, next_obs, w, packed);
+        const MLP<T>& net = nets[m];
+        model_input(w.input(net, obs.rows), obs, act, stats);
+        View<const T> y = packed ? mlp_forward(*packed, w) : mlp_forward(net, w);  // [B, 2 D]
+        const T *hi = max_logvar(m), *lo = min_logvar(m);
+        for (int i = 0; i < obs.rows; ++i)
+            for (int j = 0; j < obs_dim; ++j) {
+                const T lv = bounded_logvar(y(i, obs_dim + j), hi[j], lo[j]);
+                const T z = y(i, j) + static_cast<T>(std::exp(0.5 * static_cast<double>(lv))) * eps(i, j);
+                next_obs(i, j) = obs(i, j) + stats.delta.unnormalize(z, j);
+            }
     }
 
     // One training step of every member (Eq. 5 and Adam), each on its own minibatch of `batch` rows
@@ -771,14 +845,9 @@ struct Ensemble {
         T mean = 0;
         for (int m = 0; m < size(); ++m) {  // per member: the slices' sum, then one Adam step
             MLP<T>& net = nets[m];
-            losses[m] = 0;
-            std::fill(net.grads.begin(), net.grads.end(), T(0));
-            for (int s = 0; s < kSlices; ++s) {
-                losses[m] += slice_loss[m * kSlices + s];
-                const Buffer<T>& g = grads[m * kSlices + s];
-                for (std::size_t i = 0; i < g.size(); ++i) net.grads[i] += g[i];
-            }
+            gather_gradient(m);
             opts[m].step(net.params.data(), net.grads.data());
+            if (probabilistic()) bound_opts[m].step(bounds[m].data(), bound_grads[m].data());
             mean += losses[m];
         }
         mean /= static_cast<T>(size());
@@ -788,12 +857,40 @@ struct Ensemble {
         return mean;
     }
 
+    // Member m's loss and gradient from its slices: losses[m], net.grads and (probabilistic)
+    // bound_grads[m] = the slices' sums in slice order, plus the bound penalty and its gradient.
+    void gather_gradient(int m) {
+        MLP<T>& net = nets[m];
+        losses[m] = 0;
+        std::fill(net.grads.begin(), net.grads.end(), T(0));
+        for (int s = 0; s < kSlices; ++s) {
+            losses[m] += slice_loss[m * kSlices + s];
+            const Buffer<T>& g = grads[m * kSlices + s];
+            for (std::size_t i = 0; i < g.size(); ++i) net.grads[i] += g[i];
+        }
+        if (!probabilistic()) return;
+        Buffer<T>& bg = bound_grads[m];
+        std::fill(bg.begin(), bg.end(), T(0));
+        for (int s = 0; s < kSlices; ++s)
+            for (int j = 0; j < 2 * obs_dim; ++j) bg[j] += slice_bound_grads[m * kSlices + s][j];
+        double penalty = 0;  // 0.01 (sum max_lv - sum min_lv); d/dmax = 0.01, d/dmin = -0.01
+        for (int j = 0; j < obs_dim; ++j) {
+            penalty += static_cast<double>(max_logvar(m)[j]) - min_logvar(m)[j];
+            bg[j] += static_cast<T>(kBoundPenalty);
+            bg[obs_dim + j] -= static_cast<T>(kBoundPenalty);
+        }
+        losses[m] += static_cast<T>(kBoundPenalty * penalty);
+    }
+
     // Member m's share of Eq. 5 on `rows` rows idx[0..rows) of its minibatch of B rows: x =
     // [normalize(s), normalize(a)], target normalize(s' - s), the MSE's part (sum over these rows
-    // / (B ob_dim)) and its gradient into grads[job].
+    // / (B ob_dim)) and its gradient into grads[job]. Probabilistic members: the Gaussian NLL's
+    // part instead (the bound penalty is added once per member, by gather_gradient), and the
+    // bounds' gradient into slice_bound_grads[job].
     void slice_gradient(int job, int m, const int* idx, int rows, int B, View<const T> obs, View<const T> act,
                         View<const T> next_obs) {
         const MLP<T>& net = nets[m];
+        if (probabilistic()) std::fill(slice_bound_grads[job].begin(), slice_bound_grads[job].end(), T(0));
         if (rows == 0) {
             std::fill(grads[job].begin(), grads[job].end(), T(0));
             slice_loss[job] = 0;
@@ -801,13 +898,38 @@ struct Ensemble {
         }
         if (work[job].max_batch < rows) work[job].reserve(net, rows);
         target[job].resize(rows, obs_dim);
-        dout[job].resize(rows, obs_dim);
+        dout[job].resize(rows, net.out());
         model_input(work[job].input(net, rows), obs, act, stats, idx);
         model_target(target[job].view(), obs, next_obs, stats, idx);
         View<const T> y = mlp_forward(net, work[job]);
-        slice_loss[job] = mse_forward<T>(y, target[job].view()) * static_cast<T>(rows) / static_cast<T>(B);
-        mse_backward<T>(dout[job].view(), y, target[job].view(), static_cast<std::size_t>(B) * obs_dim);
+        if (probabilistic()) {
+            slice_loss[job] = gaussian_nll(m, y, target[job].view(), dout[job].view(), B, slice_bound_grads[job].data());
+        } else {
+            slice_loss[job] = mse_forward<T>(y, target[job].view()) * static_cast<T>(rows) / static_cast<T>(B);
+            mse_backward<T>(dout[job].view(), y, target[job].view(), static_cast<std::size_t>(B) * obs_dim);
+        }
         mlp_backward<T>(net, work[job], dout[job].view(), View<T>(), grads[job].data());
+    }
+
+    // The NLL part of the probabilistic loss on the rows of y [rows, 2 D] (mean, raw log-variance)
+    // against target [rows, D], as a share of a minibatch of B rows: returns
+    // 1/(B D) sum [(mu - y)^2 exp(-lv) + lv]; writes dL/dy into dy [rows, 2 D] and adds dL/dbounds
+    // into dbounds [2 D]. dL/dmu = 2 (mu - y) exp(-lv) / (B D), dL/dlv = (1 - (mu - y)^2 exp(-lv)) / (B D).
+    T gaussian_nll(int m, View<const T> y, View<const T> target, View<T> dy, int B, T* dbounds) const {
+        const int D = obs_dim;
+        const T *hi = max_logvar(m), *lo = min_logvar(m);
+        const double scale = 1.0 / (static_cast<double>(B) * D);
+        double loss = 0;
+        for (int i = 0; i < y.rows; ++i)
+            for (int j = 0; j < D; ++j) {
+                const T r = y(i, D + j), lv = bounded_logvar(r, hi[j], lo[j]);
+                const double err = static_cast<double>(y(i, j)) - target(i, j), inv_var = std::exp(-static_cast<double>(lv));
+                loss += err * err * inv_var + lv;
+                dy(i, j) = static_cast<T>(2 * err * inv_var * scale);
+                const T dlv = static_cast<T>((1 - err * err * inv_var) * scale);
+                dy(i, D + j) = bounded_logvar_backward(r, hi[j], lo[j], dlv, dbounds + j, dbounds + D + j);
+            }
+        return static_cast<T>(loss * scale);
     }
 
     // The scheduling: job j is slice j % kSlices of member j / kSlices, rows [r0, r0 + rows) of
@@ -998,10 +1120,28 @@ struct ReplayBuffer {
 // Cost of one call: M x E x K x H forward passes of one row. All candidates advance one step at a
 // time as one batch; the work is split into jobs (member, block of candidates), each running its
 // block through the whole horizon, two or more jobs per thread and no barrier until the end.
+//
+// Trajectory sampling (PETS, Chua et al. 2018, section 5): instead of one deterministic rollout
+// per member, each candidate gets P particles (MPCConfig::particles, default one per member). A
+// particle's next state is a draw of one member's Gaussian (probabilistic members; the mean for
+// deterministic ones). TS1 draws that member afresh for each particle at each step; TS-inf fixes
+// it per particle for the whole horizon (particle p uses member p mod E, PETS's even split). A
+// candidate's score is the mean over its particles of their summed rewards. The draws are keyed
+// by (call, round, step, candidate), so they do not depend on the thread count. Jobs are blocks
+// of candidates with all their particles (at most 256 rows); at each step each job gathers its
+// rows by member, predicts, and scatters them back, in preallocated scratch.
+//
+// Planning on the true simulator (upper bound of a perfect model): the same candidates, scored by
+// a TrueModel that the caller supplies (this library knows no simulator; envs/true_model.hpp has
+// one for every env of envs/). One score per candidate: the summed rewards of its actions
+// simulated from the real env's current state.
 
 // The environment's batched reward: obs [n, ob_dim], act [n, ac_dim] -> rew [n], done [n] (or null).
 template <class T>
 using RewardFn = void (*)(const T* obs, const T* act, int n, T* rew, T* done);
+
+// How the planner carries a candidate through the learned model (see above).
+enum class Propagation { expectation, ts1, tsinf };
 
 struct MPCConfig {
     int horizon = 10;           // H
@@ -1010,6 +1150,23 @@ struct MPCConfig {
     int cem_iterations = 4;     // M
     int cem_num_elites = 5;     // J
     double cem_alpha = 1.0;     // smoothing: new = alpha * elite statistic + (1 - alpha) * old
+    Propagation propagation = Propagation::expectation;  // expectation: one mean rollout per member
+    int particles = 0;          // P per candidate with ts1 / tsinf; 0: one per member
+    bool true_model = false;    // score on the true simulator (run_mb then needs a TrueModel)
+};
+
+// The true simulator as the planner sees it, implemented by the caller (envs/true_model.hpp).
+// begin() is called once per planning call, from one thread, before any rollout; rollout() may
+// run concurrently for distinct slots and must leave the real environment untouched.
+template <class T>
+struct TrueModel {
+    virtual ~TrueModel() = default;
+    // Prepare `slots` independent copies of the simulation (once, before planning).
+    virtual void reserve(int slots) = 0;
+    // Snapshot the real environment's current state.
+    virtual void begin() = 0;
+    // The summed reward of actions [H, ac_dim] (row-major) simulated from the snapshot with copy `slot`.
+    virtual T rollout(int slot, const T* actions, int H) = 0;
 };
 
 template <class T>
@@ -1021,6 +1178,8 @@ struct MPC {
     std::vector<T> low, high;  // [ac_dim] action bounds
     uint64_t seed;
     uint64_t calls = 0;        // planning calls so far: the random numbers of call c depend on c
+    TrueModel<T>* truth = nullptr;  // set by plan_on(): candidates are scored on the true simulator
+    int particles = 0;              // P, with trajectory sampling
 
     // Preallocated: nothing is allocated by act().
     Tensor<T> cand;             // [K, H * ac_dim] candidate sequences, row i = a_0 .. a_{H-1}
@@ -1028,12 +1187,19 @@ struct MPC {
     std::vector<T> mean_score;  // [K] mean over members
     std::vector<int> order;     // [K] candidate indices, best first (CEM elites)
     std::vector<T> mu, sigma;   // [H * ac_dim] CEM sampling distribution
-    int block = 0, blocks = 0;  // candidates per job, jobs per member
+    int block = 0, blocks = 0;  // candidates per job, jobs per member (trajectory sampling and true model: jobs)
+    // Rows of a job: its candidates (expectation), or its candidates' particles, row i P + p
+    // for particle p of candidate i (trajectory sampling); R = block or block P.
     struct Job {
         MLPWork<T> work;
-        Tensor<T> s, s_next, a, r;  // [block, ob_dim], [block, ob_dim], [block, ac_dim], [block, 1]
+        Tensor<T> s, s_next, a, r;  // [R, ob_dim], [R, ob_dim], [R, ac_dim], [R, 1]
+        // Trajectory sampling only:
+        std::vector<T> total;       // [R] each particle's summed reward
+        std::vector<int> member;    // [R] the member each particle steps with, this step
+        std::vector<int> rows_of;   // [R] gathered row k came from row rows_of[k]
+        Tensor<T> eps, g_s, g_a, g_eps, g_next;  // [R, ob_dim] noise; the rows of one member, gathered
     };
-    std::vector<Job> jobs;      // [E * blocks]
+    std::vector<Job> jobs;      // [E * blocks] (trajectory sampling and true model: [blocks])
     std::vector<PackedMLP<T>> packed;  // [E] each member's weights, packed once per evaluate()
 
     MPC(const Ensemble<T>& ens, RewardFn<T> reward_fn, std::vector<T> act_low, std::vector<T> act_high,
@@ -1050,27 +1216,69 @@ struct MPC {
             fail("MPC: cem_alpha must be in (0, 1], got ", cfg.cem_alpha);
         if (static_cast<int>(low.size()) != ac_dim || static_cast<int>(high.size()) != ac_dim)
             fail("MPC: action bounds must have ", ac_dim, " entries");
+        if (cfg.particles < 0) fail("MPC: mpc_particles must be >= 0, got ", cfg.particles);
+        if (cfg.propagation == Propagation::expectation && cfg.particles != 0 && cfg.particles != ens.size())
+            fail("MPC: expectation propagates one particle per member (", ens.size(),
+                 "); mpc_particles = ", cfg.particles, " needs ts1 or tsinf");
         const int K = cfg.num_sequences, E = ens.size();
         cand.resize(K, cfg.horizon * ac_dim);
-        score.resize(E, K);
         mean_score.assign(K, T(0));
         order.resize(K);
         mu.assign(cfg.horizon * ac_dim, T(0));
         sigma.assign(cfg.horizon * ac_dim, T(0));
-        blocks = (K + 255) / 256;  // blocks of at most 256 candidates, as equal as possible
-        block = (K + blocks - 1) / blocks;
-        jobs.resize(static_cast<std::size_t>(E) * blocks);
-        for (Job& j : jobs) {
-            j.work.reserve(ens.nets[0], block);
-            j.s.resize(block, ob_dim);
-            j.s_next.resize(block, ob_dim);
-            j.a.resize(block, ac_dim);
-            j.r.resize(block, 1);
+        if (cfg.propagation == Propagation::expectation) {
+            score.resize(E, K);
+            blocks = (K + 255) / 256;  // blocks of at most 256 candidates, as equal as possible
+            block = (K + blocks - 1) / blocks;
+            jobs.resize(static_cast<std::size_t>(E) * blocks);
+            for (Job& j : jobs) {
+                j.work.reserve(ens.nets[0], block);
+                j.s.resize(block, ob_dim);
+                j.s_next.resize(block, ob_dim);
+                j.a.resize(block, ac_dim);
+                j.r.resize(block, 1);
+            }
+        } else {
+            particles = cfg.particles > 0 ? cfg.particles : E;
+            score.resize(1, K);
+            const int per_job = std::max(1, 256 / particles);  // candidates per job: at most 256 rows if P <= 256
+            blocks = (K + per_job - 1) / per_job;
+            block = (K + blocks - 1) / blocks;
+            const int R = block * particles;
+            jobs.resize(blocks);
+            for (Job& j : jobs) {
+                j.work.reserve(ens.nets[0], R);
+                for (Tensor<T>* t : {&j.s, &j.s_next, &j.eps, &j.g_s, &j.g_eps, &j.g_next}) t->resize(R, ob_dim);
+                j.a.resize(R, ac_dim);
+                j.g_a.resize(R, ac_dim);
+                j.r.resize(R, 1);
+                j.total.assign(R, T(0));
+                j.member.assign(R, 0);
+                j.rows_of.assign(R, 0);
+            }
         }
     }
 
+    // Score candidates on the true simulator from now on (the ensemble is no longer used): one
+    // job, and one copy of the simulation, per block of at most 64 candidates.
+    void plan_on(TrueModel<T>& true_model) {
+        if (cfg.propagation != Propagation::expectation || cfg.particles != 0)
+            fail("MPC: planning on the true model takes no trajectory sampling (mpc_propagation expectation, "
+                 "mpc_particles 0)");
+        truth = &true_model;
+        const int K = cfg.num_sequences;
+        score.resize(1, K);
+        blocks = (K + 63) / 64;
+        block = (K + blocks - 1) / blocks;
+        jobs.resize(blocks);
+        truth->reserve(blocks);
+    }
+
     // Scores every candidate in `cand` from the real observation obs [ob_dim] into mean_score.
-    void evaluate(const T* obs) {
+    // (call, round) key the particles' random numbers (trajectory sampling).
+    void evaluate(const T* obs, uint64_t call = 0, int round = 0) {
+        if (truth) return evaluate_true();
+        if (cfg.propagation != Propagation::expectation) return evaluate_sampled(obs, call, round);
         const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon;
         packed.resize(E);
         for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m]);
@@ -1101,6 +1309,74 @@ struct MPC {
         }
     }
 
+    // Trajectory sampling (TS1 / TS-inf): P particles per candidate, each stepping with one
+    // member's draw; score = mean over particles of their summed rewards.
+    void evaluate_sampled(const T* obs, uint64_t call, int round) {
+        const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon, P = particles;
+        const bool ts1 = cfg.propagation == Propagation::ts1, noisy = model->probabilistic();
+        packed.resize(E);
+        for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m]);
+        MBRL_OMP(parallel for schedule(static))
+        for (int j = 0; j < static_cast<int>(jobs.size()); ++j) {  // job j: candidates [j block, j block + n)
+            Job& job = jobs[j];
+            const int i0 = j * block, n = std::min(block, K - i0), R = n * P;
+            if (n <= 0) continue;
+            View<T> s = job.s.view().middle_rows(0, R), s2 = job.s_next.view().middle_rows(0, R);
+            View<T> a = job.a.view().middle_rows(0, R);
+            for (int r = 0; r < R; ++r) {
+                std::copy(obs, obs + ob_dim, s.row(r));
+                job.total[r] = T(0);
+            }
+            for (int t = 0; t < H; ++t) {
+                for (int i = 0; i < n; ++i) {  // this step's members and noise of candidate i's particles
+                    Rng rng(seed, Stream::particle, call, (static_cast<uint64_t>(round) * H + t) * K + i0 + i);
+                    for (int p = 0; p < P; ++p) {
+                        const int r = i * P + p;
+                        job.member[r] = ts1 ? static_cast<int>(rng.below(static_cast<uint64_t>(E))) : p % E;
+                        if (noisy)
+                            for (int d = 0; d < ob_dim; ++d) job.eps(r, d) = static_cast<T>(rng.normal());
+                        std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(r));
+                    }
+                }
+                for (int m = 0; m < E; ++m) {  // member m's rows: gather, predict, scatter
+                    int c = 0;
+                    for (int r = 0; r < R; ++r) {
+                        if (job.member[r] != m) continue;
+                        std::copy(s.row(r), s.row(r) + ob_dim, job.g_s.row(c));
+                        std::copy(a.row(r), a.row(r) + ac_dim, job.g_a.row(c));
+                        if (noisy) std::copy(job.eps.row(r), job.eps.row(r) + ob_dim, job.g_eps.row(c));
+                        job.rows_of[c++] = r;
+                    }
+                    if (c == 0) continue;
+                    View<T> next = job.g_next.view().middle_rows(0, c);
+                    model->predict_sample(m, job.g_s.view().middle_rows(0, c), job.g_a.view().middle_rows(0, c), next,
+                                          job.g_eps.view().middle_rows(0, c), job.work, &packed[m]);
+                    for (int k = 0; k < c; ++k) std::copy(next.row(k), next.row(k) + ob_dim, s2.row(job.rows_of[k]));
+                }
+                reward(s2.data, a.data, R, job.r.data(), nullptr);  // R(s_{t+1})
+                for (int r = 0; r < R; ++r) job.total[r] += job.r.data()[r];
+                std::swap(s.data, s2.data);
+            }
+            for (int i = 0; i < n; ++i) {
+                T sum = 0;
+                for (int p = 0; p < P; ++p) sum += job.total[i * P + p];
+                score(0, i0 + i) = sum / static_cast<T>(P);
+            }
+        }
+        for (int i = 0; i < K; ++i) mean_score[i] = score(0, i);
+    }
+
+    // The true simulator: candidate i's score is its summed reward simulated from the real state.
+    void evaluate_true() {
+        const int K = cfg.num_sequences, H = cfg.horizon;
+        MBRL_OMP(parallel for schedule(static))
+        for (int j = 0; j < blocks; ++j) {  // job j: candidates [j block, j block + n) with copy j
+            const int i0 = j * block, n = std::min(block, K - i0);
+            for (int i = 0; i < n; ++i) score(0, i0 + i) = truth->rollout(j, cand.row(i0 + i), H);
+        }
+        for (int i = 0; i < K; ++i) mean_score[i] = score(0, i);
+    }
+
     // The action for observation obs [ob_dim], written to action [ac_dim]: sample candidates,
     // evaluate them, and (CEM) refit the sampling distribution, for M rounds (random shooting:
     // one); then choose.
@@ -1108,9 +1384,10 @@ struct MPC {
         check_finite(View<const T>(obs, 1, ob_dim), "MPC::act: observation");
         const uint64_t call = calls++;
         const int rounds = cfg.cem ? cfg.cem_iterations : 1;
+        if (truth) truth->begin();
         for (int round = 0; round < rounds; ++round) {
             sample(call, round);
-            evaluate(obs);
+            evaluate(obs, call, round);
             if (cfg.cem) refit(round);
         }
         choose(action);
@@ -1198,8 +1475,6 @@ inline void sample_distinct(int n, int k, Rng& rng, std::vector<int>& out) {
         out.push_back(std::find(out.begin(), out.end(), t) == out.end() ? t : j);
     }
 }
-
-inline double softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
 
 template <class T>
 struct SAC {
@@ -1459,6 +1734,7 @@ struct MBConfig {
     int eval_batch_size = 400;
     double learning_rate = 1e-3;
     int n_layers = 2, size = 250;
+    ModelType model_type = ModelType::deterministic;  // probabilistic: PETS's Gaussian members (section 9)
     uint64_t seed = 1;
     int scalar_log_freq = 1;  // -1: no evaluation and no eval metrics
     int video_log_freq = -1;  // accepted for compatibility; this library writes no videos
@@ -1530,6 +1806,80 @@ ModelPredictions model_predictions(Env& env, const Ensemble<float>& ens, uint64_
     return p;
 }
 
+// Model diagnostics of every iteration, on held-out data: the iteration's evaluation paths,
+// collected by the policy that used the model just trained and never trained on (evaluation data
+// does not enter the buffer; taking a slice of the training data would change training). All
+// three are averaged over rows and state dimensions, in normalized units; no random number is
+// drawn and nothing the run uses is changed.
+//   one_step      MSE of the ensemble mean's normalized state change against normalize(s' - s):
+//                 the units of Eq. 5's training loss, so it compares with 'Training Loss'
+//   open_loop     MSE after `horizon` steps (10) of the ensemble mean run open loop on the
+//                 recorded actions, from every start with that many steps left in its path, the
+//                 error divided by the observation's std (stats.obs) per dimension
+//   disagreement  population std across members of their normalized state changes (0 for one member)
+// Probabilistic members are represented by their means. NaN where there is nothing to measure.
+struct ModelDiagnostics {
+    double one_step = NAN, open_loop = NAN, disagreement = NAN;
+};
+template <class T>
+ModelDiagnostics model_diagnostics(const Ensemble<T>& ens, const Rollouts<T>& paths, int horizon = 10) {
+    ModelDiagnostics d;
+    const int N = paths.steps(), D = ens.obs_dim, E = ens.size();
+    if (N == 0) return d;
+    Tensor<T> target(N, D);  // normalize(s' - s)
+    model_target(target.view(), paths.obs.view(), paths.next_obs.view(), ens.stats);
+    std::vector<Tensor<T>> f(E);  // [E] x [N, D]: each member's normalized change (its mean)
+    MLPWork<T> w(ens.nets[0], N);
+    for (int m = 0; m < E; ++m) {
+        model_input(w.input(ens.nets[m], N), paths.obs.view(), paths.act.view(), ens.stats);
+        View<const T> y = mlp_forward(ens.nets[m], w);
+        f[m].resize(N, D);
+        for (int i = 0; i < N; ++i) std::copy(y.row(i), y.row(i) + D, f[m].row(i));
+    }
+    double err = 0, spread = 0;
+    for (int i = 0; i < N; ++i)
+        for (int j = 0; j < D; ++j) {
+            double mean = 0, var = 0;
+            for (int m = 0; m < E; ++m) mean += f[m](i, j);
+            mean /= E;
+            for (int m = 0; m < E; ++m) var += (f[m](i, j) - mean) * (f[m](i, j) - mean);
+            err += (mean - target(i, j)) * (mean - target(i, j));
+            spread += std::sqrt(var / E);
+        }
+    d.one_step = err / (static_cast<double>(N) * D);
+    d.disagreement = spread / (static_cast<double>(N) * D);
+    // Open loop: starts i whose path has rows i .. i + horizon - 1 (no terminal before the last).
+    std::vector<int> starts;
+    for (int i = 0; i + horizon <= N; ++i) {
+        bool whole = true;
+        for (int k = 0; k + 1 < horizon && whole; ++k) whole = paths.terminal[i + k] == T(0);
+        if (whole) starts.push_back(i);
+    }
+    const int S = static_cast<int>(starts.size());
+    if (S == 0 || horizon <= 0) return d;
+    Tensor<T> s(S, D), a(S, ens.act_dim), pred(S, D), next(S, D);
+    MLPWork<T> ws(ens.nets[0], S);
+    for (int k = 0; k < S; ++k) std::copy(paths.obs.row(starts[k]), paths.obs.row(starts[k]) + D, s.row(k));
+    for (int t = 0; t < horizon; ++t) {
+        for (int k = 0; k < S; ++k) std::copy(paths.act.row(starts[k] + t), paths.act.row(starts[k] + t) + ens.act_dim, a.row(k));
+        next.fill(T(0));
+        for (int m = 0; m < E; ++m) {
+            ens.predict(m, s.view(), a.view(), pred.view(), ws);
+            for (std::size_t q = 0; q < next.size(); ++q) next.data()[q] += pred.data()[q] / static_cast<T>(E);
+        }
+        std::swap(s, next);
+    }
+    double ol = 0;
+    for (int k = 0; k < S; ++k)
+        for (int j = 0; j < D; ++j) {
+            const double e = (static_cast<double>(s(k, j)) - paths.next_obs(starts[k] + horizon - 1, j)) /
+                             (static_cast<double>(ens.stats.obs.std[j]) + Normalizer<T>::kEps);
+            ol += e * e;
+        }
+    d.open_loop = ol / (static_cast<double>(S) * D);
+    return d;
+}
+
 // What MBPO shows after each iteration's SAC training (tests check the data flow with it): the
 // real paths just collected, and both buffers.
 struct MBPOIteration {
@@ -1546,6 +1896,7 @@ struct IterationReport {
     long envsteps = 0;        // env steps collected for training so far (not evaluation, not Q1's)
     double loss = NAN;        // the ensemble's last training loss
     double critic_loss = NAN, alpha = NAN;  // MBPO: SAC's last critic loss and its temperature
+    ModelDiagnostics model;   // on the evaluation paths (NaN when not evaluated)
 };
 
 // Where the loops report; every callback may be left empty.
@@ -1561,7 +1912,8 @@ struct RunSink {
 //   2. add them to the model's buffer (add_sl_noise if asked) and recompute the statistics
 //   3. train the ensemble: num_agent_train_steps_per_iter minibatch steps
 //   4. after_training(itr, paths, losses, report): what the algorithm does with the model
-//   5. evaluate `policy` (when scalar_log_freq says so) and report the iteration
+//   5. evaluate `policy` (when scalar_log_freq says so), diagnose the model on the evaluation
+//      paths (model_diagnostics) and report the iteration
 template <class Env, class Policy, class AfterTraining>
 void model_based_loop(Env& env, const MBConfig& cfg, Ensemble<float>& ens, ReplayBuffer<float>& buffer,
                       Policy&& policy, uint64_t* episodes, const RunSink& sink, AfterTraining&& after_training) {
@@ -1595,6 +1947,7 @@ void model_based_loop(Env& env, const MBConfig& cfg, Ensemble<float>& ens, Repla
         if (cfg.scalar_log_freq != -1 && itr % cfg.scalar_log_freq == 0) {
             sample_trajectories(env, policy, cfg.eval_batch_size, env.ep_len(), cfg.seed, episodes, eval_paths);
             report.eval = return_stats(eval_paths);
+            report.model = model_diagnostics(ens, eval_paths);
         }
         if (sink.iteration) sink.iteration(report);
     }
@@ -1602,16 +1955,24 @@ void model_based_loop(Env& env, const MBConfig& cfg, Ensemble<float>& ens, Repla
 
 // The training loop of run_hw4_mb.py: MPC on the learned ensemble (uniform random actions until
 // the first data exists, reference 3.4); at iteration 0, after training, Q1's model check.
+// With cfg.mpc.true_model, the planner scores its candidates on `truth` (a TrueModel of this very
+// env, e.g. envs/true_model.hpp's) instead; the ensemble is still trained, checked and diagnosed,
+// so that the two runs compare column by column.
 template <class Env>
-void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}) {
+void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}, TrueModel<float>* truth = nullptr) {
     const int D = env.obs_dim(), A = env.act_dim();
     std::vector<float> low(A), high(A);
     for (int j = 0; j < A; ++j) {
         low[j] = env.act_low(j);
         high[j] = env.act_high(j);
     }
-    Ensemble<float> ens(D, A, cfg.ensemble_size, cfg.n_layers, cfg.size, static_cast<float>(cfg.learning_rate), cfg.seed);
+    Ensemble<float> ens(D, A, cfg.ensemble_size, cfg.n_layers, cfg.size, static_cast<float>(cfg.learning_rate), cfg.seed,
+                        Activation::tanh, cfg.model_type);
     MPC<float> mpc(ens, &Env::reward, low, high, cfg.mpc, cfg.seed);
+    if (cfg.mpc.true_model) {
+        if (!truth) fail("run_mb: mpc true_model is set but no TrueModel was given");
+        mpc.plan_on(*truth);
+    }
     ReplayBuffer<float> buffer(D, A, 1000000);
     uint64_t episodes = 0, random_actions = 0;
     auto policy = [&](const std::vector<float>& obs, std::vector<float>& act) {
@@ -1656,10 +2017,10 @@ struct MBPOConfig {
 // Scratch of model rollouts, sized once: nothing is allocated per rollout.
 struct RolloutScratch {
     std::vector<MLPWork<float>> work;  // [E] one row through each member
-    Tensor<float> pred;                // [1, ob_dim] one member's prediction
+    Tensor<float> pred, eps;           // [1, ob_dim] one member's prediction; its noise (probabilistic members)
     std::vector<float> ob, next, ac;   // [ob_dim], [ob_dim], [ac_dim]
     RolloutScratch(const Ensemble<float>& ens)
-        : pred(1, ens.obs_dim), ob(ens.obs_dim), next(ens.obs_dim), ac(ens.act_dim) {
+        : pred(1, ens.obs_dim), eps(1, ens.obs_dim), ob(ens.obs_dim), next(ens.obs_dim), ac(ens.act_dim) {
         for (const MLP<float>& net : ens.nets) work.emplace_back(net, 1);
     }
 };
@@ -1668,7 +2029,9 @@ struct RolloutScratch {
 // policy, step with the ensemble-mean prediction (or, with random_member, one member's, drawn per
 // step). Each step keeps the start's terminal flag, as the reference does. The reward is the env's
 // reward of the predicted next state, the same convention as the real env and as MPC here; with
-// reward_pre_step, of the state the step starts from, as the public solutions do.
+// reward_pre_step, of the state the step starts from, as the public solutions do. Probabilistic
+// members predict a draw of their Gaussian (noise from `rng`, after the step's member draw), as
+// the MBPO paper does; with random_member that is the paper's rollout exactly.
 template <class Env>
 void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuffer<float>& buffer, int length,
                    Rng& rng, RolloutScratch& s, Rollouts<float>& out, bool reward_pre_step = false,
@@ -1684,8 +2047,14 @@ void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuff
         const int pick = random_member ? static_cast<int>(rng.below(static_cast<uint64_t>(E))) : -1;
         for (int m = 0; m < E; ++m) {  // the mean of the members' predictions, or the picked one's
             if (pick >= 0 && m != pick) continue;
-            ens.predict(m, View<const float>(s.ob.data(), 1, D), View<const float>(s.ac.data(), 1, A), s.pred.view(),
-                        s.work[m]);
+            if (ens.probabilistic()) {
+                for (int j = 0; j < D; ++j) s.eps(0, j) = static_cast<float>(rng.normal());
+                ens.predict_sample(m, View<const float>(s.ob.data(), 1, D), View<const float>(s.ac.data(), 1, A),
+                                   s.pred.view(), s.eps.view(), s.work[m]);
+            } else {
+                ens.predict(m, View<const float>(s.ob.data(), 1, D), View<const float>(s.ac.data(), 1, A),
+                            s.pred.view(), s.work[m]);
+            }
             for (int j = 0; j < D; ++j) s.next[j] += pick >= 0 ? s.pred(0, j) : s.pred(0, j) / static_cast<float>(E);
         }
         float r = 0;
@@ -1706,7 +2075,8 @@ void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}) {
         low = std::min(low, env.act_low(j));
         high = std::max(high, env.act_high(j));
     }
-    Ensemble<float> ens(D, A, mb.ensemble_size, mb.n_layers, mb.size, static_cast<float>(mb.learning_rate), mb.seed);
+    Ensemble<float> ens(D, A, mb.ensemble_size, mb.n_layers, mb.size, static_cast<float>(mb.learning_rate), mb.seed,
+                        Activation::tanh, mb.model_type);
     SAC<float> sac(D, A, low, high, cfg.sac, mb.seed);
     ReplayBuffer<float> model_buffer(D, A, 1000000), sac_buffer(D, A, cfg.sac_buffer_size);
 

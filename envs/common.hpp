@@ -10,6 +10,9 @@
 //   float step(const std::vector<float>& act, std::vector<float>& obs, bool& done);
 //   static void reward(const float* obs, const float* act, int n, float* rew, float* done);
 //
+// Optional, for planning on the true simulator (envs/true_model.hpp; all three envs have it):
+//   struct State;  void save_state(State&) const;  void restore_state(const State&);
+//
 // reward() is the batched reward of reference section 0: obs [n, obs_dim] and act [n, act_dim]
 // row-major in, rew [n] and done [n] (0/1; done may be nullptr) out. It is pure, so the planner
 // may call it from many threads at once. step() gets its own reward by calling reward() on the

@@ -5,7 +5,8 @@
 //   cheetah-cs285-v0     Cheetah     obs 21   act 6   ep_len 500   MuJoCo, envs/cheetah.xml
 //
 // The interface they share is described in envs/common.hpp; how the MJCF files are found, in
-// envs/mujoco_env.hpp.
+// envs/mujoco_env.hpp; the true simulator as a planning model (State, save_state,
+// restore_state), in envs/true_model.hpp.
 #ifndef MBRL_ENVS_ENVS_HPP
 #define MBRL_ENVS_ENVS_HPP
 
@@ -17,6 +18,7 @@
 #include "cheetah.hpp"
 #include "obstacles.hpp"
 #include "reacher.hpp"
+#include "true_model.hpp"
 
 namespace mbrl {
 

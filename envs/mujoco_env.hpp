@@ -158,6 +158,37 @@ public:
     const mjModel* model() const { return sim_.model(); }
     const mjData* data() const { return sim_.data(); }
 
+    // What a step depends on, to simulate from here on another instance of the same env (the
+    // true-simulator planner, envs/true_model.hpp): qpos, qvel, act, the solver's warm start and
+    // time. Restoring it into an instance makes its next steps equal, bit for bit, the steps this
+    // instance would take; the Cartesian quantities are recomputed by the first mj_step.
+    struct State {
+        std::vector<mjtNum> qpos, qvel, act, qacc_warmstart;  // [nq], [nv], [na], [nv]
+        mjtNum time = 0;
+    };
+    void save_state(State& s) const {
+        const mjModel* m = sim_.model();
+        const mjData* d = sim_.data();
+        if (!started_) fail("save_state() called before reset()");
+        s.qpos.assign(d->qpos, d->qpos + m->nq);  // no allocation once sized
+        s.qvel.assign(d->qvel, d->qvel + m->nv);
+        s.act.assign(d->act, d->act + m->na);
+        s.qacc_warmstart.assign(d->qacc_warmstart, d->qacc_warmstart + m->nv);
+        s.time = d->time;
+    }
+    void restore_state(const State& s) {
+        const mjModel* m = sim_.model();
+        mjData* d = sim_.data();
+        if (static_cast<int>(s.qpos.size()) != m->nq || static_cast<int>(s.qvel.size()) != m->nv)
+            fail("restore_state(): the state is not of this model");
+        std::copy(s.qpos.begin(), s.qpos.end(), d->qpos);
+        std::copy(s.qvel.begin(), s.qvel.end(), d->qvel);
+        std::copy(s.act.begin(), s.act.end(), d->act);
+        std::copy(s.qacc_warmstart.begin(), s.qacc_warmstart.end(), d->qacc_warmstart);
+        d->time = s.time;
+        started_ = true;
+    }
+
 protected:
     explicit MujocoEnv(std::shared_ptr<const mjModel> model) : sim_(std::move(model)) {}
 

@@ -106,6 +106,21 @@ public:
         started_ = true;
     }
 
+    // The whole state, to simulate from here on another instance (envs/true_model.hpp).
+    struct State {
+        double x = 0, y = 0;
+    };
+    void save_state(State& s) const {
+        if (!started_) fail(kName, ": save_state() called before reset()");
+        s.x = x_;
+        s.y = y_;
+    }
+    void restore_state(const State& s) {
+        x_ = s.x;
+        y_ = s.y;
+        started_ = true;
+    }
+
 private:
     double x_ = 0, y_ = 0;
     bool started_ = false;

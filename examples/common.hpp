@@ -131,6 +131,54 @@ inline std::vector<Flag> mb_flags(MBConfig& c) {
     };
 }
 
+// The flags beyond the homework (issue 13: PETS, planning on the true simulator), for every
+// question; the defaults are the homework's behaviour. Not in mb_flags(): those are exactly the
+// reference's.
+inline std::vector<Flag> beyond_flags(MBConfig& c) {
+    return {
+        Flag{{"--model_type"}, true,
+             [&c](const std::string& v) {
+                 if (v != "deterministic" && v != "probabilistic")
+                     throw FlagError("--model_type: '" + v + "' is not one of deterministic, probabilistic");
+                 c.model_type = v == "probabilistic" ? ModelType::probabilistic : ModelType::deterministic;
+             },
+             [&c] { return std::string(c.model_type == ModelType::probabilistic ? "probabilistic" : "deterministic"); },
+             "deterministic | probabilistic: members predict s' - s, or a Gaussian of it (PETS; also q6's rollouts)"},
+        Flag{{"--mpc_propagation"}, true,
+             [&c](const std::string& v) {
+                 if (v != "expectation" && v != "ts1" && v != "tsinf")
+                     throw FlagError("--mpc_propagation: '" + v + "' is not one of expectation, ts1, tsinf");
+                 c.mpc.propagation = v == "ts1" ? Propagation::ts1 : v == "tsinf" ? Propagation::tsinf
+                                                                                 : Propagation::expectation;
+             },
+             [&c] {
+                 return std::string(c.mpc.propagation == Propagation::ts1     ? "ts1"
+                                    : c.mpc.propagation == Propagation::tsinf ? "tsinf"
+                                                                              : "expectation");
+             },
+             "expectation | ts1 | tsinf: one mean rollout per member, or particles with a member drawn per step / "
+             "fixed per particle"},
+        Flag{{"--mpc_particles"}, true,
+             [&c](const std::string& v) { c.mpc.particles = static_cast<int>(parse_int("--mpc_particles", v)); },
+             [&c] { return std::to_string(c.mpc.particles); },
+             "particles per candidate with ts1 / tsinf; 0: one per member"},
+        Flag{{"--mpc_model"}, true,
+             [&c](const std::string& v) {
+                 if (v != "learned" && v != "true")
+                     throw FlagError("--mpc_model: '" + v + "' is not one of learned, true");
+                 c.mpc.true_model = v == "true";
+             },
+             [&c] { return std::string(c.mpc.true_model ? "true" : "learned"); },
+             "learned | true: plan on the ensemble, or on the true simulator (the upper bound)"},
+    };
+}
+// The values these flags had before they existed: an old run's flags.csv without them ran so.
+inline const std::map<std::string, std::string>& beyond_defaults() {
+    static const std::map<std::string, std::string> d = {
+        {"model_type", "deterministic"}, {"mpc_propagation", "expectation"}, {"mpc_particles", "0"}, {"mpc_model", "learned"}};
+    return d;
+}
+
 // Checks every value; the message names the flag.
 inline void check_mb_config(const MBConfig& c) {
     auto positive = [](const char* flag, long long v) {
@@ -165,6 +213,14 @@ inline void check_mb_config(const MBConfig& c) {
         throw FlagError("--scalar_log_freq: must be -1 or positive, got " + std::to_string(c.scalar_log_freq));
     if (c.exp_name.empty() || c.exp_name.find('/') != std::string::npos)
         throw FlagError("--exp_name: must be a non-empty name without '/'");
+    if (c.mpc.particles < 0) throw FlagError("--mpc_particles: must be >= 0, got " + std::to_string(c.mpc.particles));
+    if (c.mpc.propagation == Propagation::expectation && c.mpc.particles != 0 && c.mpc.particles != c.ensemble_size)
+        throw FlagError("--mpc_particles: expectation propagates one particle per member (--ensemble_size " +
+                        std::to_string(c.ensemble_size) + "); " + std::to_string(c.mpc.particles) +
+                        " particles need --mpc_propagation ts1 or tsinf");
+    if (c.mpc.true_model && (c.mpc.propagation != Propagation::expectation || c.mpc.particles != 0))
+        throw FlagError("--mpc_model true: the simulator is exact, so --mpc_propagation must be expectation and "
+                        "--mpc_particles 0");
 }
 
 // Parses args (without the program name) through `flags`; throws FlagError on anything unknown.
@@ -267,8 +323,14 @@ inline void check_mbpo_config(const MBPOConfig& c) {
 }
 
 // What differs between the two kinds of binary, as overloads the generic main below calls.
-inline std::vector<Flag> all_flags(MBConfig& c) { return mb_flags(c); }
-inline std::vector<Flag> all_flags(MBPOConfig& c) { return mbpo_flags(c); }
+// A binary's flags: the reference's, then beyond_flags (before --data_dir, which stays last).
+inline std::vector<Flag> with_beyond(std::vector<Flag> flags, MBConfig& c) {
+    std::vector<Flag> more = beyond_flags(c);
+    flags.insert(flags.end() - 1, more.begin(), more.end());
+    return flags;
+}
+inline std::vector<Flag> all_flags(MBConfig& c) { return with_beyond(mb_flags(c), c); }
+inline std::vector<Flag> all_flags(MBPOConfig& c) { return with_beyond(mbpo_flags(c), c.mb); }
 inline void check_config(const MBConfig& c) { check_mb_config(c); }
 inline void check_config(const MBPOConfig& c) { check_mbpo_config(c); }
 inline MBConfig& base(MBConfig& c) { return c; }
@@ -277,14 +339,18 @@ inline std::string describe(const MBConfig& c) {
     std::string s = c.mpc.cem ? "CEM" : "random shooting";
     s += ", K=" + std::to_string(c.mpc.num_sequences) + ", H=" + std::to_string(c.mpc.horizon);
     if (c.mpc.cem) s += ", M=" + std::to_string(c.mpc.cem_iterations) + ", J=" + std::to_string(c.mpc.cem_num_elites);
+    if (c.mpc.true_model) s += ", on the true simulator";
+    if (c.mpc.propagation != Propagation::expectation)
+        s += std::string(c.mpc.propagation == Propagation::ts1 ? ", TS1" : ", TS-inf") + " P=" +
+             std::to_string(c.mpc.particles > 0 ? c.mpc.particles : c.ensemble_size);
     return s + " | ensemble " + std::to_string(c.ensemble_size) + " x " + std::to_string(c.n_layers) + "x" +
-           std::to_string(c.size);
+           std::to_string(c.size) + (c.model_type == ModelType::probabilistic ? " probabilistic" : "");
 }
 inline std::string describe(const MBPOConfig& c) {
     return "SAC " + std::to_string(c.sac.n_layers) + "x" + std::to_string(c.sac.size) + ", rollout length " +
            std::to_string(c.rollout_length) + ", " + std::to_string(c.sac_n_iter) + " SAC rounds/iteration" +
            " | ensemble " + std::to_string(c.mb.ensemble_size) + " x " + std::to_string(c.mb.n_layers) + "x" +
-           std::to_string(c.mb.size);
+           std::to_string(c.mb.size) + (c.mb.model_type == ModelType::probabilistic ? " probabilistic" : "");
 }
 template <class Env>
 std::string run_config(Env& env, const MBConfig& c, const std::vector<std::pair<std::string, std::string>>& s) {
@@ -372,7 +438,7 @@ inline long csv_data_rows(const std::filesystem::path& file) {
 // command": a directory hw4_<exp_name>_<env_name>_* whose flags.csv has every flag of `settings`
 // (the pairs a run writes into flags.csv) with the same value, except data_dir and the entries
 // that are not flags (threads, compiler, commit, command); a flag missing from the old file
-// counts as different. "Complete": its metrics.csv has n_iter
+// counts as different, unless it is one of beyond_flags at its default (the old run predates it). "Complete": its metrics.csv has n_iter
 // whole data rows. An incomplete directory never counts; it is left for the user to inspect or delete.
 inline std::string find_complete_run(const std::string& data_dir, const std::string& exp_name,
                                      const std::string& env_name, int n_iter,
@@ -393,7 +459,11 @@ inline std::string find_complete_run(const std::string& data_dir, const std::str
                 kv.first == "command")
                 continue;  // not flags of the run, or (data_dir) where it is
             const auto it = old.find(kv.first);
-            same = it != old.end() && it->second == kv.second;
+            const auto added = beyond_defaults().find(kv.first);
+            if (it == old.end() && added != beyond_defaults().end())
+                same = added->second == kv.second;
+            else
+                same = it != old.end() && it->second == kv.second;
         }
         if (same && csv_data_rows(entry.path() / "metrics.csv") >= n_iter) found.push_back(entry.path().string());
     }

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "../envs/true_model.hpp"
 #include "../mbrl.hpp"
 
 namespace mbrl_examples {
@@ -73,13 +74,16 @@ inline std::string make_run_dir(const std::string& root, const std::string& exp_
     return dir;
 }
 
-// The columns of metrics.csv: Iteration, then the metrics named as the reference logs them (reference 4.1).
+// The columns of metrics.csv: Iteration, then the metrics named as the reference logs them
+// (reference 4.1), then this library's model diagnostics (mbrl::model_diagnostics; empty cells
+// when the iteration was not evaluated).
 inline const std::vector<std::string>& metric_names() {
     static const std::vector<std::string> names = {
         "Iteration", "Eval_AverageReturn", "Eval_StdReturn", "Eval_MaxReturn", "Eval_MinReturn",
         "Eval_AverageEpLen", "Train_AverageReturn", "Train_StdReturn", "Train_MaxReturn", "Train_MinReturn",
         "Train_AverageEpLen", "Train_EnvstepsSoFar", "TimeSinceStart", "Training Loss",
-        "Initial_DataCollection_AverageReturn"};
+        "Initial_DataCollection_AverageReturn",
+        "Model_OneStepError", "Model_OpenLoop10Error", "Model_Disagreement"};
     return names;
 }
 
@@ -145,7 +149,8 @@ class RunLog {
         const double t = clock_.seconds();
         const mbrl::ReturnStats &train = r.train, &eval = r.eval;
         metrics_.row({double(r.itr), eval.mean, eval.std, eval.max, eval.min, eval.ep_len, train.mean, train.std,
-                      train.max, train.min, train.ep_len, double(r.envsteps), t, r.loss, initial_return_});
+                      train.max, train.min, train.ep_len, double(r.envsteps), t, r.loss, initial_return_,
+                      r.model.one_step, r.model.open_loop, r.model.disagreement});
         if (!verbose_) return;
         char extra[64] = "";
         if (!std::isnan(r.alpha))
@@ -164,10 +169,26 @@ class RunLog {
     double initial_return_ = NAN;
 };
 
+// Whether Env can save and restore its state (envs/true_model.hpp), i.e. be planned on.
+template <class Env, class = void>
+struct has_state : std::false_type {};
+template <class Env>
+struct has_state<Env, std::void_t<typename Env::State>> : std::true_type {};
+
 // One run of run_mb or run_mbpo (by the config's type) written into a new run directory; returns
-// the directory.
+// the directory. With cfg.mpc.true_model, run_mb plans on a TrueSimulator of env.
 template <class Env>
 std::string run_and_log(Env& env, const mbrl::MBConfig& cfg, const RunLog::Settings& settings, bool verbose = true) {
+    if constexpr (has_state<Env>::value) {
+        if (cfg.mpc.true_model) {
+            mbrl::envs::TrueSimulator<Env> sim(env);
+            RunLog log(cfg, settings, verbose);
+            mbrl::run_mb(env, cfg, log.sink(), &sim);
+            return log.dir();
+        }
+    } else {
+        if (cfg.mpc.true_model) mbrl::fail("--mpc_model true: this env cannot save and restore its state");
+    }
     RunLog log(cfg, settings, verbose);
     mbrl::run_mb(env, cfg, log.sink());
     return log.dir();

@@ -233,6 +233,29 @@ else
     echo "skip q6_mbpo.png: none of its runs exist"
 fi
 
+# ---------------------------------------------------------------- model diagnostics: one per run
+# Every exp_name whose newest run logged the Model_* columns (issue 13) gets <exp>_model.png.
+model_runs=0
+declare -A seen_exp=()
+for d in "$DATA_DIR"/hw4_*/; do
+    [[ -d $d ]] || continue
+    d=${d%/}
+    name=${d##*/}
+    [[ $name =~ ^hw4_(.+)_[^_]+_[0-9]{2}-[0-9]{2}-[0-9]{4}_[0-9]{2}-[0-9]{2}-[0-9]{2}(_[0-9]+)?$ ]] || continue
+    exp=${BASH_REMATCH[1]}
+    [[ -z ${seen_exp[$exp]:-} ]] || continue
+    seen_exp[$exp]=1
+    run=$(find_run "$exp")
+    [[ -n $run ]] && has_rows "$run/metrics.csv" || continue
+    head -n 1 "$run/metrics.csv" | grep -q 'Model_OneStepError' || continue
+    # at least one evaluated iteration (the diagnostics are empty cells otherwise)
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "Model_OneStepError") c = i }
+             NR > 1 && c && $c != "" { ok = 1; exit } END { exit !ok }' "$run/metrics.csv" || continue
+    run_gp model.gp "$OUT_DIR/${exp}_model.png" "file=$(q "$run/metrics.csv"); name=$(q "$exp")"
+    model_runs=$((model_runs + 1))
+done
+((model_runs > 0)) || echo "skip <exp>_model.png: no run with model diagnostics (Model_* columns)"
+
 # ---------------------------------------------------------------- summary
 echo "wrote ${#written[@]} figure(s) to $OUT_DIR:"
 for f in "${written[@]+"${written[@]}"}"; do

@@ -12,19 +12,23 @@ METRICS = ("Iteration,Eval_AverageReturn,Eval_StdReturn,Eval_MaxReturn,Eval_MinR
            "Train_EnvstepsSoFar,TimeSinceStart,Training Loss,Initial_DataCollection_AverageReturn")
 
 
-def run(exp, env, n_iter, base, step, q1=False):
+MODEL = ",Model_OneStepError,Model_OpenLoop10Error,Model_Disagreement"  # issue 13's diagnostics
+
+
+def run(exp, env, n_iter, base, step, q1=False, model=False):
     d = os.path.join(ROOT, f"hw4_{exp}_{env}_{STAMP}")
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "flags.csv"), "w") as f:
         f.write(f"flag,value\nenv_name,{env}\nexp_name,{exp}\nn_iter,{n_iter}\nseed,1\n")
     with open(os.path.join(d, "metrics.csv"), "w") as f:
-        f.write(METRICS + "\n")
+        f.write(METRICS + (MODEL if model else "") + "\n")
         for i in range(n_iter):
             ev, tr = base + step * (i + 1), base + step * i - 5
             if q1:  # --scalar_log_freq -1: empty Eval cells
                 f.write(f"{i},,,,,,{tr},3,{tr+4},{tr-4},100,{5000*(i+1)},{10*i+1},0.{i+1},{base-5}\n")
             else:
-                f.write(f"{i},{ev},{abs(step)+1},{ev+5},{ev-5},100,{tr},3,{tr+4},{tr-4},100,{5000*(i+1)},{10*i+1},0.{i+1},{base-5}\n")
+                f.write(f"{i},{ev},{abs(step)+1},{ev+5},{ev-5},100,{tr},3,{tr+4},{tr-4},100,{5000*(i+1)},{10*i+1},0.{i+1},{base-5}"
+                        + (f",{0.5 / (i + 1):.6g},{2.0 / (i + 1):.6g},{0.1 / (i + 1):.6g}" if model else "") + "\n")
     if q1:
         with open(os.path.join(d, "losses.csv"), "w") as f:
             f.write("step,Training Loss\n")
@@ -41,10 +45,10 @@ def run(exp, env, n_iter, base, step, q1=False):
 for exp in ("q1_cheetah_n500_arch1x32", "q1_cheetah_n5_arch2x250", "q1_cheetah_n500_arch2x250"):
     run(exp, "cheetah-cs285-v0", 1, -50, 0, q1=True)
 run("q2_obstacles_singleiteration", "obstacles-cs285-v0", 1, -160, 100)
-run("q3_obstacles", "obstacles-cs285-v0", 3, -60, 12)
+run("q3_obstacles", "obstacles-cs285-v0", 3, -60, 12, model=True)
 run("q3_reacher", "reacher-cs285-v0", 3, -600, 100)
 run("q3_cheetah", "cheetah-cs285-v0", 3, 0, 100)
 for exp in ("q4_reacher_ensemble3", "q4_reacher_numseq1000", "q4_reacher_horizon5"):
     run(exp, "reacher-cs285-v0", 3, -600, 80)
 run("q5_cheetah_random", "cheetah-cs285-v0", 3, 0, 150)
-run("q6_cheetah_rlen10", "cheetah-cs285-v0", 3, -100, 300)
+run("q6_cheetah_rlen10", "cheetah-cs285-v0", 3, -100, 300, model=True)

@@ -17,6 +17,7 @@ expected=(
     q4_ensemble.png q4_numseq.png q4_horizon.png
     q5_cem.png
     q6_mbpo.png
+    q3_obstacles_model.png q6_cheetah_rlen10_model.png
 )
 bad=0
 for f in "${expected[@]}"; do

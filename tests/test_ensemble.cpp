@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "../envs/obstacles.hpp"
+#include "../envs/true_model.hpp"
 #include "helpers.hpp"
 
 using namespace mbrl;
@@ -210,4 +212,46 @@ TEST_CASE("Ensemble: the same seed gives bit-identical parameters with 1 and 2 t
     omp_set_num_threads(saved);
     REQUIRE(one.size() == two.size());
     CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("Trajectory sampling (TS1, TS-inf, probabilistic members) and true-simulator planning allocate nothing after warm-up") {
+    ToySystem sys(5);
+    Tensor<float> s, a, s2;
+    sys.data(500, 1, s, a, s2);
+    Ensemble<float> ens(ToySystem::D, ToySystem::U, 3, 2, 32, 1e-3f, 1, Activation::tanh, ModelType::probabilistic);
+    ens.fit_stats(s.view(), a.view(), s2.view());
+    auto reward = [](const float* obs, const float*, int n, float* rew, float*) {
+        for (int i = 0; i < n; ++i) rew[i] = -obs[4 * i] * obs[4 * i];
+    };
+    std::vector<MPC<float>> planners;
+    for (Propagation p : {Propagation::ts1, Propagation::tsinf}) {
+        MPCConfig cfg;
+        cfg.num_sequences = 100;
+        cfg.cem = p == Propagation::tsinf;
+        cfg.cem_iterations = 2;
+        cfg.propagation = p;
+        cfg.particles = 10;
+        planners.emplace_back(ens, reward, std::vector<float>{-1, -1}, std::vector<float>{1, 1}, cfg, 1);
+    }
+    Obstacles env;
+    std::vector<float> obs;
+    Rng rr(1, Stream::reset, 0);
+    env.reset(rr, obs);
+    envs::TrueSimulator<Obstacles> sim(env);
+    MPCConfig tc;
+    tc.num_sequences = 100;
+    Ensemble<float> small(4, 2, 1, 1, 8, 1e-3f, 1);
+    MPC<float> truth(small, &Obstacles::reward, {-0.99f, -0.99f}, {0.99f, 0.99f}, tc, 1);
+    truth.plan_on(sim);
+    float act[2];
+    auto work = [&] {
+        for (MPC<float>& mpc : planners) mpc.act(s.row(0), act);
+        truth.act(obs.data(), act);
+    };
+    work();  // warm-up
+    g_allocations = 0;
+    g_counting = true;
+    for (int i = 0; i < 3; ++i) work();
+    g_counting = false;
+    CHECK(g_allocations == 0);
 }
