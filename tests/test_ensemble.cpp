@@ -170,7 +170,7 @@ TEST_CASE("MPC planning calls and SAC training steps allocate nothing after warm
     cfg.num_sequences = 600;  // three planning blocks per member
     cfg.cem = true;
     cfg.cem_iterations = 3;
-    MPC<float> mpc(ens, reward, {-1, -1}, {1, 1}, cfg, 1);
+    MPC<float> mpc(std::make_shared<Ensemble<float>>(ens), reward, {-1, -1}, {1, 1}, cfg, 1);
     SACConfig sc;
     sc.size = 32;
     sc.batch = 64;
