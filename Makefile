@@ -2,6 +2,7 @@
 #
 #   make demo    the short end-to-end run (q2 on obstacles), its CSVs and its plot
 #   make test    build and run the doctest tests, and plot/plot.sh on a CSV fixture
+#   make sanitize  the tests under AddressSanitizer and UndefinedBehaviorSanitizer (long)
 #   make bench   speed as ratios: against this machine's FMA peak and against PyTorch, for the
 #                native build and the AVX2 build (-march=haswell)
 #   make q1..q6  every command of one assignment question (long), then its figures
@@ -40,7 +41,7 @@ QUESTIONS := q1 q2 q3 q4 q5 q6
 Q_BIN    := $(QUESTIONS:%=$(BUILD)/%)
 
 .PHONY: all examples test bench demo plots clean deps deps-build deps-run q1 q2 q3 q4 q5 q6 \
-        commands sweep slurm results test-slurm deps-sweep test-isa test-arm64
+        commands sweep slurm results test-slurm deps-sweep test-isa test-arm64 sanitize
 all: examples
 examples: deps-build $(EX_BIN)
 
@@ -103,6 +104,21 @@ $(BUILD)/tour: $(BUILD)/tour.cpp $(HEADERS) | deps-build
 # ... and so must the same program built without OpenMP (the pragmas compile away).
 $(BUILD)/tour_serial: $(BUILD)/tour.cpp $(HEADERS) | deps-build
 	$(CXX) $(CPPFLAGS) $(filter-out -fopenmp,$(CXXFLAGS)) -Werror -I$(CURDIR) $< -o $@ $(LDLIBS)
+
+# The tests under AddressSanitizer and UndefinedBehaviorSanitizer (any report fails the run).
+# SANITIZE_ARGS passes doctest options, e.g. SANITIZE_ARGS='-tc=*Checkpoint*'.
+SAN_FLAGS := -std=c++17 -O1 -g -fno-omit-frame-pointer -march=native -ffp-contract=fast -fopenmp -Wall -Wextra \
+             -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_OBJ  := $(TEST_SRC:tests/%.cpp=$(BUILD)/san/tests/%.o)
+SANITIZE_ARGS ?=
+$(BUILD)/san/tests/%.o: tests/%.cpp $(HEADERS) tests/helpers.hpp | deps-build
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(SAN_FLAGS) -c $(abspath $<) -o $@
+$(BUILD)/san/tests/test_sweep.o: CPPFLAGS += -DMBRL_BUILD_DIR=\"$(CURDIR)/$(BUILD)\"
+$(BUILD)/san/run_tests: $(SAN_OBJ)
+	$(CXX) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
+sanitize: deps-build $(BUILD)/san/run_tests $(BUILD)/q2 $(BUILD)/q4
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/san/run_tests $(SANITIZE_ARGS)
 
 test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/tour $(BUILD)/tour_serial $(BUILD)/q2 $(BUILD)/q4
 	$(BUILD)/run_tests

@@ -21,6 +21,9 @@
 // beside this file; README.md has the commands, examples/common.hpp shows a whole program.
 // The library opens no file: run_mb and run_mbpo report each iteration to the caller's RunSink,
 // and examples/run_log.hpp writes the reports as the reference's CSV files and progress lines.
+// They also hand the sink a checkpoint after every iteration (written into any std::ostream,
+// section 13), continue a run from one read from a std::istream, bit for bit, and stop within
+// an env step or a gradient step when the sink's stop predicate says so (throwing Interrupted).
 //
 // CONTENTS (each section uses only the ones above it)
 //    1. Utilities: errors, timer, counter-based random numbers
@@ -36,9 +39,10 @@
 //   11. Model-predictive control: random shooting and CEM (Eq. 8), with trajectory sampling (TS1,
 //       TS-inf) or on a caller's true simulator (TrueModel)
 //   12. Soft actor-critic
-//   13. Model-based RL with on-policy data aggregation (Algorithm 1), reported to a RunSink, with
-//       model diagnostics on held-out data every iteration
-//   14. MBPO
+//   13. Checkpoints: a run's state through std::ostream / std::istream (format version, checksum)
+//   14. Model-based RL with on-policy data aggregation (Algorithm 1), reported to a RunSink;
+//       model diagnostics on held-out data every iteration; checkpoints, resume, stop on request
+//   15. MBPO
 //   Appendix: speed. The tuned matrix multiply behind section 4's contract
 //
 // CONVENTIONS
@@ -50,7 +54,10 @@
 // - Random numbers are pure functions of (seed, purpose, step, index) (Rng), so results are
 //   bit-identical whatever OMP_NUM_THREADS is.
 // - Bad input (shapes that do not fit, sizes <= 0, NaN or inf data) throws std::invalid_argument
-//   with a message naming the argument and the shapes.
+//   with a message naming the argument and the shapes. Each config (MPCConfig, SACConfig,
+//   MBConfig, MBPOConfig) has validate(), which its users call: a ConfigError names the setting.
+// - An exception thrown inside an OpenMP loop (by the caller's reward function, say) is caught
+//   there and rethrown after the loop (ParallelErrors), with or without OpenMP.
 // - An environment is any type with obs_dim(), act_dim(), ep_len(), act_low(j), act_high(j),
 //   reset(rng, obs), step(act, obs, done) -> reward, and a static batched
 //   reward(obs, act, n, rew, done); envs/common.hpp describes it.
@@ -71,9 +78,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <functional>
+#include <istream>
 #include <limits>
+#include <memory>
 #include <new>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -95,14 +106,52 @@ namespace mbrl {
 // 1. Utilities: errors, timer, counter-based random numbers
 // =================================================================================================
 
-// Every error this library reports is a std::invalid_argument (bad shapes, sizes, NaN input).
-// fail() builds the message from its parts.
+// Every error this library reports is a std::invalid_argument (bad shapes, sizes, NaN input,
+// a setting out of range, an unreadable checkpoint); the one exception is Interrupted (section
+// 14), a stop the caller asked for. fail() builds the message from its parts.
 template <class... Parts>
 [[noreturn]] inline void fail(const Parts&... parts) {
     std::ostringstream s;
     (s << ... << parts);
     throw std::invalid_argument(s.str());
 }
+
+// A setting out of range, thrown by the validate() of every config (MPCConfig, SACConfig,
+// MBConfig, MBPOConfig). `field` is the setting's name as the reference's flag spells it, without
+// "--" (so the command line can name its flag), `problem` what is wrong ("must be positive, got 0").
+struct ConfigError : std::invalid_argument {
+    std::string field, problem;
+    ConfigError(const std::string& config, const std::string& f, const std::string& p)
+        : std::invalid_argument(config + ": " + f + " " + p), field(f), problem(p) {}
+};
+
+// Exceptions out of an OpenMP loop. An exception must not leave a parallel region (the program
+// would end in std::terminate), so every iteration's body runs inside run(i, body), which catches
+// whatever it throws; after the loop, rethrow() throws again the exception of the lowest
+// iteration that threw: the same one whatever the number of threads, and the same in a build
+// without OpenMP. The other iterations still run (a parallel loop cannot be left early).
+class ParallelErrors {
+   public:
+    template <class Body>
+    void run(long i, Body&& body) noexcept {
+        try {
+            body();
+        } catch (...) {
+            MBRL_OMP(critical(mbrl_parallel_errors))
+            if (!error_ || i < index_) {
+                error_ = std::current_exception();
+                index_ = i;
+            }
+        }
+    }
+    void rethrow() const {
+        if (error_) std::rethrow_exception(error_);
+    }
+
+   private:
+    std::exception_ptr error_;
+    long index_ = 0;
+};
 
 struct Timer {
     std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
@@ -157,8 +206,11 @@ struct Rng {
         const double u2 = uniform();
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
     }
-    // Uniform integer in [0, n).
-    uint64_t below(uint64_t n) { return static_cast<uint64_t>(uniform() * static_cast<double>(n)) % n; }
+    // Uniform integer in [0, n); n = 0 (an empty range) is an error.
+    uint64_t below(uint64_t n) {
+        if (n == 0) fail("Rng::below: the range [0, n) is empty (n = 0)");
+        return static_cast<uint64_t>(uniform() * static_cast<double>(n)) % n;
+    }
 };
 
 
@@ -837,11 +889,15 @@ struct Ensemble {
     T train_step(View<const T> obs, View<const T> act, View<const T> next_obs, int batch, Rng& rng) {
         check_data(obs, act, next_obs);
         const int B = draw_minibatches(obs.rows, batch, rng);  // member m's rows: perm[m B, (m + 1) B)
+        ParallelErrors errors;
         MBRL_OMP(parallel for schedule(static))
         for (int job = 0; job < size() * kSlices; ++job) {  // loss and gradient of every slice
-            const Slice sl = slice(job, B);
-            slice_gradient(job, sl.member, perm.data() + sl.member * B + sl.r0, sl.rows, B, obs, act, next_obs);
+            errors.run(job, [&] {
+                const Slice sl = slice(job, B);
+                slice_gradient(job, sl.member, perm.data() + sl.member * B + sl.r0, sl.rows, B, obs, act, next_obs);
+            });
         }
+        errors.rethrow();
         T mean = 0;
         for (int m = 0; m < size(); ++m) {  // per member: the slices' sum, then one Adam step
             MLP<T>& net = nets[m];
@@ -1153,6 +1209,24 @@ struct MPCConfig {
     Propagation propagation = Propagation::expectation;  // expectation: one mean rollout per member
     int particles = 0;          // P per candidate with ts1 / tsinf; 0: one per member
     bool true_model = false;    // score on the true simulator (run_mb then needs a TrueModel)
+
+    // Throws ConfigError naming the first setting out of range. The CEM settings are checked only
+    // with CEM (random shooting with 3 candidates is fine, whatever cem_num_elites says).
+    void validate() const {
+        auto bad = [](const char* field, const std::string& problem) { throw ConfigError("MPCConfig", field, problem); };
+        if (horizon <= 0) bad("mpc_horizon", "must be positive, got " + std::to_string(horizon));
+        if (num_sequences <= 0) bad("mpc_num_action_sequences", "must be positive, got " + std::to_string(num_sequences));
+        if (cem && cem_iterations <= 0) bad("cem_iterations", "must be positive, got " + std::to_string(cem_iterations));
+        if (cem && (cem_num_elites <= 0 || cem_num_elites > num_sequences))
+            bad("cem_num_elites", "must be in [1, mpc_num_action_sequences = " + std::to_string(num_sequences) +
+                                      "], got " + std::to_string(cem_num_elites));
+        if (cem && !(cem_alpha > 0 && cem_alpha <= 1)) {
+            std::ostringstream v;
+            v << cem_alpha;
+            bad("cem_alpha", "must be in (0, 1], got " + v.str());
+        }
+        if (particles < 0) bad("mpc_particles", "must be >= 0, got " + std::to_string(particles));
+    }
 };
 
 // The true simulator as the planner sees it, implemented by the caller (envs/true_model.hpp).
@@ -1169,12 +1243,14 @@ struct TrueModel {
     virtual T rollout(int slot, const T* actions, int H) = 0;
 };
 
+// The planner shares ownership of the ensemble it plans with (the caller keeps training it
+// through its own shared_ptr), so no move or copy of anything can leave the planner dangling.
 template <class T>
 struct MPC {
-    const Ensemble<T>* model;
+    std::shared_ptr<const Ensemble<T>> model;
     RewardFn<T> reward;
     MPCConfig cfg;
-    int ob_dim, ac_dim;
+    int ob_dim = 0, ac_dim = 0;
     std::vector<T> low, high;  // [ac_dim] action bounds
     uint64_t seed;
     uint64_t calls = 0;        // planning calls so far: the random numbers of call c depend on c
@@ -1202,21 +1278,18 @@ struct MPC {
     std::vector<Job> jobs;      // [E * blocks] (trajectory sampling and true model: [blocks])
     std::vector<PackedMLP<T>> packed;  // [E] each member's weights, packed once per evaluate()
 
-    MPC(const Ensemble<T>& ens, RewardFn<T> reward_fn, std::vector<T> act_low, std::vector<T> act_high,
-        const MPCConfig& config, uint64_t seed_)
-        : model(&ens), reward(reward_fn), cfg(config), ob_dim(ens.obs_dim), ac_dim(ens.act_dim),
-          low(std::move(act_low)), high(std::move(act_high)), seed(seed_) {
-        if (cfg.horizon <= 0) fail("MPC: mpc_horizon must be positive, got ", cfg.horizon);
-        if (cfg.num_sequences <= 0) fail("MPC: mpc_num_action_sequences must be positive, got ", cfg.num_sequences);
-        if (cfg.cem && cfg.cem_iterations <= 0) fail("MPC: cem_iterations must be positive, got ", cfg.cem_iterations);
-        if (cfg.cem && (cfg.cem_num_elites <= 0 || cfg.cem_num_elites > cfg.num_sequences))
-            fail("MPC: cem_num_elites must be in [1, mpc_num_action_sequences = ", cfg.num_sequences, "], got ",
-                 cfg.cem_num_elites);
-        if (cfg.cem && !(cfg.cem_alpha > 0 && cfg.cem_alpha <= 1))
-            fail("MPC: cem_alpha must be in (0, 1], got ", cfg.cem_alpha);
+    MPC(std::shared_ptr<const Ensemble<T>> ensemble, RewardFn<T> reward_fn, std::vector<T> act_low,
+        std::vector<T> act_high, const MPCConfig& config, uint64_t seed_)
+        : model(std::move(ensemble)), reward(reward_fn), cfg(config), low(std::move(act_low)), high(std::move(act_high)),
+          seed(seed_) {
+        if (!model) fail("MPC: no ensemble (null pointer)");
+        if (!reward) fail("MPC: no reward function (null pointer)");
+        cfg.validate();
+        ob_dim = model->obs_dim;
+        ac_dim = model->act_dim;
         if (static_cast<int>(low.size()) != ac_dim || static_cast<int>(high.size()) != ac_dim)
             fail("MPC: action bounds must have ", ac_dim, " entries");
-        if (cfg.particles < 0) fail("MPC: mpc_particles must be >= 0, got ", cfg.particles);
+        const Ensemble<T>& ens = *model;
         if (cfg.propagation == Propagation::expectation && cfg.particles != 0 && cfg.particles != ens.size())
             fail("MPC: expectation propagates one particle per member (", ens.size(),
                  "); mpc_particles = ", cfg.particles, " needs ts1 or tsinf");
@@ -1282,26 +1355,31 @@ struct MPC {
         const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon;
         packed.resize(E);
         for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m]);
+        ParallelErrors errors;  // the reward function is the caller's code: it may throw
         MBRL_OMP(parallel for schedule(static))
         for (int j = 0; j < static_cast<int>(jobs.size()); ++j) {  // job j: member j / blocks, block j % blocks
-            Job& job = jobs[j];
-            const int m = j / blocks, i0 = (j % blocks) * block, n = std::min(block, K - i0);
-            if (n <= 0) continue;
-            View<T> s = job.s.view().middle_rows(0, n), s2 = job.s_next.view().middle_rows(0, n);
-            View<T> a = job.a.view().middle_rows(0, n);
-            T* total = score.row(m) + i0;  // [n] the block's summed rewards under member m
-            for (int i = 0; i < n; ++i) {
-                std::copy(obs, obs + ob_dim, s.row(i));
-                total[i] = T(0);
-            }
-            for (int t = 0; t < H; ++t) {
-                for (int i = 0; i < n; ++i) std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(i));
-                model->predict(m, s, a, s2, job.work, &packed[m]);    // s_{t+1} = s_t + f_m(s_t, a_t)
-                reward(s2.data, a.data, n, job.r.data(), nullptr);      // R(s_{t+1})
-                for (int i = 0; i < n; ++i) total[i] += job.r.data()[i];
-                std::swap(s.data, s2.data);
-            }
+            errors.run(j, [&] {
+                Job& job = jobs[j];
+                const int m = j / blocks, i0 = (j % blocks) * block, n = std::min(block, K - i0);
+                if (n <= 0) return;
+                View<T> s = job.s.view().middle_rows(0, n), s2 = job.s_next.view().middle_rows(0, n);
+                View<T> a = job.a.view().middle_rows(0, n);
+                T* total = score.row(m) + i0;  // [n] the block's summed rewards under member m
+                for (int i = 0; i < n; ++i) {
+                    std::copy(obs, obs + ob_dim, s.row(i));
+                    total[i] = T(0);
+                }
+                for (int t = 0; t < H; ++t) {
+                    for (int i = 0; i < n; ++i)
+                        std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(i));
+                    model->predict(m, s, a, s2, job.work, &packed[m]);    // s_{t+1} = s_t + f_m(s_t, a_t)
+                    reward(s2.data, a.data, n, job.r.data(), nullptr);      // R(s_{t+1})
+                    for (int i = 0; i < n; ++i) total[i] += job.r.data()[i];
+                    std::swap(s.data, s2.data);
+                }
+            });
         }
+        errors.rethrow();
         for (int i = 0; i < K; ++i) {
             T sum = 0;
             for (int m = 0; m < E; ++m) sum += score(m, i);
@@ -1388,6 +1466,10 @@ struct MPC {
         for (int round = 0; round < rounds; ++round) {
             sample(call, round);
             evaluate(obs, call, round);
+            for (int i = 0; i < cfg.num_sequences; ++i)  // NaN would make the elites' sort undefined
+                if (!std::isfinite(mean_score[i]))
+                    fail("MPC::act: planning call ", call, ", round ", round, ": candidate ", i, " scored ",
+                         mean_score[i], " (a non-finite model prediction or reward)");
             if (cfg.cem) refit(round);
         }
         choose(action);
@@ -1396,16 +1478,20 @@ struct MPC {
     // cand: round 0 uniform in the bounds, later rounds from N(mu, sigma), clipped to the bounds.
     void sample(uint64_t call, int round) {
         const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
+        ParallelErrors errors;
         MBRL_OMP(parallel for schedule(static))
         for (int i = 0; i < K; ++i) {
-            Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(round) * K + i);
-            T* c = cand.row(i);
-            for (int d = 0; d < D; ++d) {
-                const int j = d % ac_dim;
-                const double x = round == 0 ? rng.uniform(low[j], high[j]) : mu[d] + sigma[d] * rng.normal();
-                c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
-            }
+            errors.run(i, [&] {
+                Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(round) * K + i);
+                T* c = cand.row(i);
+                for (int d = 0; d < D; ++d) {
+                    const int j = d % ac_dim;
+                    const double x = round == 0 ? rng.uniform(low[j], high[j]) : mu[d] + sigma[d] * rng.normal();
+                    c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
+                }
+            });
         }
+        errors.rethrow();
     }
 
     // CEM: the J best candidates (the elites; ties broken by index, so the choice is reproducible)
@@ -1464,6 +1550,30 @@ struct SACConfig {
     // How the learned parameter p gives log std: clamp(p, -20, 2) (default, the reference's reading)
     // or, with logstd_tanh, tanh(p), so std stays in [e^-1, e] (some public solutions; issue 11).
     bool logstd_tanh = false;
+
+    // Throws ConfigError naming the first setting out of range (fields named as the reference's flags).
+    void validate() const {
+        auto bad = [](const char* field, const std::string& problem) { throw ConfigError("SACConfig", field, problem); };
+        auto num = [](double v) {
+            std::ostringstream s;
+            s << v;
+            return s.str();
+        };
+        auto positive = [&](const char* field, int v) {
+            if (v <= 0) bad(field, "must be positive, got " + std::to_string(v));
+        };
+        if (n_layers < 0) bad("sac_n_layers", "must be >= 0, got " + std::to_string(n_layers));
+        positive("sac_size", size);
+        if (!(learning_rate > 0)) bad("sac_learning_rate", "must be positive, got " + num(learning_rate));
+        if (!(discount >= 0 && discount <= 1)) bad("sac_discount", "must be in [0, 1], got " + num(discount));
+        if (!(init_temperature > 0)) bad("sac_init_temperature", "must be positive, got " + num(init_temperature));
+        if (!(tau >= 0 && tau <= 1)) bad("critic_tau", "must be in [0, 1], got " + num(tau));
+        positive("sac_train_batch_size", batch);
+        positive("sac_num_critic_updates_per_agent_update", critic_updates);
+        positive("sac_num_actor_updates_per_agent_update", actor_updates);
+        positive("sac_actor_update_frequency", actor_update_frequency);
+        positive("sac_critic_target_update_frequency", critic_target_update_frequency);
+    }
 };
 
 // k distinct integers of [0, n), uniformly (Floyd's algorithm), into out.
@@ -1506,12 +1616,9 @@ struct SAC {
 
     SAC() = default;
     SAC(int ob, int ac, T low, T high, const SACConfig& c, uint64_t seed_)
-        : ob_dim(ob), ac_dim(ac), cfg(c), act_low(low), act_high(high), seed(seed_),
+        : ob_dim(ob), ac_dim(ac), cfg(validated(c)), act_low(low), act_high(high), seed(seed_),
           q1(ob + ac, 1, c.n_layers, c.size, Activation::relu), q2(ob + ac, 1, c.n_layers, c.size, Activation::relu),
           actor(ob, ac, c.n_layers, c.size, Activation::tanh), logstd(ac, T(0)) {
-        if (c.batch <= 0) fail("SAC: sac_train_batch_size must be positive, got ", c.batch);
-        if (!(c.init_temperature > 0)) fail("SAC: sac_init_temperature must be positive, got ", c.init_temperature);
-        if (!(c.discount >= 0 && c.discount <= 1)) fail("SAC: sac_discount must be in [0, 1], got ", c.discount);
         Rng r1(seed, Stream::init, 101), r2(seed, Stream::init, 102), r3(seed, Stream::init, 103);
         q1.init(r1);
         q2.init(r2);
@@ -1542,6 +1649,11 @@ struct SAC {
         y.resize(B, 1);
         actor_du.resize(B, ac);
         dlogstd.assign(ac, T(0));
+    }
+    // The config, once its validate() has passed (the constructor checks before building anything).
+    static const SACConfig& validated(const SACConfig& c) {
+        c.validate();
+        return c;
     }
     MLP<T>& critic(int c) { return c == 0 ? q1 : q2; }
     MLP<T>& critic_target(int c) { return c == 0 ? q1_targ : q2_targ; }
@@ -1607,8 +1719,11 @@ struct SAC {
         policy_forward(next_obs, noise, actor_work, a_next, logp.view().middle_rows(0, B));  // a' ~ pi(s')
         // The two critics are independent: one per thread where there are two (same results on one).
         View<const T> q_targ[2];  // [B, 1] Q_targ_c(s', a')
+        ParallelErrors errors;
         MBRL_OMP(parallel for schedule(static))
-        for (int c = 0; c < 2; ++c) q_targ[c] = q_forward(critic_target(c), q_targ_work[c], next_obs, a_next);
+        for (int c = 0; c < 2; ++c)
+            errors.run(c, [&] { q_targ[c] = q_forward(critic_target(c), q_targ_work[c], next_obs, a_next); });
+        errors.rethrow();
         const T temperature = alpha(), gamma = static_cast<T>(cfg.discount);
         for (int i = 0; i < B; ++i)  // y = r + gamma (1 - d) (min_c Q_targ_c(s', a') - alpha log pi(a'|s'))
             y(i, 0) = rew(i, 0) + gamma * (T(1) - done(i, 0)) *
@@ -1617,12 +1732,15 @@ struct SAC {
         T loss[2];  // MSE(Q_c(s, a), y) and its gradient into critic c
         MBRL_OMP(parallel for schedule(static))
         for (int c = 0; c < 2; ++c) {
-            View<T> dq = critic_dq[c].view().middle_rows(0, B);
-            View<const T> q = q_forward(critic(c), q_work[c], obs, act);
-            loss[c] = mse_forward<T>(q, target);
-            mse_backward<T>(dq, q, target);
-            mlp_backward<T>(critic(c), q_work[c], dq);
+            errors.run(c, [&] {
+                View<T> dq = critic_dq[c].view().middle_rows(0, B);
+                View<const T> q = q_forward(critic(c), q_work[c], obs, act);
+                loss[c] = mse_forward<T>(q, target);
+                mse_backward<T>(dq, q, target);
+                mlp_backward<T>(critic(c), q_work[c], dq);
+            });
         }
+        errors.rethrow();
         return loss[0] + loss[1];
     }
 
@@ -1634,8 +1752,10 @@ struct SAC {
         View<T> a = a_pi.view().middle_rows(0, B);
         policy_forward(obs, noise, actor_work, a, logp.view().middle_rows(0, B));
         View<const T> q[2];  // [B, 1] Q_c(s, a)
+        ParallelErrors errors;
         MBRL_OMP(parallel for schedule(static))
-        for (int c = 0; c < 2; ++c) q[c] = q_forward(critic(c), q_work[c], obs, a);
+        for (int c = 0; c < 2; ++c) errors.run(c, [&] { q[c] = q_forward(critic(c), q_work[c], obs, a); });
+        errors.rethrow();
         const T temperature = alpha(), inv_b = T(1) / static_cast<T>(B);
         double loss = 0;
         for (int i = 0; i < B; ++i) {  // dLoss/dQ flows only into the smaller critic
@@ -1647,8 +1767,11 @@ struct SAC {
         // dLoss/d[s, a] through each critic (their parameter gradients are not wanted here).
         MBRL_OMP(parallel for schedule(static))
         for (int c = 0; c < 2; ++c)
-            mlp_backward<T>(critic(c), q_work[c], actor_dq[c].view().middle_rows(0, B),
-                            actor_dsa[c].view().middle_rows(0, B), unused_q_grads[c].data());
+            errors.run(c, [&] {
+                mlp_backward<T>(critic(c), q_work[c], actor_dq[c].view().middle_rows(0, B),
+                                actor_dsa[c].view().middle_rows(0, B), unused_q_grads[c].data());
+            });
+        errors.rethrow();
         std::fill(dlogstd.begin(), dlogstd.end(), T(0));
         for (int i = 0; i < B; ++i)
             for (int j = 0; j < ac_dim; ++j) {
@@ -1714,7 +1837,329 @@ struct SAC {
 };
 
 // =================================================================================================
-// 13. Model-based RL with on-policy data aggregation (assignment Algorithm 1; reference 3.5, 4)
+// 13. Checkpoints: the state of a run as bytes, through std::ostream and std::istream
+// =================================================================================================
+// run_mb and run_mbpo hand a checkpoint to their caller at the end of every iteration and can
+// continue from one (section 14); this section is the format. The library writes into and
+// reads from streams; the caller owns the files (examples/run_log.hpp writes a temporary file
+// and renames it, so a checkpoint on disk is always whole). Layout (numbers in the host's byte
+// order, little-endian on x86-64 and aarch64):
+//   "MBRLCKPT"     8 bytes, the magic
+//   version        u32, kCheckpointVersion
+//   n              u64, bytes of payload
+//   payload        n bytes: named fields, one after the other, in the order they were written
+//   checksum       u64, FNV-1a 64 of the payload
+// A field: name length (u32), name, kind (u8: 'f' float32, 'd' float64, 'i' int32, 'u' uint64,
+// 's' bytes), element count (u64), the elements. Reading names the first thing that is wrong:
+// the magic, the version, a truncated file, the checksum, a field of another name, kind or
+// size, or (section 14) a setting that differs from the run's.
+constexpr uint32_t kCheckpointVersion = 1;
+constexpr char kCheckpointMagic[9] = "MBRLCKPT";
+
+// FNV-1a, 64 bits (Fowler, Noll and Vo), over n bytes.
+inline uint64_t fnv1a64(const char* p, std::size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (std::size_t i = 0; i < n; ++i) {
+        h ^= static_cast<unsigned char>(p[i]);
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+template <class T>
+constexpr char field_kind() {
+    static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value || std::is_same<T, int>::value ||
+                      std::is_same<T, uint64_t>::value || std::is_same<T, char>::value,
+                  "checkpoint fields hold float, double, int, uint64_t or char");
+    return std::is_same<T, float>::value ? 'f' : std::is_same<T, double>::value ? 'd' : std::is_same<T, int>::value ? 'i'
+           : std::is_same<T, uint64_t>::value ? 'u' : 's';
+}
+
+// Collects fields into a payload; finish() writes the whole checkpoint to a stream.
+class CheckpointWriter {
+   public:
+    template <class T>
+    void array(const std::string& name, const T* p, std::size_t n) {
+        const uint32_t len = static_cast<uint32_t>(name.size());
+        const char kind = field_kind<T>();
+        const uint64_t count = n;
+        raw(&len, sizeof len);
+        raw(name.data(), name.size());
+        raw(&kind, 1);
+        raw(&count, sizeof count);
+        if (n) raw(p, n * sizeof(T));
+    }
+    void u64(const std::string& name, uint64_t v) { array(name, &v, 1); }
+    void f64(const std::string& name, double v) { array(name, &v, 1); }
+    void text(const std::string& name, const std::string& s) { array(name, s.data(), s.size()); }
+    // magic, version, length, payload, checksum; throws if the stream fails
+    void finish(std::ostream& out) const {
+        const uint32_t version = kCheckpointVersion;
+        const uint64_t n = payload_.size(), sum = fnv1a64(payload_.data(), payload_.size());
+        out.write(kCheckpointMagic, 8);
+        out.write(reinterpret_cast<const char*>(&version), sizeof version);
+        out.write(reinterpret_cast<const char*>(&n), sizeof n);
+        out.write(payload_.data(), static_cast<std::streamsize>(n));
+        out.write(reinterpret_cast<const char*>(&sum), sizeof sum);
+        out.flush();
+        if (!out) fail("checkpoint: the stream failed while writing ", n + 28, " bytes");
+    }
+
+   private:
+    std::string payload_;
+    void raw(const void* p, std::size_t n) { payload_.append(static_cast<const char*>(p), n); }
+};
+
+// Reads a whole checkpoint from a stream and checks magic, version, length and checksum before
+// any field is read; then hands out the fields in the order they were written.
+class CheckpointReader {
+   public:
+    explicit CheckpointReader(std::istream& in) {
+        std::ostringstream all;
+        all << in.rdbuf();
+        const std::string bytes = all.str();
+        if (bytes.size() < 20 || bytes.compare(0, 8, kCheckpointMagic) != 0)
+            fail("checkpoint: not a checkpoint (", bytes.size() < 8 ? "too short for" : "no", " magic ", kCheckpointMagic,
+                 ")");
+        uint32_t version = 0;
+        uint64_t n = 0;
+        std::memcpy(&version, bytes.data() + 8, sizeof version);
+        std::memcpy(&n, bytes.data() + 12, sizeof n);
+        if (version != kCheckpointVersion)
+            fail("checkpoint: format version ", version, ", this library reads version ", kCheckpointVersion);
+        if (bytes.size() - 20 < 8 || n != bytes.size() - 28)
+            fail("checkpoint: truncated or padded: the header announces ", n, " bytes of payload, the file holds ",
+                 bytes.size() < 28 ? 0 : bytes.size() - 28);
+        payload_ = bytes.substr(20, n);
+        uint64_t stored = 0;
+        std::memcpy(&stored, bytes.data() + 20 + n, sizeof stored);
+        if (stored != fnv1a64(payload_.data(), payload_.size()))
+            fail("checkpoint: checksum mismatch (the file is corrupt)");
+    }
+    // Field `name` of exactly n elements of T into p[n].
+    template <class T>
+    void array(const std::string& name, T* p, std::size_t n) {
+        const uint64_t count = header<T>(name);
+        if (count != n) fail("checkpoint: field '", name, "' holds ", count, " values, this run needs ", n);
+        take(p, n * sizeof(T));
+    }
+    // Field `name` of any length into v.
+    template <class T, class A>
+    void vector(const std::string& name, std::vector<T, A>& v) {
+        const uint64_t count = header<T>(name);
+        if (count > (payload_.size() - pos_) / sizeof(T)) fail("checkpoint: field '", name, "' runs past the end");
+        v.resize(count);
+        take(v.data(), count * sizeof(T));
+    }
+    uint64_t u64(const std::string& name) {
+        uint64_t v = 0;
+        array(name, &v, 1);
+        return v;
+    }
+    double f64(const std::string& name) {
+        double v = 0;
+        array(name, &v, 1);
+        return v;
+    }
+    std::string text(const std::string& name) {
+        std::vector<char> v;
+        vector(name, v);
+        return std::string(v.begin(), v.end());
+    }
+    // Throws unless every byte of the payload was read.
+    void finish() const {
+        if (pos_ != payload_.size()) fail("checkpoint: ", payload_.size() - pos_, " bytes left after the last field");
+    }
+
+   private:
+    std::string payload_;
+    std::size_t pos_ = 0;
+    void take(void* p, std::size_t n) {
+        if (n > payload_.size() - pos_) fail("checkpoint: a field runs past the end of the payload");
+        if (n) std::memcpy(p, payload_.data() + pos_, n);
+        pos_ += n;
+    }
+    template <class T>
+    uint64_t header(const std::string& name) {
+        uint32_t len = 0;
+        take(&len, sizeof len);
+        if (len > payload_.size() - pos_) fail("checkpoint: expected field '", name, "', found a damaged name");
+        const std::string found = payload_.substr(pos_, len);
+        pos_ += len;
+        char kind = 0;
+        uint64_t count = 0;
+        take(&kind, 1);
+        take(&count, sizeof count);
+        if (found != name) fail("checkpoint: expected field '", name, "', found '", found, "'");
+        if (kind != field_kind<T>())
+            fail("checkpoint: field '", name, "' is of kind '", kind, "', expected '", field_kind<T>(), "'");
+        return count;
+    }
+};
+
+// The pieces of a run. save() and load() of one type write and read the same fields; load()
+// needs an object built with the same settings (the shapes are checked, not taken from the file).
+template <class T>
+void save(CheckpointWriter& w, const std::string& name, const MLP<T>& net) {
+    w.array(name + ".params", net.params.data(), net.params.size());
+}
+template <class T>
+void load(CheckpointReader& r, const std::string& name, MLP<T>& net) {
+    r.array(name + ".params", net.params.data(), net.params.size());
+}
+template <class T>
+void save(CheckpointWriter& w, const std::string& name, const Adam<T>& opt) {
+    w.u64(name + ".t", static_cast<uint64_t>(opt.t));
+    w.array(name + ".m", opt.m.data(), opt.m.size());
+    w.array(name + ".v", opt.v.data(), opt.v.size());
+}
+template <class T>
+void load(CheckpointReader& r, const std::string& name, Adam<T>& opt) {
+    opt.t = static_cast<long>(r.u64(name + ".t"));
+    r.array(name + ".m", opt.m.data(), opt.m.size());
+    r.array(name + ".v", opt.v.data(), opt.v.size());
+}
+template <class T>
+void save(CheckpointWriter& w, const std::string& name, const Normalizer<T>& n) {
+    w.array(name + ".mean", n.mean.data(), n.mean.size());
+    w.array(name + ".std", n.std.data(), n.std.size());
+}
+template <class T>
+void load(CheckpointReader& r, const std::string& name, Normalizer<T>& n) {
+    r.array(name + ".mean", n.mean.data(), n.mean.size());
+    r.array(name + ".std", n.std.data(), n.std.size());
+}
+// Every member's weights and optimizer, the statistics, and the minibatch permutation (it
+// carries over from step to step while the data does not grow).
+template <class T>
+void save(CheckpointWriter& w, const std::string& name, const Ensemble<T>& e) {
+    w.u64(name + ".members", static_cast<uint64_t>(e.size()));
+    for (int m = 0; m < e.size(); ++m) {
+        save(w, name + ".net" + std::to_string(m), e.nets[m]);
+        save(w, name + ".adam" + std::to_string(m), e.opts[m]);
+        if (e.probabilistic()) {  // the log-variance bounds and their optimizer
+            w.array(name + ".bounds" + std::to_string(m), e.bounds[m].data(), e.bounds[m].size());
+            save(w, name + ".bounds_adam" + std::to_string(m), e.bound_opts[m]);
+        }
+    }
+    save(w, name + ".stats.obs", e.stats.obs);
+    save(w, name + ".stats.act", e.stats.act);
+    save(w, name + ".stats.delta", e.stats.delta);
+    w.array(name + ".perm", e.perm.data(), e.perm.size());
+}
+template <class T>
+void load(CheckpointReader& r, const std::string& name, Ensemble<T>& e) {
+    const uint64_t members = r.u64(name + ".members");
+    if (members != static_cast<uint64_t>(e.size()))
+        fail("checkpoint: ", name, " has ", members, " members, this run ", e.size());
+    for (int m = 0; m < e.size(); ++m) {
+        load(r, name + ".net" + std::to_string(m), e.nets[m]);
+        load(r, name + ".adam" + std::to_string(m), e.opts[m]);
+        if (e.probabilistic()) {
+            r.array(name + ".bounds" + std::to_string(m), e.bounds[m].data(), e.bounds[m].size());
+            load(r, name + ".bounds_adam" + std::to_string(m), e.bound_opts[m]);
+        }
+    }
+    load(r, name + ".stats.obs", e.stats.obs);
+    load(r, name + ".stats.act", e.stats.act);
+    load(r, name + ".stats.delta", e.stats.delta);
+    r.vector(name + ".perm", e.perm);
+}
+// The live rows only (the forgotten ones are dropped; the buffer then starts at row 0).
+template <class T>
+void save(CheckpointWriter& w, const std::string& name, const ReplayBuffer<T>& b) {
+    w.u64(name + ".capacity", static_cast<uint64_t>(b.capacity));
+    w.u64(name + ".rows", static_cast<uint64_t>(b.size()));
+    for (auto [part, v] : {std::pair<const char*, View<const T>>{"obs", b.obs()}, {"act", b.act()},
+                           {"next_obs", b.next_obs()}, {"rew", b.rew()}, {"terminal", b.terminal()}})
+        w.array(name + "." + part, v.data, v.size());
+}
+template <class T>
+void load(CheckpointReader& r, const std::string& name, ReplayBuffer<T>& b) {
+    const uint64_t capacity = r.u64(name + ".capacity"), rows = r.u64(name + ".rows");
+    if (capacity != static_cast<uint64_t>(b.capacity))
+        fail("checkpoint: ", name, " has capacity ", capacity, ", this run ", b.capacity);
+    if (rows > capacity) fail("checkpoint: ", name, " holds ", rows, " rows, more than its capacity ", capacity);
+    b.begin = 0;
+    for (auto [part, t] : {std::pair<const char*, Tensor<T>*>{"obs", &b.obs_}, {"act", &b.act_},
+                           {"next_obs", &b.next_obs_}, {"rew", &b.rew_}, {"terminal", &b.terminal_}}) {
+        t->resize(static_cast<int>(rows), t->cols);
+        r.array(name + "." + part, t->data(), t->size());
+    }
+}
+// SAC: the critics, their targets, the actor, log std, temperature, the five optimizers, and the
+// counters its random numbers are keyed by (training steps, actions taken).
+template <class T>
+void save(CheckpointWriter& w, const std::string& name, const SAC<T>& s) {
+    save(w, name + ".q1", s.q1);
+    save(w, name + ".q2", s.q2);
+    save(w, name + ".q1_targ", s.q1_targ);
+    save(w, name + ".q2_targ", s.q2_targ);
+    save(w, name + ".actor", s.actor);
+    w.array(name + ".logstd", s.logstd.data(), s.logstd.size());
+    w.array(name + ".log_alpha", &s.log_alpha, 1);
+    save(w, name + ".q1_opt", s.q1_opt);
+    save(w, name + ".q2_opt", s.q2_opt);
+    save(w, name + ".actor_opt", s.actor_opt);
+    save(w, name + ".logstd_opt", s.logstd_opt);
+    save(w, name + ".alpha_opt", s.alpha_opt);
+    w.u64(name + ".training_step", static_cast<uint64_t>(s.training_step));
+    w.u64(name + ".act_calls", s.act_calls);
+    const T losses[3] = {s.last_critic_loss, s.last_actor_loss, s.last_alpha_loss};
+    w.array(name + ".last_losses", losses, 3);
+}
+template <class T>
+void load(CheckpointReader& r, const std::string& name, SAC<T>& s) {
+    load(r, name + ".q1", s.q1);
+    load(r, name + ".q2", s.q2);
+    load(r, name + ".q1_targ", s.q1_targ);
+    load(r, name + ".q2_targ", s.q2_targ);
+    load(r, name + ".actor", s.actor);
+    r.array(name + ".logstd", s.logstd.data(), s.logstd.size());
+    r.array(name + ".log_alpha", &s.log_alpha, 1);
+    load(r, name + ".q1_opt", s.q1_opt);
+    load(r, name + ".q2_opt", s.q2_opt);
+    load(r, name + ".actor_opt", s.actor_opt);
+    load(r, name + ".logstd_opt", s.logstd_opt);
+    load(r, name + ".alpha_opt", s.alpha_opt);
+    s.training_step = static_cast<long>(r.u64(name + ".training_step"));
+    s.act_calls = r.u64(name + ".act_calls");
+    T losses[3];
+    r.array(name + ".last_losses", losses, 3);
+    s.last_critic_loss = losses[0];
+    s.last_actor_loss = losses[1];
+    s.last_alpha_loss = losses[2];
+}
+
+// The settings a checkpoint was made with, as (name, value) text: written first, and compared
+// one by one when reading, so that resuming with other settings names the first that differs.
+using CheckpointSettings = std::vector<std::pair<std::string, std::string>>;
+inline void save_settings(CheckpointWriter& w, const std::string& kind, const CheckpointSettings& s) {
+    w.text("kind", kind);
+    w.u64("settings", s.size());
+    for (const auto& kv : s) w.text("setting." + kv.first, kv.second);
+}
+inline void check_settings(CheckpointReader& r, const std::string& kind, const CheckpointSettings& s) {
+    const std::string found = r.text("kind");
+    if (found != kind) fail("checkpoint: made by ", found, ", not by ", kind);
+    const uint64_t n = r.u64("settings");
+    if (n != s.size()) fail("checkpoint: holds ", n, " settings, this run has ", s.size());
+    for (const auto& kv : s) {
+        const std::string v = r.text("setting." + kv.first);
+        if (v != kv.second)
+            fail("checkpoint: setting ", kv.first, " is ", v, " in the checkpoint but ", kv.second, " in this run");
+    }
+}
+// A number as exact text (17 significant digits), for CheckpointSettings.
+inline std::string exact(double v) {
+    std::ostringstream s;
+    s.precision(17);
+    s << v;
+    return s.str();
+}
+
+// =================================================================================================
+// 14. Model-based RL with on-policy data aggregation (assignment Algorithm 1; reference 3.5, 4)
 // =================================================================================================
 // The library runs the loops and hands each iteration's results to the caller (a RunSink); it
 // opens no file. examples/run_log.hpp writes them as the reference's files and progress lines.
@@ -1741,6 +2186,39 @@ struct MBConfig {
     bool no_gpu = false, save_params = false;  // accepted for compatibility: CPU only, nothing saved
     int which_gpu = 0;
     std::string data_dir = "data";  // for the caller's files (examples/run_log.hpp); the loops open none
+
+    // Throws ConfigError naming the first setting out of range. env_name, exp_name and data_dir
+    // are the caller's (which envs exist, where files go): examples/common.hpp checks them.
+    void validate() const {
+        auto bad = [](const char* field, const std::string& problem) { throw ConfigError("MBConfig", field, problem); };
+        auto positive = [&](const char* field, int v) {
+            if (v <= 0) bad(field, "must be positive, got " + std::to_string(v));
+        };
+        positive("n_iter", n_iter);
+        positive("ensemble_size", ensemble_size);
+        mpc.validate();
+        positive("num_agent_train_steps_per_iter", num_agent_train_steps_per_iter);
+        positive("batch_size_initial", batch_size_initial);
+        positive("batch_size", batch_size);
+        positive("train_batch_size", train_batch_size);
+        positive("eval_batch_size", eval_batch_size);
+        if (!(learning_rate > 0)) {
+            std::ostringstream v;
+            v << learning_rate;
+            bad("learning_rate", "must be positive, got " + v.str());
+        }
+        if (n_layers < 0) bad("n_layers", "must be >= 0, got " + std::to_string(n_layers));
+        positive("size", size);
+        if (scalar_log_freq != -1 && scalar_log_freq <= 0)
+            bad("scalar_log_freq", "must be -1 or positive, got " + std::to_string(scalar_log_freq));
+        if (mpc.propagation == Propagation::expectation && mpc.particles != 0 && mpc.particles != ensemble_size)
+            bad("mpc_particles", "must be 0 or ensemble_size = " + std::to_string(ensemble_size) +
+                                     " with expectation (one particle per member), got " +
+                                     std::to_string(mpc.particles) + "; more need mpc_propagation ts1 or tsinf");
+        if (mpc.true_model && (mpc.propagation != Propagation::expectation || mpc.particles != 0))
+            bad("mpc_model", "true takes no trajectory sampling (the simulator is exact): mpc_propagation must be "
+                             "expectation and mpc_particles 0");
+    }
 };
 
 // Mean, population std, max and min of the path returns, and the mean path length.
@@ -1899,13 +2377,83 @@ struct IterationReport {
     ModelDiagnostics model;   // on the evaluation paths (NaN when not evaluated)
 };
 
+// Thrown by run_mb and run_mbpo when RunSink::stop says so: the run stopped between two env
+// steps or gradient steps, and what the sink was given so far (rows, checkpoints) stays whole.
+struct Interrupted : std::runtime_error {
+    int itr;  // the iteration that was stopped (iterations before it are complete)
+    explicit Interrupted(int at) : std::runtime_error("run stopped on request in iteration " + std::to_string(at)), itr(at) {}
+};
+
 // Where the loops report; every callback may be left empty.
 struct RunSink {
     std::function<void(const IterationReport&)> iteration;  // at the end of every iteration
     // run_mb, iteration 0: Q1's model predictions and the loss of every model training step
     std::function<void(const ModelPredictions&, const std::vector<double>& losses)> model_check;
     std::function<void(const MBPOIteration&)> mbpo_buffers;  // run_mbpo, after the SAC training
+    // After iteration(), when the run's state is complete: next_itr iterations are done, and
+    // write(out) writes the checkpoint to continue from (section 13's format) into a stream.
+    std::function<void(int next_itr, const std::function<void(std::ostream&)>& write)> checkpoint;
+    // After a checkpoint was read and accepted (nothing is reported before): the run continues
+    // at iteration next_itr.
+    std::function<void(int next_itr)> resumed;
+    // Polled before every env step, every model training step and every SAC step: true stops
+    // the run at once by throwing Interrupted. Called from the thread that called run_mb.
+    std::function<bool()> stop;
+
+    void poll(int itr) const {
+        if (stop && stop()) throw Interrupted(itr);
+    }
 };
+
+// What the skeleton counts, besides the models and buffers: where a run stands between two
+// iterations (saved in every checkpoint).
+struct LoopState {
+    int itr = 0;            // the next iteration to run
+    long envsteps = 0;      // env steps collected for training so far
+    uint64_t episodes = 0;  // env resets so far: the k-th draws from Rng(seed, Stream::reset, k)
+};
+inline void save(CheckpointWriter& w, const LoopState& s) {
+    w.u64("loop.itr", static_cast<uint64_t>(s.itr));
+    w.u64("loop.envsteps", static_cast<uint64_t>(s.envsteps));
+    w.u64("loop.episodes", s.episodes);
+}
+inline void load(CheckpointReader& r, LoopState& s) {
+    s.itr = static_cast<int>(r.u64("loop.itr"));
+    s.envsteps = static_cast<long>(r.u64("loop.envsteps"));
+    s.episodes = r.u64("loop.episodes");
+}
+
+// The settings an MB checkpoint must agree on: all but n_iter (a resumed run may go further)
+// and those that do not touch the run (exp_name, ep_len, video_log_freq, GPU flags,
+// save_params, data_dir).
+inline CheckpointSettings checkpoint_settings(const MBConfig& c) {
+    const MPCConfig& m = c.mpc;
+    return {{"env_name", c.env_name},
+            {"ensemble_size", std::to_string(c.ensemble_size)},
+            {"mpc_horizon", std::to_string(m.horizon)},
+            {"mpc_num_action_sequences", std::to_string(m.num_sequences)},
+            {"mpc_action_sampling_strategy", m.cem ? "cem" : "random"},
+            {"cem_iterations", std::to_string(m.cem_iterations)},
+            {"cem_num_elites", std::to_string(m.cem_num_elites)},
+            {"cem_alpha", exact(m.cem_alpha)},
+            {"add_sl_noise", std::to_string(c.add_sl_noise)},
+            {"num_agent_train_steps_per_iter", std::to_string(c.num_agent_train_steps_per_iter)},
+            {"batch_size_initial", std::to_string(c.batch_size_initial)},
+            {"batch_size", std::to_string(c.batch_size)},
+            {"train_batch_size", std::to_string(c.train_batch_size)},
+            {"eval_batch_size", std::to_string(c.eval_batch_size)},
+            {"learning_rate", exact(c.learning_rate)},
+            {"n_layers", std::to_string(c.n_layers)},
+            {"size", std::to_string(c.size)},
+            {"seed", std::to_string(c.seed)},
+            {"scalar_log_freq", std::to_string(c.scalar_log_freq)},
+            {"model_type", c.model_type == ModelType::probabilistic ? "probabilistic" : "deterministic"},
+            {"mpc_propagation", m.propagation == Propagation::ts1     ? "ts1"
+                                : m.propagation == Propagation::tsinf ? "tsinf"
+                                                                      : "expectation"},
+            {"mpc_particles", std::to_string(m.particles)},
+            {"mpc_model", m.true_model ? "true" : "learned"}};
+}
 
 // Algorithm 1's skeleton, shared by run_mb and run_mbpo. Per iteration, in the reference's order:
 //   1. collect whole paths with `policy` (batch_size_initial steps at iteration 0, then batch_size)
@@ -1914,17 +2462,25 @@ struct RunSink {
 //   4. after_training(itr, paths, losses, report): what the algorithm does with the model
 //   5. evaluate `policy` (when scalar_log_freq says so), diagnose the model on the evaluation
 //      paths (model_diagnostics) and report the iteration
-template <class Env, class Policy, class AfterTraining>
+//   6. hand the sink a checkpoint writer (save_state(w) writes the algorithm's part)
+// from iteration state.itr (0, or where a checkpoint left off) to cfg.n_iter. The sink's stop
+// predicate is polled before every env step and every model training step.
+template <class Env, class Policy, class AfterTraining, class SaveState>
 void model_based_loop(Env& env, const MBConfig& cfg, Ensemble<float>& ens, ReplayBuffer<float>& buffer,
-                      Policy&& policy, uint64_t* episodes, const RunSink& sink, AfterTraining&& after_training) {
+                      Policy&& policy, LoopState& state, const RunSink& sink, AfterTraining&& after_training,
+                      SaveState&& save_state) {
     Rollouts<float> paths, eval_paths;
-    long envsteps = 0;
     std::vector<double> losses;
-    for (int itr = 0; itr < cfg.n_iter; ++itr) {
+    uint64_t* episodes = &state.episodes;
+    for (int itr = state.itr; itr < cfg.n_iter; ++itr) {
+        auto polled = [&](const std::vector<float>& obs, std::vector<float>& act) {
+            sink.poll(itr);
+            policy(obs, act);
+        };
         // 1. collect
-        sample_trajectories(env, policy, itr == 0 ? cfg.batch_size_initial : cfg.batch_size, env.ep_len(), cfg.seed,
+        sample_trajectories(env, polled, itr == 0 ? cfg.batch_size_initial : cfg.batch_size, env.ep_len(), cfg.seed,
                             episodes, paths);
-        envsteps += paths.steps();
+        state.envsteps += paths.steps();
         // 2. add to the buffer, recompute the statistics
         Rng noise_rng(cfg.seed, Stream::noise, static_cast<uint64_t>(itr));
         buffer.add(paths, cfg.add_sl_noise, noise_rng);
@@ -1932,25 +2488,50 @@ void model_based_loop(Env& env, const MBConfig& cfg, Ensemble<float>& ens, Repla
         // 3. train the ensemble
         Rng sample_rng(cfg.seed, Stream::sample, static_cast<uint64_t>(itr));
         losses.clear();
-        for (int step = 0; step < cfg.num_agent_train_steps_per_iter; ++step)
+        for (int step = 0; step < cfg.num_agent_train_steps_per_iter; ++step) {
+            sink.poll(itr);
             losses.push_back(ens.train_step(buffer.obs(), buffer.act(), buffer.next_obs(), cfg.train_batch_size,
                                             sample_rng));
+        }
         IterationReport report;
         report.itr = itr;
         report.n_iter = cfg.n_iter;
-        report.envsteps = envsteps;
+        report.envsteps = state.envsteps;
         report.loss = losses.empty() ? NAN : losses.back();
         report.train = return_stats(paths);
         // 4. the algorithm's own step
         after_training(itr, paths, losses, report);
         // 5. evaluate and report
         if (cfg.scalar_log_freq != -1 && itr % cfg.scalar_log_freq == 0) {
-            sample_trajectories(env, policy, cfg.eval_batch_size, env.ep_len(), cfg.seed, episodes, eval_paths);
+            sample_trajectories(env, polled, cfg.eval_batch_size, env.ep_len(), cfg.seed, episodes, eval_paths);
             report.eval = return_stats(eval_paths);
             report.model = model_diagnostics(ens, eval_paths);
         }
         if (sink.iteration) sink.iteration(report);
+        // 6. the checkpoint to continue from
+        state.itr = itr + 1;
+        if (sink.checkpoint)
+            sink.checkpoint(state.itr, [&](std::ostream& out) {
+                CheckpointWriter w;
+                save_state(w);
+                w.finish(out);
+            });
     }
+}
+
+// Reads a checkpoint for a run with settings `settings` of kind `kind` ("run_mb", "run_mbpo"):
+// load_state(r) reads the algorithm's part after the common header. Throws (naming the first
+// thing that is wrong) before anything is changed that the caller can see.
+template <class LoadState>
+void resume_run(std::istream& in, const std::string& kind, const CheckpointSettings& settings, int n_iter,
+                LoopState& state, LoadState&& load_state) {
+    CheckpointReader r(in);
+    check_settings(r, kind, settings);
+    load(r, state);
+    load_state(r);
+    r.finish();
+    if (state.itr > n_iter)
+        fail("checkpoint: ", state.itr, " iterations are done already, more than n_iter = ", n_iter);
 }
 
 // The training loop of run_hw4_mb.py: MPC on the learned ensemble (uniform random actions until
@@ -1958,23 +2539,48 @@ void model_based_loop(Env& env, const MBConfig& cfg, Ensemble<float>& ens, Repla
 // With cfg.mpc.true_model, the planner scores its candidates on `truth` (a TrueModel of this very
 // env, e.g. envs/true_model.hpp's) instead; the ensemble is still trained, checked and diagnosed,
 // so that the two runs compare column by column.
+// With `resume`, continues from the checkpoint read from it (made by a run_mb with the same
+// settings but n_iter) up to cfg.n_iter, bit for bit as if never stopped.
 template <class Env>
-void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}, TrueModel<float>* truth = nullptr) {
+void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}, std::istream* resume = nullptr,
+            TrueModel<float>* truth = nullptr) {
+    cfg.validate();
     const int D = env.obs_dim(), A = env.act_dim();
     std::vector<float> low(A), high(A);
     for (int j = 0; j < A; ++j) {
         low[j] = env.act_low(j);
         high[j] = env.act_high(j);
     }
-    Ensemble<float> ens(D, A, cfg.ensemble_size, cfg.n_layers, cfg.size, static_cast<float>(cfg.learning_rate), cfg.seed,
-                        Activation::tanh, cfg.model_type);
-    MPC<float> mpc(ens, &Env::reward, low, high, cfg.mpc, cfg.seed);
+    auto ens_ptr = std::make_shared<Ensemble<float>>(D, A, cfg.ensemble_size, cfg.n_layers, cfg.size,
+                                                     static_cast<float>(cfg.learning_rate), cfg.seed,
+                                                     Activation::tanh, cfg.model_type);
+    Ensemble<float>& ens = *ens_ptr;
+    MPC<float> mpc(ens_ptr, &Env::reward, low, high, cfg.mpc, cfg.seed);
     if (cfg.mpc.true_model) {
         if (!truth) fail("run_mb: mpc true_model is set but no TrueModel was given");
         mpc.plan_on(*truth);
     }
     ReplayBuffer<float> buffer(D, A, 1000000);
-    uint64_t episodes = 0, random_actions = 0;
+    LoopState state;
+    uint64_t& episodes = state.episodes;
+    uint64_t random_actions = 0;
+    auto save_state = [&](CheckpointWriter& w) {
+        save_settings(w, "run_mb", checkpoint_settings(cfg));
+        save(w, state);
+        save(w, "ensemble", ens);
+        save(w, "buffer", buffer);
+        w.u64("mpc.calls", mpc.calls);
+        w.u64("random_actions", random_actions);
+    };
+    if (resume) {
+        resume_run(*resume, "run_mb", checkpoint_settings(cfg), cfg.n_iter, state, [&](CheckpointReader& r) {
+            load(r, "ensemble", ens);
+            load(r, "buffer", buffer);
+            mpc.calls = r.u64("mpc.calls");
+            random_actions = r.u64("random_actions");
+        });
+        if (sink.resumed) sink.resumed(state.itr);
+    }
     auto policy = [&](const std::vector<float>& obs, std::vector<float>& act) {
         if (buffer.size() == 0) {  // no statistics yet, so a uniform random action
             Rng rng(cfg.seed, Stream::policy, random_actions++);
@@ -1983,16 +2589,18 @@ void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}, TrueModel<f
             mpc.act(obs.data(), act.data());
         }
     };
-    model_based_loop(env, cfg, ens, buffer, policy, &episodes, sink,
-                     [&](int itr, const Rollouts<float>&, const std::vector<double>& losses, IterationReport&) {
-                         if (itr != 0) return;
-                         const ModelPredictions p = model_predictions(env, ens, cfg.seed, &episodes);
-                         if (sink.model_check) sink.model_check(p, losses);
-                     });
+    model_based_loop(
+        env, cfg, ens, buffer, policy, state, sink,
+        [&](int itr, const Rollouts<float>&, const std::vector<double>& losses, IterationReport&) {
+            if (itr != 0) return;
+            const ModelPredictions p = model_predictions(env, ens, cfg.seed, &episodes);
+            if (sink.model_check) sink.model_check(p, losses);
+        },
+        save_state);
 }
 
 // =================================================================================================
-// 14. MBPO: SAC on real and model-generated data (assignment Problem 6; reference 3.5-3.7)
+// 15. MBPO: SAC on real and model-generated data (assignment Problem 6; reference 3.5-3.7)
 // =================================================================================================
 // Per iteration: collect with the SAC policy -> real transitions to the model buffer (noised if
 // asked), statistics -> train the ensemble -> the real transitions, clean, to the SAC buffer, then
@@ -2012,6 +2620,18 @@ struct MBPOConfig {
     // Switches for issue 11 (rlen 10 trails public runs); the defaults are this library's choices.
     bool reward_pre_step = false;  // reward a model step by its state (the public solutions), not its predicted next
     bool random_member = false;    // step with one member drawn per step (MBPO paper), not the ensemble mean
+
+    // Throws ConfigError naming the first setting out of range: mb's, sac's, then MBPO's own.
+    void validate() const {
+        mb.validate();
+        sac.validate();
+        auto bad = [](const char* field, const std::string& problem) { throw ConfigError("MBPOConfig", field, problem); };
+        if (sac_train_steps <= 0)
+            bad("sac_num_agent_train_steps_per_iter", "must be positive, got " + std::to_string(sac_train_steps));
+        if (sac_n_iter <= 0) bad("sac_n_iter", "must be positive, got " + std::to_string(sac_n_iter));
+        if (rollout_length < 0) bad("mbpo_rollout_length", "must be >= 0, got " + std::to_string(rollout_length));
+        if (sac_buffer_size <= 0) bad("sac_buffer_size", "must be positive, got " + std::to_string(sac_buffer_size));
+    }
 };
 
 // Scratch of model rollouts, sized once: nothing is allocated per rollout.
@@ -2038,6 +2658,7 @@ void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuff
                    bool random_member = false) {
     const int D = ens.obs_dim, A = ens.act_dim, E = ens.size();
     out.clear(D, A);
+    if (buffer.size() == 0) fail("model_rollout: the model's buffer is empty (no start state to roll out from)");
     const int start = static_cast<int>(rng.below(static_cast<uint64_t>(buffer.size())));
     const float terminal = buffer.terminal()(start, 0);
     std::copy(buffer.obs().row(start), buffer.obs().row(start) + D, s.ob.begin());
@@ -2064,10 +2685,39 @@ void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuff
     }
 }
 
-// The training loop of run_hw4_mbpo.py: the skeleton of section 13 with the SAC policy (sampling,
+// The training loop of run_hw4_mbpo.py: the skeleton of section 14 with the SAC policy (sampling,
 // also at iteration 0) and, after the model's training, the SAC rounds.
+// The settings an MBPO checkpoint must agree on: the MB ones (section 14), SAC's and MBPO's own.
+inline CheckpointSettings checkpoint_settings(const MBPOConfig& c) {
+    CheckpointSettings s = checkpoint_settings(c.mb);
+    const SACConfig& q = c.sac;
+    const CheckpointSettings more = {
+        {"sac_n_layers", std::to_string(q.n_layers)},
+        {"sac_size", std::to_string(q.size)},
+        {"sac_learning_rate", exact(q.learning_rate)},
+        {"sac_discount", exact(q.discount)},
+        {"sac_init_temperature", exact(q.init_temperature)},
+        {"critic_tau", exact(q.tau)},
+        {"sac_train_batch_size", std::to_string(q.batch)},
+        {"sac_num_critic_updates_per_agent_update", std::to_string(q.critic_updates)},
+        {"sac_num_actor_updates_per_agent_update", std::to_string(q.actor_updates)},
+        {"sac_actor_update_frequency", std::to_string(q.actor_update_frequency)},
+        {"sac_critic_target_update_frequency", std::to_string(q.critic_target_update_frequency)},
+        {"sac_logstd", q.logstd_tanh ? "tanh" : "clamp"},
+        {"sac_n_iter", std::to_string(c.sac_n_iter)},
+        {"sac_num_agent_train_steps_per_iter", std::to_string(c.sac_train_steps)},
+        {"mbpo_rollout_length", std::to_string(c.rollout_length)},
+        {"sac_buffer_size", std::to_string(c.sac_buffer_size)},
+        {"mbpo_rollout_reward", c.reward_pre_step ? "pre" : "post"},
+        {"mbpo_rollout_model", c.random_member ? "random" : "mean"}};
+    s.insert(s.end(), more.begin(), more.end());
+    return s;
+}
+
+// With `resume`, continues from a checkpoint of run_mbpo, as run_mb does.
 template <class Env>
-void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}) {
+void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}, std::istream* resume = nullptr) {
+    cfg.validate();
     const MBConfig& mb = cfg.mb;
     const int D = env.obs_dim(), A = env.act_dim();
     float low = env.act_low(0), high = env.act_high(0);
@@ -2086,7 +2736,27 @@ void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}) {
     RolloutScratch scratch(ens);
     std::vector<int> rows;
     Rollouts<float> rollout;
-    uint64_t episodes = 0, rollouts = 0;
+    LoopState state;
+    uint64_t rollouts = 0;
+    auto save_state = [&](CheckpointWriter& w) {
+        save_settings(w, "run_mbpo", checkpoint_settings(cfg));
+        save(w, state);
+        save(w, "ensemble", ens);
+        save(w, "sac", sac);
+        save(w, "model_buffer", model_buffer);
+        save(w, "sac_buffer", sac_buffer);
+        w.u64("rollouts", rollouts);
+    };
+    if (resume) {
+        resume_run(*resume, "run_mbpo", checkpoint_settings(cfg), mb.n_iter, state, [&](CheckpointReader& r) {
+            load(r, "ensemble", ens);
+            load(r, "sac", sac);
+            load(r, "model_buffer", model_buffer);
+            load(r, "sac_buffer", sac_buffer);
+            rollouts = r.u64("rollouts");
+        });
+        if (sink.resumed) sink.resumed(state.itr);
+    }
 
     auto policy = [&](const std::vector<float>& obs, std::vector<float>& act) { sac.act(obs.data(), act.data()); };
     auto sac_rounds = [&](int itr, const Rollouts<float>& paths, const std::vector<double>&, IterationReport& report) {
@@ -2099,6 +2769,7 @@ void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}) {
                 sac_buffer.add(rollout);
             }
             for (int s = 0; s < cfg.sac_train_steps; ++s) {
+                sink.poll(itr);
                 const int n = std::min(B, sac_buffer.size());
                 Rng brng(mb.seed, Stream::sac_train, static_cast<uint64_t>(sac.training_step), 1);  // minibatch
                 sample_distinct(sac_buffer.size(), n, brng, rows);
@@ -2119,7 +2790,7 @@ void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}) {
         report.critic_loss = sac.last_critic_loss;
         report.alpha = sac.alpha();
     };
-    model_based_loop(env, mb, ens, model_buffer, policy, &episodes, sink, sac_rounds);
+    model_based_loop(env, mb, ens, model_buffer, policy, state, sink, sac_rounds, save_state);
 }
 
 // =================================================================================================
@@ -2336,16 +3007,20 @@ void matmul_packed(View<T> C, View<const T> A, bool ta, const PackedB<T>& B, Act
     const Strides sa = op_strides(A, ta);
     const double flops = 2.0 * M * N * K;
     (void)flops;
+    ParallelErrors errors;  // nothing here throws today; the guard keeps it so
     MBRL_OMP(parallel for schedule(static) if (flops > 4e6))
     for (int blk = 0; blk < blocks; ++blk) {
-        const int i0 = blk * kMR, mr = std::min(kMR, M - i0);
-        const T* a = A.data + i0 * sa.rs;
-        for (int p = 0; p < panel_count(B); ++p) {
-            const int j0 = p * NR;
-            micro_kernel_for<T, kMR, kNV>(mr, panel_width(B, p) / W, K, a, sa, panel_data(B, p), C.row(i0) + j0, N,
-                                          std::min(NR, N - j0), act, accumulate);
-        }
+        errors.run(blk, [&] {
+            const int i0 = blk * kMR, mr = std::min(kMR, M - i0);
+            const T* a = A.data + i0 * sa.rs;
+            for (int p = 0; p < panel_count(B); ++p) {
+                const int j0 = p * NR;
+                micro_kernel_for<T, kMR, kNV>(mr, panel_width(B, p) / W, K, a, sa, panel_data(B, p), C.row(i0) + j0,
+                                              N, std::min(NR, N - j0), act, accumulate);
+            }
+        });
     }
+    errors.rethrow();
 }
 
 // Fewer rows than a micro-tile (one observation, say): packing B would cost more than the product,

@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
         MPCConfig cfg;
         cfg.horizon = H;
         cfg.num_sequences = K;
-        MPC<float> mpc(ens, &Cheetah::reward, std::vector<float>(ac, -1.0f), std::vector<float>(ac, 1.0f), cfg, 1);
+        MPC<float> mpc(std::make_shared<Ensemble<float>>(ens), &Cheetah::reward, std::vector<float>(ac, -1.0f), std::vector<float>(ac, 1.0f), cfg, 1);
         std::vector<float> obs(ob), act(ac);
         for (float& o : obs) o = static_cast<float>(0.1 * rng.normal());
         auto call = [&] { mpc.act(obs.data(), act.data()); };

@@ -8,6 +8,7 @@
 #include <omp.h>
 #endif
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -126,7 +127,8 @@ inline std::vector<Flag> mb_flags(MBConfig& c) {
         int_flag({"--which_gpu", "-gpu_id"}, &c.which_gpu, "accepted; everything runs on the CPU"),
         int_flag({"--video_log_freq"}, &c.video_log_freq, "accepted; no videos are written"),
         int_flag({"--scalar_log_freq"}, &c.scalar_log_freq, "evaluate and log every this many iterations; -1: never"),
-        bool_flag({"--save_params"}, &c.save_params, "accepted; nothing is saved"),
+        bool_flag({"--save_params"}, &c.save_params,
+                  "write checkpoint.bin into the run directory after every iteration (for --resume)"),
         str_flag({"--data_dir"}, &c.data_dir, "where run directories go (default data)"),
     };
 }
@@ -179,48 +181,29 @@ inline const std::map<std::string, std::string>& beyond_defaults() {
     return d;
 }
 
-// Checks every value; the message names the flag.
+// The library's validate() of a config, its ConfigError told as a FlagError naming the flag:
+// the library and the command line check the same rules, in one place (mbrl.hpp).
+template <class Config>
+void validate_as_flags(const Config& c) {
+    try {
+        c.validate();
+    } catch (const ConfigError& e) {
+        throw FlagError("--" + e.field + ": " + e.problem);
+    }
+}
+
+// Checks every value; the message names the flag. The numbers are the library's to check
+// (MBConfig::validate); the env name and the run directory's name are this program's.
 inline void check_mb_config(const MBConfig& c) {
-    auto positive = [](const char* flag, long long v) {
-        if (v <= 0) throw FlagError(std::string(flag) + ": must be positive, got " + std::to_string(v));
-    };
     const auto names = env_names();
     if (std::find(names.begin(), names.end(), c.env_name) == names.end()) {
         std::string valid;
         for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
         throw FlagError("--env_name: '" + c.env_name + "' is not one of " + valid);
     }
-    positive("--n_iter", c.n_iter);
-    positive("--ensemble_size", c.ensemble_size);
-    positive("--mpc_horizon", c.mpc.horizon);
-    positive("--mpc_num_action_sequences", c.mpc.num_sequences);
-    positive("--cem_iterations", c.mpc.cem_iterations);
-    positive("--cem_num_elites", c.mpc.cem_num_elites);
-    if (c.mpc.cem_num_elites > c.mpc.num_sequences)
-        throw FlagError("--cem_num_elites: " + std::to_string(c.mpc.cem_num_elites) +
-                        " elites cannot be chosen from --mpc_num_action_sequences " + std::to_string(c.mpc.num_sequences));
-    if (!(c.mpc.cem_alpha > 0 && c.mpc.cem_alpha <= 1))
-        throw FlagError("--cem_alpha: must be in (0, 1], got " + csv_num(c.mpc.cem_alpha));
-    positive("--num_agent_train_steps_per_iter", c.num_agent_train_steps_per_iter);
-    positive("--batch_size_initial", c.batch_size_initial);
-    positive("--batch_size", c.batch_size);
-    positive("--train_batch_size", c.train_batch_size);
-    positive("--eval_batch_size", c.eval_batch_size);
-    if (!(c.learning_rate > 0)) throw FlagError("--learning_rate: must be positive, got " + csv_num(c.learning_rate));
-    if (c.n_layers < 0) throw FlagError("--n_layers: must be >= 0, got " + std::to_string(c.n_layers));
-    positive("--size", c.size);
-    if (c.scalar_log_freq != -1 && c.scalar_log_freq <= 0)
-        throw FlagError("--scalar_log_freq: must be -1 or positive, got " + std::to_string(c.scalar_log_freq));
+    validate_as_flags(c);
     if (c.exp_name.empty() || c.exp_name.find('/') != std::string::npos)
         throw FlagError("--exp_name: must be a non-empty name without '/'");
-    if (c.mpc.particles < 0) throw FlagError("--mpc_particles: must be >= 0, got " + std::to_string(c.mpc.particles));
-    if (c.mpc.propagation == Propagation::expectation && c.mpc.particles != 0 && c.mpc.particles != c.ensemble_size)
-        throw FlagError("--mpc_particles: expectation propagates one particle per member (--ensemble_size " +
-                        std::to_string(c.ensemble_size) + "); " + std::to_string(c.mpc.particles) +
-                        " particles need --mpc_propagation ts1 or tsinf");
-    if (c.mpc.true_model && (c.mpc.propagation != Propagation::expectation || c.mpc.particles != 0))
-        throw FlagError("--mpc_model true: the simulator is exact, so --mpc_propagation must be expectation and "
-                        "--mpc_particles 0");
 }
 
 // Parses args (without the program name) through `flags`; throws FlagError on anything unknown.
@@ -300,26 +283,7 @@ inline std::vector<Flag> mbpo_flags(MBPOConfig& c) {
 
 inline void check_mbpo_config(const MBPOConfig& c) {
     check_mb_config(c.mb);
-    auto positive = [](const char* flag, long long v) {
-        if (v <= 0) throw FlagError(std::string(flag) + ": must be positive, got " + std::to_string(v));
-    };
-    positive("--sac_num_agent_train_steps_per_iter", c.sac_train_steps);
-    positive("--sac_num_critic_updates_per_agent_update", c.sac.critic_updates);
-    positive("--sac_num_actor_updates_per_agent_update", c.sac.actor_updates);
-    positive("--sac_actor_update_frequency", c.sac.actor_update_frequency);
-    positive("--sac_critic_target_update_frequency", c.sac.critic_target_update_frequency);
-    positive("--sac_train_batch_size", c.sac.batch);
-    positive("--sac_size", c.sac.size);
-    positive("--sac_n_iter", c.sac_n_iter);
-    if (c.sac.n_layers < 0) throw FlagError("--sac_n_layers: must be >= 0, got " + std::to_string(c.sac.n_layers));
-    if (c.rollout_length < 0)
-        throw FlagError("--mbpo_rollout_length: must be >= 0, got " + std::to_string(c.rollout_length));
-    if (!(c.sac.discount >= 0 && c.sac.discount <= 1))
-        throw FlagError("--sac_discount: must be in [0, 1], got " + csv_num(c.sac.discount));
-    if (!(c.sac.init_temperature > 0))
-        throw FlagError("--sac_init_temperature: must be positive, got " + csv_num(c.sac.init_temperature));
-    if (!(c.sac.learning_rate > 0))
-        throw FlagError("--sac_learning_rate: must be positive, got " + csv_num(c.sac.learning_rate));
+    validate_as_flags(c);
 }
 
 // What differs between the two kinds of binary, as overloads the generic main below calls.
@@ -353,12 +317,14 @@ inline std::string describe(const MBPOConfig& c) {
            std::to_string(c.mb.size) + (c.mb.model_type == ModelType::probabilistic ? " probabilistic" : "");
 }
 template <class Env>
-std::string run_config(Env& env, const MBConfig& c, const std::vector<std::pair<std::string, std::string>>& s) {
-    return run_and_log(env, c, s);
+std::string run_config(Env& env, const MBConfig& c, const std::vector<std::pair<std::string, std::string>>& s,
+                       const std::string& resume_dir) {
+    return run_and_log(env, c, s, true, resume_dir);
 }
 template <class Env>
-std::string run_config(Env& env, const MBPOConfig& c, const std::vector<std::pair<std::string, std::string>>& s) {
-    return run_and_log(env, c, s);
+std::string run_config(Env& env, const MBPOConfig& c, const std::vector<std::pair<std::string, std::string>>& s,
+                       const std::string& resume_dir) {
+    return run_and_log(env, c, s, true, resume_dir);
 }
 
 inline std::vector<std::string> split_words(const std::string& s) {
@@ -382,6 +348,11 @@ inline void print_help(const char* prog, std::vector<Flag>& flags, const std::ve
                 "  %-42s (default: --seed's default), with any other flags given appended\n",
                 "--print_commands [--seeds 1,2,3]", "");
     std::printf("  %-42s skip a run whose flags match a complete run in --data_dir\n", "--skip_if_complete");
+    std::printf("  %-42s continue the run in DIR from its checkpoint.bin (flags from its flags.csv;\n"
+                "  %-42s flags given here override them, e.g. a larger --n_iter)\n",
+                "--resume DIR", "");
+    std::printf("\nCtrl-C or SIGTERM stops a run within about a second (exit code 130 / 143) and prints\n"
+                "the command that resumes it (with --save_params).\n");
     std::printf("\nThreads: OMP_NUM_THREADS (now %d). Results do not depend on it.\n", thread_count());
 }
 
@@ -456,8 +427,8 @@ inline std::string find_complete_run(const std::string& data_dir, const std::str
         for (const auto& kv : settings) {
             if (!same) break;
             if (kv.first == "data_dir" || kv.first == "threads" || kv.first == "compiler" || kv.first == "commit" ||
-                kv.first == "command")
-                continue;  // not flags of the run, or (data_dir) where it is
+                kv.first == "command" || kv.first == "save_params")
+                continue;  // not flags of the run, or (data_dir) where it is, or (save_params) not its results
             const auto it = old.find(kv.first);
             const auto added = beyond_defaults().find(kv.first);
             if (it == old.end() && added != beyond_defaults().end())
@@ -469,6 +440,35 @@ inline std::string find_complete_run(const std::string& data_dir, const std::str
     }
     std::sort(found.begin(), found.end());
     return found.empty() ? "" : found.back();
+}
+
+// The flags of a run directory's flags.csv as command-line words (switches that were on, every
+// other flag with its value), to be parsed before the words given with --resume.
+inline std::vector<std::string> flags_csv_as_args(const std::map<std::string, std::string>& old,
+                                                  std::vector<Flag>& flags) {
+    std::vector<std::string> words;
+    for (const Flag& f : flags) {
+        const auto it = old.find(f.names[0].substr(2));
+        if (it == old.end()) continue;
+        if (!f.takes_value) {
+            if (it->second == "1") words.push_back(f.names[0]);
+        } else {
+            words.push_back(f.names[0] + "=" + it->second);
+        }
+    }
+    return words;
+}
+
+// SIGINT and SIGTERM set stop_signal(), which the running loop polls (RunSink::stop): the run
+// stops within about a second. A second signal ends the process at once.
+extern "C" inline void on_stop_signal(int sig) {
+    if (stop_signal() != 0) std::_Exit(128 + sig);
+    stop_signal() = sig;
+}
+inline void install_stop_handlers() {
+    stop_signal() = 0;
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
 }
 
 // main() of a question binary: one run from the flags given, or every command of the question.
@@ -487,7 +487,7 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
     }
     // The sweep flags are the binary's own, not the reference's: take them out of args.
     bool print_commands = false, skip_if_complete = false;
-    std::string seeds_text;
+    std::string seeds_text, resume_dir;
     {
         std::vector<std::string> rest;
         for (std::size_t i = 0; i < args.size(); ++i) {
@@ -501,6 +501,16 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
                     return 2;
                 }
                 seeds_text = args[i] == "--seeds" ? args[++i] : args[i].substr(8);
+            } else if (args[i] == "--resume" || args[i].rfind("--resume=", 0) == 0) {
+                if (args[i] == "--resume" && i + 1 >= args.size()) {
+                    std::fprintf(stderr, "%s: --resume: missing value (a run directory)\n", argv[0]);
+                    return 2;
+                }
+                resume_dir = args[i] == "--resume" ? args[++i] : args[i].substr(9);
+                if (resume_dir.empty()) {
+                    std::fprintf(stderr, "%s: --resume: missing value (a run directory)\n", argv[0]);
+                    return 2;
+                }
             } else {
                 rest.push_back(args[i]);
             }
@@ -545,10 +555,33 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
         return 0;
     }
     std::vector<std::vector<std::string>> runs;
-    if (args.empty())
+    std::string resume_command;  // with --resume: the run's command, then the flags given now
+    if (!resume_dir.empty()) {
+        if (print_commands || skip_if_complete) {
+            std::fprintf(stderr, "%s: --resume goes with neither --print_commands nor --skip_if_complete\n", argv[0]);
+            return 2;
+        }
+        while (resume_dir.size() > 1 && resume_dir.back() == '/') resume_dir.pop_back();
+        const auto old = read_flags_csv(std::filesystem::path(resume_dir) / "flags.csv");
+        if (old.empty()) {
+            std::fprintf(stderr, "%s: --resume: %s/flags.csv is missing or empty: not a run directory\n", argv[0],
+                         resume_dir.c_str());
+            return 2;
+        }
+        Config probe;
+        std::vector<Flag> flags = all_flags(probe);
+        std::vector<std::string> words = flags_csv_as_args(old, flags);
+        words.insert(words.end(), args.begin(), args.end());
+        words.push_back("--save_params");  // a resumed run keeps writing checkpoints
+        runs.push_back(words);
+        const auto cmd = old.find("command");
+        resume_command = cmd != old.end() ? cmd->second : "";
+        for (const auto& a : args) resume_command += (resume_command.empty() ? "" : " ") + a;
+    } else if (args.empty()) {
         for (const auto& c : commands) runs.push_back(split_words(c));
-    else
+    } else {
         runs.push_back(args);
+    }
     // Check every command line before running any, so a typo fails at once and writes nothing.
     std::vector<Config> cfgs(runs.size());
     std::vector<std::vector<std::pair<std::string, std::string>>> settings(runs.size());
@@ -571,8 +604,27 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
 #endif
         std::string line;
         for (const auto& a : runs[r]) line += (line.empty() ? "" : " ") + a;
-        settings[r].push_back({"command", line});
+        settings[r].push_back({"command", resume_dir.empty() ? line : resume_command});
     }
+    // Every data directory must take files, before any run starts (not an hour into one).
+    if (resume_dir.empty()) {
+        for (std::size_t r = 0; r < runs.size(); ++r) {
+            try {
+                check_writable_dir(base(cfgs[r]).data_dir);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "%s: --data_dir: %s\n", argv[0], e.what());
+                return 2;
+            }
+        }
+    } else {
+        try {
+            check_writable_dir(resume_dir);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s: --resume: %s\n", argv[0], e.what());
+            return 2;
+        }
+    }
+    install_stop_handlers();
     for (std::size_t r = 0; r < runs.size(); ++r) {
         const MBConfig& b = base(cfgs[r]);
         if (skip_if_complete) {
@@ -592,11 +644,24 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
         std::printf("settings: %s\n", all.c_str());
         std::fflush(stdout);
         try {
-            with_env(b.env_name, [&](auto& env) { return run_config(env, cfgs[r], settings[r]); });
+            with_env(b.env_name, [&](auto& env) { return run_config(env, cfgs[r], settings[r], resume_dir); });
+        } catch (const RunStopped& e) {
+            const int sig = stop_signal();
+            std::fprintf(stderr, "\n%s: stopped by %s in iteration %d of %d.\n", argv[0],
+                         sig == SIGTERM ? "SIGTERM" : "SIGINT", e.itr + 1, b.n_iter);
+            if (e.checkpoint_itr > 0)
+                std::fprintf(stderr, "%s: %s/checkpoint.bin holds %d complete iteration(s); resume with:\n  %s --resume %s\n",
+                             argv[0], e.dir.c_str(), e.checkpoint_itr, shell_quote(argv[0]).c_str(),
+                             shell_quote(e.dir).c_str());
+            else
+                std::fprintf(stderr, "%s: no checkpoint in %s/ (%s), so it cannot be resumed\n", argv[0], e.dir.c_str(),
+                             b.save_params ? "no iteration was complete" : "the run had no --save_params");
+            return 128 + (sig == SIGTERM ? SIGTERM : SIGINT);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
             return 1;
         }
+        if (stop_signal() != 0) return 128 + (stop_signal() == SIGTERM ? SIGTERM : SIGINT);  // after a complete run
     }
     return 0;
 }

@@ -5,12 +5,20 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "../mbrl.hpp"
 
 namespace test {
+
+// A shared_ptr that points at x without owning it (the aliasing constructor with no owner), for
+// a planner (which shares ownership of its ensemble) built on an ensemble the test keeps alive.
+template <class T>
+std::shared_ptr<const T> borrow(const T& x) {
+    return std::shared_ptr<const T>(std::shared_ptr<const T>(), &x);
+}
 
 // Fills a tensor with uniform numbers in [lo, hi).
 template <class T>

@@ -113,7 +113,7 @@ TEST_CASE("MPC scores: the mean over members of each member's R(s_1) + ... + R(s
     MPCConfig cfg;
     cfg.horizon = 4;
     cfg.num_sequences = 6;
-    MPC<float> mpc(ens, toy_reward, {-1, -1}, {1, 1}, cfg, 3);
+    MPC<float> mpc(std::make_shared<Ensemble<float>>(ens), toy_reward, {-1, -1}, {1, 1}, cfg, 3);
     const float s0[2] = {0.1f, -0.2f};
     const float given[6][8] = {{0.3f, -0.1f, 0.2f, 0.0f, -0.4f, 0.5f, 0.1f, 0.1f},
                                {-1.0f, 1.0f, 0.5f, -0.5f, 0.25f, 0.25f, 0.0f, -0.75f},
@@ -139,7 +139,7 @@ TEST_CASE("Random shooting executes the first action of the candidate with the b
     cfg.horizon = 3;
     cfg.num_sequences = 300;  // two blocks of candidates
     for (uint64_t seed = 1; seed <= 5; ++seed) {
-        MPC<float> mpc(ens, toy_reward, {-1, -1}, {1, 1}, cfg, seed);
+        MPC<float> mpc(std::make_shared<Ensemble<float>>(ens), toy_reward, {-1, -1}, {1, 1}, cfg, seed);
         const float s0[2] = {0.2f * seed - 0.5f, 0.3f};
         float a[2];
         mpc.act(s0, a);
@@ -170,7 +170,7 @@ TEST_CASE("CEM round 1: mean and population std of the top J uniform candidates,
     cfg.cem_iterations = 1;
     cfg.cem_num_elites = 7;
     cfg.cem_alpha = 0.5;  // must not act in the first round
-    MPC<float> mpc(ens, toy_reward, {-1, -1}, {1, 1}, cfg, 11);
+    MPC<float> mpc(std::make_shared<Ensemble<float>>(ens), toy_reward, {-1, -1}, {1, 1}, cfg, 11);
     const float s0[2] = {-0.3f, 0.4f};
     float a[2];
     mpc.act(s0, a);
@@ -203,7 +203,7 @@ TEST_CASE("CEM rounds 2 and 3: alpha smooths the refit of each round's elites in
     std::vector<Tensor<float>> cand(4);
     for (int M = 1; M <= 3; ++M) {
         cfg.cem_iterations = M;
-        MPC<float> mpc(ens, toy_reward, {-1, -1}, {1, 1}, cfg, 5);
+        MPC<float> mpc(std::make_shared<Ensemble<float>>(ens), toy_reward, {-1, -1}, {1, 1}, cfg, 5);
         float a[2];
         mpc.act(s0, a);
         mu[M] = mpc.mu;
@@ -239,11 +239,11 @@ TEST_CASE("CEM: later rounds sample N(mu, sigma) clipped to the bounds (clipped 
     cfg.cem_iterations = 1;
     const float s0[2] = {0, 0};
     float a[2];
-    MPC<float> one(ens, flat_reward, {-1, -1}, {1, 1}, cfg, 8);
+    MPC<float> one(std::make_shared<Ensemble<float>>(ens), flat_reward, {-1, -1}, {1, 1}, cfg, 8);
     one.act(s0, a);
     const std::vector<float> mu = one.mu, sigma = one.sigma;
     cfg.cem_iterations = 2;
-    MPC<float> two(ens, flat_reward, {-1, -1}, {1, 1}, cfg, 8);
+    MPC<float> two(std::make_shared<Ensemble<float>>(ens), flat_reward, {-1, -1}, {1, 1}, cfg, 8);
     two.act(s0, a);
     const int K = cfg.num_sequences;
     for (int d = 0; d < 4; ++d) {
@@ -283,7 +283,7 @@ TEST_CASE("CEM: equal scores go to the lower index; M rounds score M x members x
     cfg.cem = true;
     cfg.cem_iterations = 1;
     cfg.cem_num_elites = 5;
-    MPC<float> mpc(ens, flat_reward, {-1, -1}, {1, 1}, cfg, 2);
+    MPC<float> mpc(std::make_shared<Ensemble<float>>(ens), flat_reward, {-1, -1}, {1, 1}, cfg, 2);
     const float s0[2] = {0, 0};
     float a[2];
     mpc.act(s0, a);
@@ -297,13 +297,13 @@ TEST_CASE("CEM: equal scores go to the lower index; M rounds score M x members x
     for (int M : {1, 2, 3, 5}) {
         cfg.cem_iterations = M;
         cfg.num_sequences = 300;  // 2 blocks of 150
-        MPC<float> p(ens, counting_reward, {-1, -1}, {1, 1}, cfg, 2);
+        MPC<float> p(std::make_shared<Ensemble<float>>(ens), counting_reward, {-1, -1}, {1, 1}, cfg, 2);
         reward_calls = 0;
         p.act(s0, a);
         CHECK(reward_calls.load() == M * 2 * 2 * 3);
     }
     cfg.cem = false;  // random shooting: one round
-    MPC<float> rs(ens, counting_reward, {-1, -1}, {1, 1}, cfg, 2);
+    MPC<float> rs(std::make_shared<Ensemble<float>>(ens), counting_reward, {-1, -1}, {1, 1}, cfg, 2);
     reward_calls = 0;
     rs.act(s0, a);
     CHECK(reward_calls.load() == 2 * 2 * 3);

@@ -31,6 +31,24 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+// The nothrow forms too (std::stable_sort's buffer uses them): otherwise a sanitizer's own
+// nothrow new meets the free() above (make sanitize: alloc-dealloc-mismatch).
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    try {
+        return counted_alloc(n, 0);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+    try {
+        return counted_alloc(n, static_cast<std::size_t>(a));
+    } catch (...) {
+        return nullptr;
+    }
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 // ------------------------------------------------------------------------------------------------
 
 namespace {
@@ -172,7 +190,7 @@ TEST_CASE("MPC planning calls and SAC training steps allocate nothing after warm
     cfg.num_sequences = 600;  // three planning blocks per member
     cfg.cem = true;
     cfg.cem_iterations = 3;
-    MPC<float> mpc(ens, reward, {-1, -1}, {1, 1}, cfg, 1);
+    MPC<float> mpc(std::make_shared<Ensemble<float>>(ens), reward, {-1, -1}, {1, 1}, cfg, 1);
     SACConfig sc;
     sc.size = 32;
     sc.batch = 64;
@@ -231,7 +249,7 @@ TEST_CASE("Trajectory sampling (TS1, TS-inf, probabilistic members) and true-sim
         cfg.cem_iterations = 2;
         cfg.propagation = p;
         cfg.particles = 10;
-        planners.emplace_back(ens, reward, std::vector<float>{-1, -1}, std::vector<float>{1, 1}, cfg, 1);
+        planners.emplace_back(test::borrow(ens), reward, std::vector<float>{-1, -1}, std::vector<float>{1, 1}, cfg, 1);
     }
     Obstacles env;
     std::vector<float> obs;
@@ -241,7 +259,7 @@ TEST_CASE("Trajectory sampling (TS1, TS-inf, probabilistic members) and true-sim
     MPCConfig tc;
     tc.num_sequences = 100;
     Ensemble<float> small(4, 2, 1, 1, 8, 1e-3f, 1);
-    MPC<float> truth(small, &Obstacles::reward, {-0.99f, -0.99f}, {0.99f, 0.99f}, tc, 1);
+    MPC<float> truth(test::borrow(small), &Obstacles::reward, {-0.99f, -0.99f}, {0.99f, 0.99f}, tc, 1);
     truth.plan_on(sim);
     float act[2];
     auto work = [&] {

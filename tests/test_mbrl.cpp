@@ -107,7 +107,7 @@ TEST_CASE("Random shooting finds the best first action of a toy model with a kno
     MPCConfig cfg;
     cfg.horizon = 1;
     cfg.num_sequences = 2000;
-    MPC<float> mpc(ens, target_reward, {-1, -1}, {1, 1}, cfg, 7);
+    MPC<float> mpc(std::make_shared<Ensemble<float>>(ens), target_reward, {-1, -1}, {1, 1}, cfg, 7);
     const float obs[2] = {0, 0};
     float a[2];
     mpc.act(obs, a);
@@ -118,12 +118,12 @@ TEST_CASE("Random shooting finds the best first action of a toy model with a kno
     CHECK_THROWS_WITH_AS(mpc.act(bad, a), doctest::Contains("MPC::act: observation: non-finite value"),
                          std::invalid_argument);
     cfg.horizon = 0;
-    CHECK_THROWS_WITH_AS(MPC<float>(ens, target_reward, {-1, -1}, {1, 1}, cfg, 7), doctest::Contains("mpc_horizon"),
+    CHECK_THROWS_WITH_AS(MPC<float>(std::make_shared<Ensemble<float>>(ens), target_reward, {-1, -1}, {1, 1}, cfg, 7), doctest::Contains("mpc_horizon"),
                          std::invalid_argument);
     cfg.horizon = 5;
     cfg.cem = true;
     cfg.cem_num_elites = 3000;
-    CHECK_THROWS_WITH_AS(MPC<float>(ens, target_reward, {-1, -1}, {1, 1}, cfg, 7), doctest::Contains("cem_num_elites"),
+    CHECK_THROWS_WITH_AS(MPC<float>(std::make_shared<Ensemble<float>>(ens), target_reward, {-1, -1}, {1, 1}, cfg, 7), doctest::Contains("cem_num_elites"),
                          std::invalid_argument);
 }
 
@@ -139,7 +139,7 @@ TEST_CASE("CEM beats random shooting with the same number of samples") {
     cem.cem_num_elites = 10;
     double rs_total = 0, cem_total = 0;
     for (uint64_t seed = 0; seed < 10; ++seed) {
-        MPC<float> a(ens, far_reward, {-1, -1}, {1, 1}, rs, seed), b(ens, far_reward, {-1, -1}, {1, 1}, cem, seed);
+        MPC<float> a(std::make_shared<Ensemble<float>>(ens), far_reward, {-1, -1}, {1, 1}, rs, seed), b(std::make_shared<Ensemble<float>>(ens), far_reward, {-1, -1}, {1, 1}, cem, seed);
         const float obs[2] = {0, 0};
         float act[2];
         a.act(obs, act);

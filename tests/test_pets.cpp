@@ -185,9 +185,9 @@ TEST_CASE("TS-inf with deterministic members and one particle per member scores 
     MPCConfig cfg;
     cfg.num_sequences = 300;
     cfg.horizon = 6;
-    MPC<float> expect(ens, quad_reward, {-1, -1}, {1, 1}, cfg, 5);
+    MPC<float> expect(test::borrow(ens), quad_reward, {-1, -1}, {1, 1}, cfg, 5);
     cfg.propagation = Propagation::tsinf;
-    MPC<float> tsinf(ens, quad_reward, {-1, -1}, {1, 1}, cfg, 5);
+    MPC<float> tsinf(test::borrow(ens), quad_reward, {-1, -1}, {1, 1}, cfg, 5);
     REQUIRE(tsinf.particles == 3);
     const float obs[3] = {0.2f, -0.4f, 0.7f};
     float a1[2], a2[2];
@@ -197,7 +197,7 @@ TEST_CASE("TS-inf with deterministic members and one particle per member scores 
     CHECK(std::memcmp(a1, a2, sizeof a1) == 0);
     // TS1 mixes members along the horizon: different scores from the same candidates.
     cfg.propagation = Propagation::ts1;
-    MPC<float> ts1(ens, quad_reward, {-1, -1}, {1, 1}, cfg, 5);
+    MPC<float> ts1(test::borrow(ens), quad_reward, {-1, -1}, {1, 1}, cfg, 5);
     ts1.act(obs, a2);
     CHECK(std::memcmp(expect.cand.data(), ts1.cand.data(), sizeof(float) * ts1.cand.size()) == 0);
     CHECK(std::memcmp(expect.mean_score.data(), ts1.mean_score.data(), sizeof(float) * 300) != 0);
@@ -208,10 +208,10 @@ TEST_CASE("TS1 with deterministic members: a member drawn per particle per step,
     MPCConfig cfg;
     cfg.num_sequences = 4;
     cfg.horizon = 1;
-    MPC<float> expect(ens, quad_reward, {-1, -1}, {1, 1}, cfg, 9);
+    MPC<float> expect(test::borrow(ens), quad_reward, {-1, -1}, {1, 1}, cfg, 9);
     cfg.propagation = Propagation::ts1;
     cfg.particles = 4000;
-    MPC<float> ts1(ens, quad_reward, {-1, -1}, {1, 1}, cfg, 9);
+    MPC<float> ts1(test::borrow(ens), quad_reward, {-1, -1}, {1, 1}, cfg, 9);
     const float obs[3] = {0.9f, 0.4f, -1.2f};
     float act[2];
     expect.act(obs, act);
@@ -238,7 +238,7 @@ TEST_CASE("Trajectory sampling with probabilistic members: the same bits with 1 
                 cfg.particles = 20;
                 cfg.cem = cem;
                 cfg.cem_iterations = 2;
-                MPC<float> mpc(ens, quad_reward, {-1, -1}, {1, 1}, cfg, 3);
+                MPC<float> mpc(test::borrow(ens), quad_reward, {-1, -1}, {1, 1}, cfg, 3);
                 std::vector<float> out;
                 float act[2];
                 for (int k = 0; k < 2; ++k) {
@@ -259,9 +259,9 @@ TEST_CASE("Trajectory sampling with probabilistic members: the same bits with 1 
     // Sampling makes a difference: TS-inf with probabilistic members is not the expectation of the means.
     MPCConfig cfg;
     cfg.num_sequences = 50;
-    MPC<float> expect(ens, quad_reward, {-1, -1}, {1, 1}, cfg, 3);
+    MPC<float> expect(test::borrow(ens), quad_reward, {-1, -1}, {1, 1}, cfg, 3);
     cfg.propagation = Propagation::tsinf;
-    MPC<float> tsinf(ens, quad_reward, {-1, -1}, {1, 1}, cfg, 3);
+    MPC<float> tsinf(test::borrow(ens), quad_reward, {-1, -1}, {1, 1}, cfg, 3);
     float act[2];
     expect.act(obs, act);
     tsinf.act(obs, act);
@@ -272,11 +272,11 @@ TEST_CASE("MPC: bad trajectory-sampling settings are reported") {
     Ensemble<float> ens = trained_ensemble(ModelType::deterministic);
     MPCConfig cfg;
     cfg.particles = 7;
-    CHECK_THROWS_WITH_AS(MPC<float>(ens, quad_reward, {-1, -1}, {1, 1}, cfg, 1), doctest::Contains("needs ts1 or tsinf"),
+    CHECK_THROWS_WITH_AS(MPC<float>(test::borrow(ens), quad_reward, {-1, -1}, {1, 1}, cfg, 1), doctest::Contains("needs ts1 or tsinf"),
                          std::invalid_argument);
     cfg.particles = -1;
     cfg.propagation = Propagation::ts1;
-    CHECK_THROWS_WITH_AS(MPC<float>(ens, quad_reward, {-1, -1}, {1, 1}, cfg, 1), doctest::Contains("mpc_particles must be >= 0"),
+    CHECK_THROWS_WITH_AS(MPC<float>(test::borrow(ens), quad_reward, {-1, -1}, {1, 1}, cfg, 1), doctest::Contains("mpc_particles must be >= 0"),
                          std::invalid_argument);
 }
 
@@ -380,7 +380,7 @@ TEST_CASE("True-simulator planning: obstacles reached from the start (return abo
     cfg.num_sequences = 200;
     cfg.horizon = 10;
     cfg.true_model = true;
-    MPC<float> mpc(ens, &Obstacles::reward, {-0.99f, -0.99f}, {0.99f, 0.99f}, cfg, 1);
+    MPC<float> mpc(test::borrow(ens), &Obstacles::reward, {-0.99f, -0.99f}, {0.99f, 0.99f}, cfg, 1);
     envs::TrueSimulator<Obstacles> sim(env);
     mpc.plan_on(sim);
     std::vector<float> obs, act(2);
@@ -410,7 +410,7 @@ TEST_CASE("True-simulator planning: the same actions and scores with 1 and 2 thr
             low[j] = env.act_low(j);
             high[j] = env.act_high(j);
         }
-        MPC<float> mpc(ens, &Env::reward, low, high, cfg, 2);
+        MPC<float> mpc(test::borrow(ens), &Env::reward, low, high, cfg, 2);
         envs::TrueSimulator<Env> sim(env);
         mpc.plan_on(sim);
         std::vector<float> obs, act(env.act_dim()), out;
