@@ -1210,17 +1210,17 @@ struct MPCConfig {
     int particles = 0;          // P per candidate with ts1 / tsinf; 0: one per member
     bool true_model = false;    // score on the true simulator (run_mb then needs a TrueModel)
 
-    // Throws ConfigError naming the first setting out of range. The CEM settings are checked only
-    // with CEM (random shooting with 3 candidates is fine, whatever cem_num_elites says).
+    // Throws ConfigError naming the first setting out of range. The CEM settings are checked
+    // with random shooting too (as the command line always did), so a run can switch to CEM.
     void validate() const {
         auto bad = [](const char* field, const std::string& problem) { throw ConfigError("MPCConfig", field, problem); };
         if (horizon <= 0) bad("mpc_horizon", "must be positive, got " + std::to_string(horizon));
         if (num_sequences <= 0) bad("mpc_num_action_sequences", "must be positive, got " + std::to_string(num_sequences));
-        if (cem && cem_iterations <= 0) bad("cem_iterations", "must be positive, got " + std::to_string(cem_iterations));
-        if (cem && (cem_num_elites <= 0 || cem_num_elites > num_sequences))
+        if (cem_iterations <= 0) bad("cem_iterations", "must be positive, got " + std::to_string(cem_iterations));
+        if (cem_num_elites <= 0 || cem_num_elites > num_sequences)
             bad("cem_num_elites", "must be in [1, mpc_num_action_sequences = " + std::to_string(num_sequences) +
                                       "], got " + std::to_string(cem_num_elites));
-        if (cem && !(cem_alpha > 0 && cem_alpha <= 1)) {
+        if (!(cem_alpha > 0 && cem_alpha <= 1)) {
             std::ostringstream v;
             v << cem_alpha;
             bad("cem_alpha", "must be in (0, 1], got " + v.str());

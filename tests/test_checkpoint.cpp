@@ -266,8 +266,6 @@ TEST_CASE("Validation: each config validates itself, constructors call it, the c
     CHECK_THROWS_AS(SAC<float>(2, 2, -1, 1, s, 1), ConfigError);
     MPCConfig m;
     m.cem_alpha = 0;
-    CHECK_NOTHROW(m.validate());  // random shooting: CEM's settings do not matter
-    m.cem = true;
     CHECK_THROWS_WITH_AS(m.validate(), doctest::Contains("cem_alpha must be in (0, 1], got 0"), ConfigError);
     MBConfig mb;
     mb.scalar_log_freq = 0;  // once itr % 0 in the loop

@@ -207,6 +207,7 @@ TEST_CASE("TS1 with deterministic members: a member drawn per particle per step,
     Ensemble<float> ens = trained_ensemble(ModelType::deterministic, 2);
     MPCConfig cfg;
     cfg.num_sequences = 4;
+    cfg.cem_num_elites = 4;  // the CEM settings are checked with random shooting too
     cfg.horizon = 1;
     MPC<float> expect(test::borrow(ens), quad_reward, {-1, -1}, {1, 1}, cfg, 9);
     cfg.propagation = Propagation::ts1;
