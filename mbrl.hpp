@@ -968,10 +968,10 @@ struct Ensemble {
     }
 
     // The NLL part of the probabilistic loss on the rows of y [rows, 2 D] (mean, raw log-variance)
-    // against target [rows, D], as a share of a minibatch of B rows: returns
+    // against label [rows, D] (the slice's Eq. 5 target), as a share of a minibatch of B rows: returns
     // 1/(B D) sum [(mu - y)^2 exp(-lv) + lv]; writes dL/dy into dy [rows, 2 D] and adds dL/dbounds
     // into dbounds [2 D]. dL/dmu = 2 (mu - y) exp(-lv) / (B D), dL/dlv = (1 - (mu - y)^2 exp(-lv)) / (B D).
-    T gaussian_nll(int m, View<const T> y, View<const T> target, View<T> dy, int B, T* dbounds) const {
+    T gaussian_nll(int m, View<const T> y, View<const T> label, View<T> dy, int B, T* dbounds) const {
         const int D = obs_dim;
         const T *hi = max_logvar(m), *lo = min_logvar(m);
         const double scale = 1.0 / (static_cast<double>(B) * D);
@@ -979,7 +979,7 @@ struct Ensemble {
         for (int i = 0; i < y.rows; ++i)
             for (int j = 0; j < D; ++j) {
                 const T r = y(i, D + j), lv = bounded_logvar(r, hi[j], lo[j]);
-                const double err = static_cast<double>(y(i, j)) - target(i, j), inv_var = std::exp(-static_cast<double>(lv));
+                const double err = static_cast<double>(y(i, j)) - label(i, j), inv_var = std::exp(-static_cast<double>(lv));
                 loss += err * err * inv_var + lv;
                 dy(i, j) = static_cast<T>(2 * err * inv_var * scale);
                 const T dlv = static_cast<T>((1 - err * err * inv_var) * scale);
