@@ -405,20 +405,25 @@ inline long csv_data_rows(const std::filesystem::path& file) {
     return lines > 0 ? lines - 1 : 0;
 }
 
-// A complete earlier run of the same command in data_dir, or "" if there is none. "The same
-// command": a directory hw4_<exp_name>_<env_name>_* whose flags.csv has every flag of `settings`
-// (the pairs a run writes into flags.csv) with the same value, except data_dir and the entries
-// that are not flags (threads, compiler, commit, command); a flag missing from the old file
-// counts as different, unless it is one of beyond_flags at its default (the old run predates it). "Complete": its metrics.csv has n_iter
-// whole data rows. An incomplete directory never counts; it is left for the user to inspect or delete.
-inline std::string find_complete_run(const std::string& data_dir, const std::string& exp_name,
+// Earlier runs of the same command in data_dir. "The same command": a directory
+// hw4_<exp_name>_<env_name>_* whose flags.csv has every flag of `settings` (the pairs a run writes
+// into flags.csv) with the same value, except data_dir and the entries that are not flags
+// (threads, compiler, commit, command, save_params); a flag missing from the old file counts as
+// different, unless it is one of beyond_flags at its default (the old run predates it).
+// complete: the newest whose metrics.csv has n_iter whole data rows, or "". resumable: if none is
+// complete, the newest that has a checkpoint.bin (a run stopped part way with --save_params), or "".
+struct EarlierRuns {
+    std::string complete, resumable;
+};
+inline EarlierRuns find_earlier_runs(const std::string& data_dir, const std::string& exp_name,
                                      const std::string& env_name, int n_iter,
                                      const std::vector<std::pair<std::string, std::string>>& settings) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    if (!fs::is_directory(data_dir, ec)) return "";
+    EarlierRuns runs;
+    if (!fs::is_directory(data_dir, ec)) return runs;
     const std::string prefix = "hw4_" + exp_name + "_" + env_name + "_";
-    std::vector<std::string> found;
+    std::vector<std::string> complete, resumable;
     for (const auto& entry : fs::directory_iterator(data_dir, ec)) {
         const std::string name = entry.path().filename().string();
         if (name.rfind(prefix, 0) != 0 || !entry.is_directory(ec)) continue;
@@ -436,10 +441,22 @@ inline std::string find_complete_run(const std::string& data_dir, const std::str
             else
                 same = it != old.end() && it->second == kv.second;
         }
-        if (same && csv_data_rows(entry.path() / "metrics.csv") >= n_iter) found.push_back(entry.path().string());
+        if (!same) continue;
+        if (csv_data_rows(entry.path() / "metrics.csv") >= n_iter)
+            complete.push_back(entry.path().string());
+        else if (fs::is_regular_file(entry.path() / "checkpoint.bin", ec))
+            resumable.push_back(entry.path().string());
     }
-    std::sort(found.begin(), found.end());
-    return found.empty() ? "" : found.back();
+    std::sort(complete.begin(), complete.end());
+    std::sort(resumable.begin(), resumable.end());
+    if (!complete.empty()) runs.complete = complete.back();
+    else if (!resumable.empty()) runs.resumable = resumable.back();
+    return runs;
+}
+inline std::string find_complete_run(const std::string& data_dir, const std::string& exp_name,
+                                     const std::string& env_name, int n_iter,
+                                     const std::vector<std::pair<std::string, std::string>>& settings) {
+    return find_earlier_runs(data_dir, exp_name, env_name, n_iter, settings).complete;
 }
 
 // The flags of a run directory's flags.csv as command-line words (switches that were on, every
@@ -627,13 +644,20 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
     install_stop_handlers();
     for (std::size_t r = 0; r < runs.size(); ++r) {
         const MBConfig& b = base(cfgs[r]);
+        std::string continue_dir = resume_dir;
         if (skip_if_complete) {
-            const std::string done = find_complete_run(b.data_dir, b.exp_name, b.env_name, b.n_iter, settings[r]);
-            if (!done.empty()) {
+            const EarlierRuns earlier = find_earlier_runs(b.data_dir, b.exp_name, b.env_name, b.n_iter, settings[r]);
+            if (!earlier.complete.empty()) {
                 std::printf("skip: %s on %s, seed %llu: complete run in %s/\n", b.exp_name.c_str(), b.env_name.c_str(),
-                            static_cast<unsigned long long>(b.seed), done.c_str());
+                            static_cast<unsigned long long>(b.seed), earlier.complete.c_str());
                 std::fflush(stdout);
                 continue;
+            }
+            if (!earlier.resumable.empty()) {
+                std::printf("resume: %s on %s, seed %llu: continuing the incomplete run in %s/ from its checkpoint\n",
+                            b.exp_name.c_str(), b.env_name.c_str(), static_cast<unsigned long long>(b.seed),
+                            earlier.resumable.c_str());
+                continue_dir = earlier.resumable;
             }
         }
         std::printf("== %s on %s | seed %llu | %d thread(s) | %s ==\n", b.exp_name.c_str(), b.env_name.c_str(),
@@ -644,7 +668,7 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
         std::printf("settings: %s\n", all.c_str());
         std::fflush(stdout);
         try {
-            with_env(b.env_name, [&](auto& env) { return run_config(env, cfgs[r], settings[r], resume_dir); });
+            with_env(b.env_name, [&](auto& env) { return run_config(env, cfgs[r], settings[r], continue_dir); });
         } catch (const RunStopped& e) {
             const int sig = stop_signal();
             std::fprintf(stderr, "\n%s: stopped by %s in iteration %d of %d.\n", argv[0],

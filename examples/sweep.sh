@@ -5,7 +5,8 @@
 #   examples/sweep.sh commands [options] [-- FLAGS]     print the list (q1..q6 order; --order cost: longest first)
 #   examples/sweep.sh local --jobs N [options] [-- FLAGS]
 #       run the list with GNU parallel, N runs at a time, each with OMP_NUM_THREADS = cores / N,
-#       longest first; runs already complete are skipped (the binaries' --skip_if_complete);
+#       longest first; runs already complete are skipped and runs stopped part way continue from
+#       their checkpoints (the binaries' --skip_if_complete; every run gets --save_params);
 #       a progress line (--eta on a terminal) and a line per finished run, and under DATA/sweep/<time>/: commands.txt, joblog.tsv (GNU
 #       parallel's job log) and one log per run, <exp_name>_seed<S>.log
 #   examples/sweep.sh slurm [--cpus C] [--throttle T] [--wait] [options] [-- FLAGS]
@@ -29,9 +30,10 @@ if [[ $mode == _run ]]; then  # one job of a local sweep: _run LOG NAME THREADS 
     export OMP_NUM_THREADS=$4
     shift 4
     status=0
-    "$@" --skip_if_complete >"$log" 2>&1 || status=$?
+    "$@" --skip_if_complete --save_params >"$log" 2>&1 || status=$?
     note=""
     grep -q '^skip: ' "$log" && note=", skipped: already complete"
+    grep -q '^resume: ' "$log" && note=", resumed from its checkpoint"
     echo "sweep: $(date +%H:%M:%S) finished $name (exit $status$note)"
     exit "$status"
 fi

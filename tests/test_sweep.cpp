@@ -131,6 +131,38 @@ TEST_CASE("--skip_if_complete skips a complete run of the same flags, not an inc
         out << "a,b\n1,2\n3,";
     }
     CHECK(csv_data_rows(tmp.path / "partial.csv") == 1);
+    // An incomplete run with a checkpoint (--save_params) is continued in its own directory, not
+    // made again: here a run of n_iter 2 stopped after its first iteration (its flags.csv says 2).
+    {
+        const fs::path d2 = tmp.path / "data2";
+        REQUIRE(tiny_run(d2, "--seed 5 --save_params") == 0);
+        const fs::path cut = run_dirs(d2).at(0);
+        REQUIRE(fs::exists(cut / "checkpoint.bin"));
+        std::ifstream in(cut / "flags.csv");
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        in.close();
+        const std::size_t at = text.find("\nn_iter,1\n");
+        REQUIRE(at != std::string::npos);
+        text.replace(at, 10, "\nn_iter,2\n");
+        std::ofstream(cut / "flags.csv") << text;
+        MBConfig c5;  // the settings question_main compares (ep_len is the env's: obstacles 100)
+        auto flags5 = mb_flags(c5);
+        parse_mb_flags(split_words("--exp_name tiny --env_name obstacles-cs285-v0 --ep_len 100 --n_iter 2 --seed 5 --batch_size_initial 200"
+                                   " --batch_size 100 --eval_batch_size 100 --num_agent_train_steps_per_iter 2"
+                                   " --train_batch_size 32 --mpc_num_action_sequences 10 --n_layers 1 --size 8"),
+                       c5, flags5);
+        std::vector<std::pair<std::string, std::string>> settings5;
+        for (auto& f : flags5) settings5.push_back({f.names[0].substr(2), f.show()});
+        const EarlierRuns earlier = find_earlier_runs(d2.string(), "tiny", "obstacles-cs285-v0", 2, settings5);
+        CHECK(earlier.complete.empty());
+        CHECK(earlier.resumable == cut.string());
+        CHECK(tiny_run(d2, "--seed 5 --n_iter 2 --save_params --skip_if_complete") == 0);
+        CHECK(run_dirs(d2).size() == 1);
+        CHECK(csv_data_rows(cut / "metrics.csv") == 2);
+        CHECK(tiny_run(d2, "--seed 5 --n_iter 2 --save_params --skip_if_complete") == 0);  // now complete: skipped
+        CHECK(run_dirs(d2).size() == 1);
+        CHECK(csv_data_rows(cut / "metrics.csv") == 2);
+    }
     CHECK(parse_seeds("1,2, 3") == std::vector<uint64_t>{1, 2, 3});
     CHECK(parse_seeds("5 6") == std::vector<uint64_t>{5, 6});
     CHECK_THROWS_AS(parse_seeds("1,x"), FlagError);
