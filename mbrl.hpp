@@ -50,7 +50,11 @@
 //   comment gives its shape. Weights are stored W [in, out], so a layer's forward pass is X W.
 // - Scalar type T: float for speed, double for gradient checks (then tanh is std::tanh).
 // - Hot loops allocate nothing: networks, planners and training steps keep preallocated
-//   workspaces ("Work", "scratch"), sized once and reused.
+//   workspaces, structs named *Work (MLPWork, MPC's JobWork, RolloutWork), sized once and
+//   reused; a product packs op(B) into a PackedB its caller owns (`scratch`).
+// - Arrays cross the API as View (a pointer and a shape). At the edges a std::vector or a C array
+//   converts to a View of one row [1, n] (an observation, an action); the environments speak
+//   std::vector<float>, and their batched reward (RewardFn) takes the planner's raw rows.
 // - Random numbers are pure functions of (seed, purpose, step, index) (Rng), so results are
 //   bit-identical whatever OMP_NUM_THREADS is.
 // - Bad input (shapes that do not fit, sizes <= 0, NaN or inf data) throws std::invalid_argument
@@ -239,6 +243,9 @@ struct AlignedAllocator {
 template <class T>
 using Buffer = std::vector<T, AlignedAllocator<T>>;
 
+// The one array type of the API: every function that takes or returns numbers takes a View.
+// At the edges, a std::vector or a C array converts to a View of one row, [1, n] (an
+// observation, an action), so `mpc.act(obs, action)` takes the env's std::vector<float>s.
 template <class T>
 struct View {
     T* data = nullptr;
@@ -246,10 +253,17 @@ struct View {
 
     View() = default;
     View(T* d, int r, int c) : data(d), rows(r), cols(c) {}
+    template <class U, class A>
+    View(std::vector<U, A>& v) : data(v.data()), rows(1), cols(static_cast<int>(v.size())) {}
+    template <class U, class A>
+    View(const std::vector<U, A>& v) : data(v.data()), rows(1), cols(static_cast<int>(v.size())) {}
+    template <class U, std::size_t N>
+    View(U (&a)[N]) : data(a), rows(1), cols(static_cast<int>(N)) {}
     operator View<const T>() const { return {data, rows, cols}; }
 
     T* row(int i) const { return data + static_cast<std::size_t>(i) * cols; }
     T& operator()(int i, int j) const { return data[static_cast<std::size_t>(i) * cols + j]; }
+    T& operator[](std::size_t k) const { return data[k]; }  // element k in row-major order
     std::size_t size() const { return static_cast<std::size_t>(rows) * cols; }
     // Rows [r0, r0 + n) as a view of the same memory.
     View middle_rows(int r0, int n) const { return {row(r0), n, cols}; }
@@ -302,10 +316,6 @@ struct Tensor {
 // 3. Activations, with a fast vectorizable tanh
 // =================================================================================================
 enum class Activation { identity, tanh, relu };
-
-inline const char* activation_name(Activation a) {
-    return a == Activation::tanh ? "tanh" : a == Activation::relu ? "relu" : "identity";
-}
 
 // tanh(x) = x P(x^2) / Q(x^2) on |x| <= 9, and +-1 beyond (where float tanh rounds to 1).
 // P has degree 6 and Q degree 3; the coefficients are a rational fit of tanh's relative error
@@ -561,8 +571,9 @@ struct MLPWork {
         g.resize(batch, widest);
         g_next.resize(batch, widest);
     }
-    // Shapes every buffer for a batch of B rows (B <= max_batch) and returns the input [B, in].
-    View<T> input(const MLP<T>& net, int B) {
+    // Starts a batch: shapes every buffer for B rows (B <= max_batch) and returns the input
+    // [B, in], for the caller to fill before mlp_forward.
+    View<T> start_batch(const MLP<T>& net, int B) {
         if (B <= 0 || B > max_batch || a.size() != net.widths.size())
             fail("MLPWork: batch of ", B, " rows does not fit this workspace (max ", max_batch, ")");
         for (std::size_t l = 0; l < a.size(); ++l) a[l].resize(B, net.widths[l]);
@@ -571,7 +582,7 @@ struct MLPWork {
     View<T> output() { return a.back().view(); }
 };
 
-// Forward pass of the batch already written into work.input(): returns the output [B, out].
+// Forward pass of the batch written into work.start_batch(): returns the output [B, out].
 // Hidden layers apply the activation, the output layer none.
 template <class T>
 View<T> mlp_forward(const MLP<T>& net, MLPWork<T>& work) {
@@ -859,7 +870,7 @@ struct Ensemble {
     void predict(int m, View<const T> obs, View<const T> act, View<T> next_obs, MLPWork<T>& w,
                  const PackedMLP<T>* packed = nullptr) const {
         const MLP<T>& net = nets[m];
-        model_input(w.input(net, obs.rows), obs, act, stats);
+        model_input(w.start_batch(net, obs.rows), obs, act, stats);
         View<const T> y = packed ? mlp_forward(*packed, w) : mlp_forward(net, w);  // [B, D] or [B, 2 D]: mean first
         for (int i = 0; i < obs.rows; ++i)
             for (int j = 0; j < obs_dim; ++j) next_obs(i, j) = obs(i, j) + stats.delta.unnormalize(y(i, j), j);
@@ -871,7 +882,7 @@ struct Ensemble {
                         MLPWork<T>& w, const PackedMLP<T>* packed = nullptr) const {
         if (!probabilistic()) return predict(m, obs, act, next_obs, w, packed);
         const MLP<T>& net = nets[m];
-        model_input(w.input(net, obs.rows), obs, act, stats);
+        model_input(w.start_batch(net, obs.rows), obs, act, stats);
         View<const T> y = packed ? mlp_forward(*packed, w) : mlp_forward(net, w);  // [B, 2 D]
         const T *hi = max_logvar(m), *lo = min_logvar(m);
         for (int i = 0; i < obs.rows; ++i)
@@ -955,7 +966,7 @@ struct Ensemble {
         if (work[job].max_batch < rows) work[job].reserve(net, rows);
         target[job].resize(rows, obs_dim);
         dout[job].resize(rows, net.out());
-        model_input(work[job].input(net, rows), obs, act, stats, idx);
+        model_input(work[job].start_batch(net, rows), obs, act, stats, idx);
         model_target(target[job].view(), obs, next_obs, stats, idx);
         View<const T> y = mlp_forward(net, work[job]);
         if (probabilistic()) {
@@ -1045,14 +1056,18 @@ struct Rollouts {
         returns.clear();
         lengths.clear();
     }
-    void push(const T* o, const T* a, T r, const T* o2, bool last) {
+    // Appends one transition: o [1, ob_dim], a [1, ac_dim], reward r, o2 [1, ob_dim].
+    void push(View<const T> o, View<const T> a, T r, View<const T> o2, bool last) {
+        check_shape(o, 1, obs.cols, "Rollouts::push: obs");
+        check_shape(a, 1, act.cols, "Rollouts::push: act");
+        check_shape(o2, 1, next_obs.cols, "Rollouts::push: next_obs");
         const int n = steps();
         obs.resize(n + 1, obs.cols);
         act.resize(n + 1, act.cols);
         next_obs.resize(n + 1, next_obs.cols);
-        std::copy(o, o + obs.cols, obs.row(n));
-        std::copy(a, a + act.cols, act.row(n));
-        std::copy(o2, o2 + next_obs.cols, next_obs.row(n));
+        std::copy(o.data, o.data + obs.cols, obs.row(n));
+        std::copy(a.data, a.data + act.cols, act.row(n));
+        std::copy(o2.data, o2.data + next_obs.cols, next_obs.row(n));
         rew.push_back(r);
         terminal.push_back(last ? T(1) : T(0));
     }
@@ -1061,25 +1076,31 @@ struct Rollouts {
 // Runs whole paths until at least min_steps steps are collected (reference sample_trajectories).
 // A path ends at done or after max_len steps; its last step is marked terminal either way.
 // The k-th reset of the env draws from Rng(seed, Stream::reset, k), counted by *episodes.
-// policy(obs, act) writes the action for obs.
-template <class Env, class Policy>
+// policy(obs, act) writes the action for obs: View<const T> [1, ob_dim] -> View<T> [1, ac_dim].
+// The env speaks std::vector<float> (the edge); out holds T.
+template <class Env, class Policy, class T>
 void sample_trajectories(Env& env, Policy&& policy, int min_steps, int max_len, uint64_t seed,
-                         uint64_t* episodes, Rollouts<float>& out) {
+                         uint64_t* episodes, Rollouts<T>& out) {
     if (min_steps <= 0 || max_len <= 0) fail("sample_trajectories: need min_steps > 0 and max_len > 0");
-    out.clear(env.obs_dim(), env.act_dim());
-    std::vector<float> obs, next_obs, act(env.act_dim());
+    const int O = env.obs_dim(), A = env.act_dim();
+    out.clear(O, A);
+    std::vector<float> env_obs, env_next, env_act(A);  // the env's side
+    std::vector<T> obs(O), next(O), act(A);             // [ob_dim], [ob_dim], [ac_dim]: the policy's side
     while (out.steps() < min_steps) {
         Rng rng(seed, Stream::reset, (*episodes)++);
-        env.reset(rng, obs);
+        env.reset(rng, env_obs);
+        std::copy(env_obs.begin(), env_obs.end(), obs.begin());
         double ret = 0;
         for (int t = 1;; ++t) {
-            policy(obs, act);
+            policy(View<const T>(obs), View<T>(act));
+            std::copy(act.begin(), act.end(), env_act.begin());
             bool done = false;
-            const float r = env.step(act, next_obs, done);
+            const float r = env.step(env_act, env_next, done);
+            std::copy(env_next.begin(), env_next.end(), next.begin());
             const bool last = done || t == max_len;
-            out.push(obs.data(), act.data(), r, next_obs.data(), last);
+            out.push(obs, act, static_cast<T>(r), next, last);
             ret += r;
-            std::swap(obs, next_obs);
+            std::swap(obs, next);
             if (last) {
                 out.returns.push_back(ret);
                 out.lengths.push_back(t);
@@ -1160,6 +1181,25 @@ struct ReplayBuffer {
         Rng unused(0);
         add(r, false, unused);
     }
+    // A minibatch: the live rows rows[0..n) copied, in that order, into the first n rows of
+    // obs [n, ob_dim], act [n, ac_dim], rew [n, 1], next [n, ob_dim] and done [n, 1] (the
+    // tensors keep their memory: sized once for the largest n, nothing is allocated).
+    void gather(const std::vector<int>& rows, int n, Tensor<T>& obs, Tensor<T>& act, Tensor<T>& rew, Tensor<T>& next,
+                Tensor<T>& done) const {
+        obs.resize(n, obs_.cols);
+        act.resize(n, act_.cols);
+        rew.resize(n, 1);
+        next.resize(n, next_obs_.cols);
+        done.resize(n, 1);
+        for (int i = 0; i < n; ++i) {
+            const int r = begin + rows[i];
+            std::copy(obs_.row(r), obs_.row(r) + obs_.cols, obs.row(i));
+            std::copy(act_.row(r), act_.row(r) + act_.cols, act.row(i));
+            std::copy(next_obs_.row(r), next_obs_.row(r) + next_obs_.cols, next.row(i));
+            rew(i, 0) = rew_(r, 0);
+            done(i, 0) = terminal_(r, 0);
+        }
+    }
 };
 
 // =================================================================================================
@@ -1239,8 +1279,8 @@ struct TrueModel {
     virtual void reserve(int slots) = 0;
     // Snapshot the real environment's current state.
     virtual void begin() = 0;
-    // The summed reward of actions [H, ac_dim] (row-major) simulated from the snapshot with copy `slot`.
-    virtual T rollout(int slot, const T* actions, int H) = 0;
+    // The summed reward of actions [H, ac_dim] simulated from the snapshot with copy `slot`.
+    virtual T rollout(int slot, View<const T> actions) = 0;
 };
 
 // The planner shares ownership of the ensemble it plans with (the caller keeps training it
@@ -1266,7 +1306,7 @@ struct MPC {
     int block = 0, blocks = 0;  // candidates per job, jobs per member (trajectory sampling and true model: jobs)
     // Rows of a job: its candidates (expectation), or its candidates' particles, row i P + p
     // for particle p of candidate i (trajectory sampling); R = block or block P.
-    struct Job {
+    struct JobWork {
         MLPWork<T> work;
         Tensor<T> s, s_next, a, r;  // [R, ob_dim], [R, ob_dim], [R, ac_dim], [R, 1]
         // Trajectory sampling only:
@@ -1275,7 +1315,7 @@ struct MPC {
         std::vector<int> rows_of;   // [R] gathered row k came from row rows_of[k]
         Tensor<T> eps, g_s, g_a, g_eps, g_next;  // [R, ob_dim] noise; the rows of one member, gathered
     };
-    std::vector<Job> jobs;      // [E * blocks] (trajectory sampling and true model: [blocks])
+    std::vector<JobWork> jobs;      // [E * blocks] (trajectory sampling and true model: [blocks])
     std::vector<PackedMLP<T>> packed;  // [E] each member's weights, packed once per evaluate()
 
     MPC(std::shared_ptr<const Ensemble<T>> ensemble, RewardFn<T> reward_fn, std::vector<T> act_low,
@@ -1304,7 +1344,7 @@ struct MPC {
             blocks = (K + 255) / 256;  // blocks of at most 256 candidates, as equal as possible
             block = (K + blocks - 1) / blocks;
             jobs.resize(static_cast<std::size_t>(E) * blocks);
-            for (Job& j : jobs) {
+            for (JobWork& j : jobs) {
                 j.work.reserve(ens.nets[0], block);
                 j.s.resize(block, ob_dim);
                 j.s_next.resize(block, ob_dim);
@@ -1319,7 +1359,7 @@ struct MPC {
             block = (K + blocks - 1) / blocks;
             const int R = block * particles;
             jobs.resize(blocks);
-            for (Job& j : jobs) {
+            for (JobWork& j : jobs) {
                 j.work.reserve(ens.nets[0], R);
                 for (Tensor<T>* t : {&j.s, &j.s_next, &j.eps, &j.g_s, &j.g_eps, &j.g_next}) t->resize(R, ob_dim);
                 j.a.resize(R, ac_dim);
@@ -1347,9 +1387,10 @@ struct MPC {
         truth->reserve(blocks);
     }
 
-    // Scores every candidate in `cand` from the real observation obs [ob_dim] into mean_score.
+    // Scores every candidate in `cand` from the real observation obs [1, ob_dim] into mean_score.
     // (call, round) key the particles' random numbers (trajectory sampling).
-    void evaluate(const T* obs, uint64_t call = 0, int round = 0) {
+    void evaluate(View<const T> obs, uint64_t call = 0, int round = 0) {
+        check_shape(obs, 1, ob_dim, "MPC::evaluate: observation");
         if (truth) return evaluate_true();
         if (cfg.propagation != Propagation::expectation) return evaluate_sampled(obs, call, round);
         const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon;
@@ -1359,14 +1400,14 @@ struct MPC {
         MBRL_OMP(parallel for schedule(static))
         for (int j = 0; j < static_cast<int>(jobs.size()); ++j) {  // job j: member j / blocks, block j % blocks
             errors.run(j, [&] {
-                Job& job = jobs[j];
+                JobWork& job = jobs[j];
                 const int m = j / blocks, i0 = (j % blocks) * block, n = std::min(block, K - i0);
                 if (n <= 0) return;
                 View<T> s = job.s.view().middle_rows(0, n), s2 = job.s_next.view().middle_rows(0, n);
                 View<T> a = job.a.view().middle_rows(0, n);
                 T* total = score.row(m) + i0;  // [n] the block's summed rewards under member m
                 for (int i = 0; i < n; ++i) {
-                    std::copy(obs, obs + ob_dim, s.row(i));
+                    std::copy(obs.data, obs.data + ob_dim, s.row(i));
                     total[i] = T(0);
                 }
                 for (int t = 0; t < H; ++t) {
@@ -1389,20 +1430,20 @@ struct MPC {
 
     // Trajectory sampling (TS1 / TS-inf): P particles per candidate, each stepping with one
     // member's draw; score = mean over particles of their summed rewards.
-    void evaluate_sampled(const T* obs, uint64_t call, int round) {
+    void evaluate_sampled(View<const T> obs, uint64_t call, int round) {
         const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon, P = particles;
         const bool ts1 = cfg.propagation == Propagation::ts1, noisy = model->probabilistic();
         packed.resize(E);
         for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m]);
         MBRL_OMP(parallel for schedule(static))
         for (int j = 0; j < static_cast<int>(jobs.size()); ++j) {  // job j: candidates [j block, j block + n)
-            Job& job = jobs[j];
+            JobWork& job = jobs[j];
             const int i0 = j * block, n = std::min(block, K - i0), R = n * P;
             if (n <= 0) continue;
             View<T> s = job.s.view().middle_rows(0, R), s2 = job.s_next.view().middle_rows(0, R);
             View<T> a = job.a.view().middle_rows(0, R);
             for (int r = 0; r < R; ++r) {
-                std::copy(obs, obs + ob_dim, s.row(r));
+                std::copy(obs.data, obs.data + ob_dim, s.row(r));
                 job.total[r] = T(0);
             }
             for (int t = 0; t < H; ++t) {
@@ -1447,19 +1488,25 @@ struct MPC {
     // The true simulator: candidate i's score is its summed reward simulated from the real state.
     void evaluate_true() {
         const int K = cfg.num_sequences, H = cfg.horizon;
+        ParallelErrors errors;  // the simulator is the caller's code: it may throw
         MBRL_OMP(parallel for schedule(static))
         for (int j = 0; j < blocks; ++j) {  // job j: candidates [j block, j block + n) with copy j
-            const int i0 = j * block, n = std::min(block, K - i0);
-            for (int i = 0; i < n; ++i) score(0, i0 + i) = truth->rollout(j, cand.row(i0 + i), H);
+            errors.run(j, [&] {
+                const int i0 = j * block, n = std::min(block, K - i0);
+                for (int i = 0; i < n; ++i) score(0, i0 + i) = truth->rollout(j, View<const T>(cand.row(i0 + i), H, ac_dim));
+            });
         }
+        errors.rethrow();
         for (int i = 0; i < K; ++i) mean_score[i] = score(0, i);
     }
 
-    // The action for observation obs [ob_dim], written to action [ac_dim]: sample candidates,
-    // evaluate them, and (CEM) refit the sampling distribution, for M rounds (random shooting:
-    // one); then choose.
-    void act(const T* obs, T* action) {
-        check_finite(View<const T>(obs, 1, ob_dim), "MPC::act: observation");
+    // The action for observation obs [1, ob_dim], written to action [1, ac_dim]: sample
+    // candidates, evaluate them, and (CEM) refit the sampling distribution, for M rounds (random
+    // shooting: one); then choose.
+    void act(View<const T> obs, View<T> action) {
+        check_shape(obs, 1, ob_dim, "MPC::act: observation");
+        check_shape(action, 1, ac_dim, "MPC::act: action");
+        check_finite(obs, "MPC::act: observation");
         const uint64_t call = calls++;
         const int rounds = cfg.cem ? cfg.cem_iterations : 1;
         if (truth) truth->begin();
@@ -1516,12 +1563,12 @@ struct MPC {
     }
 
     // Random shooting: the first action of the best candidate; CEM: the first action of the mean.
-    void choose(T* action) const {
+    void choose(View<T> action) const {
         if (cfg.cem) {
-            std::copy(mu.begin(), mu.begin() + ac_dim, action);
+            std::copy(mu.begin(), mu.begin() + ac_dim, action.data);
         } else {
             const int best = static_cast<int>(std::max_element(mean_score.begin(), mean_score.end()) - mean_score.begin());
-            std::copy(cand.row(best), cand.row(best) + ac_dim, action);
+            std::copy(cand.row(best), cand.row(best) + ac_dim, action.data);
         }
     }
 };
@@ -1666,7 +1713,7 @@ struct SAC {
     // a = tanh(mu(s) + std eps) for the rows of obs [B, ob] with the noise eps [B, ac] given;
     // writes a [B, ac] and log pi(a|s) [B, 1]. The actor's activations stay in `w`.
     void policy_forward(View<const T> obs, View<const T> noise, MLPWork<T>& w, View<T> a, View<T> lp) const {
-        View<T> x = w.input(actor, obs.rows);
+        View<T> x = w.start_batch(actor, obs.rows);
         std::copy(obs.data, obs.data + obs.size(), x.data);
         View<const T> mu = mlp_forward(actor, w);
         for (int i = 0; i < obs.rows; ++i) {
@@ -1681,21 +1728,23 @@ struct SAC {
         }
     }
 
-    // An action for one observation obs [ob] into action [ac]: a sample of pi (the reference
-    // samples both when collecting and when evaluating), clamped to the action range.
-    void act(const T* obs, T* action) {
-        check_finite(View<const T>(obs, 1, ob_dim), "SAC::act: observation");
+    // An action for one observation obs [1, ob] into action [1, ac]: a sample of pi (the
+    // reference samples both when collecting and when evaluating), clamped to the action range.
+    void act(View<const T> obs, View<T> action) {
+        check_shape(obs, 1, ob_dim, "SAC::act: observation");
+        check_shape(action, 1, ac_dim, "SAC::act: action");
+        check_finite(obs, "SAC::act: observation");
         Rng rng(seed, Stream::sac_act, act_calls++);
         Tensor<T>& e = eps;  // row 0 of the training scratch serves
         for (int j = 0; j < ac_dim; ++j) e(0, j) = static_cast<T>(rng.normal());
-        policy_forward(View<const T>(obs, 1, ob_dim), e.view().middle_rows(0, 1), actor_work_one,
+        policy_forward(obs, e.view().middle_rows(0, 1), actor_work_one,
                        a_pi.view().middle_rows(0, 1), logp.view().middle_rows(0, 1));
         for (int j = 0; j < ac_dim; ++j) action[j] = std::min(act_high, std::max(act_low, a_pi(0, j)));
     }
 
     // Q(s, a) of critic q for the rows of obs [B, ob] and act [B, ac]; returns the output [B, 1].
     View<T> q_forward(const MLP<T>& q, MLPWork<T>& w, View<const T> obs, View<const T> act) const {
-        View<T> x = w.input(q, obs.rows);
+        View<T> x = w.start_batch(q, obs.rows);
         for (int i = 0; i < obs.rows; ++i) {
             std::copy(obs.row(i), obs.row(i) + ob_dim, x.row(i));
             std::copy(act.row(i), act.row(i) + ac_dim, x.row(i) + ob_dim);
@@ -1892,6 +1941,14 @@ class CheckpointWriter {
     void u64(const std::string& name, uint64_t v) { array(name, &v, 1); }
     void f64(const std::string& name, double v) { array(name, &v, 1); }
     void text(const std::string& name, const std::string& s) { array(name, s.data(), s.size()); }
+    // The calls of CheckpointReader's that visit() uses, writing here.
+    static constexpr bool reading = false;
+    template <class T>
+    void field(const std::string& name, T* p, std::size_t n) { array(name, static_cast<const T*>(p), n); }
+    template <class T, class A>
+    void vector(const std::string& name, const std::vector<T, A>& v) { array(name, v.data(), v.size()); }
+    template <class I>
+    void count(const std::string& name, I v) { u64(name, static_cast<uint64_t>(v)); }
     // magic, version, length, payload, checksum; throws if the stream fails
     void finish(std::ostream& out) const {
         const uint32_t version = kCheckpointVersion;
@@ -1966,6 +2023,12 @@ class CheckpointReader {
         vector(name, v);
         return std::string(v.begin(), v.end());
     }
+    // The calls of CheckpointWriter's that visit() uses, reading here.
+    static constexpr bool reading = true;
+    template <class T>
+    void field(const std::string& name, T* p, std::size_t n) { array(name, p, n); }
+    template <class I>
+    void count(const std::string& name, I& v) { v = static_cast<I>(u64(name)); }
     // Throws unless every byte of the payload was read.
     void finish() const {
         if (pos_ != payload_.size()) fail("checkpoint: ", payload_.size() - pos_, " bytes left after the last field");
@@ -1997,73 +2060,80 @@ class CheckpointReader {
     }
 };
 
-// The pieces of a run. save() and load() of one type write and read the same fields; load()
-// needs an object built with the same settings (the shapes are checked, not taken from the file).
-template <class T>
-void save(CheckpointWriter& w, const std::string& name, const MLP<T>& net) {
-    w.array(name + ".params", net.params.data(), net.params.size());
+// The pieces of a run. One visit() per type lists its fields in order, for both directions:
+// save() visits with a CheckpointWriter, load() with a CheckpointReader, which needs an object
+// built with the same settings (the shapes are checked, not taken from the file).
+template <class Ar, class T>
+void visit(Ar& a, const std::string& name, MLP<T>& net) {
+    a.field(name + ".params", net.params.data(), net.params.size());
 }
-template <class T>
-void load(CheckpointReader& r, const std::string& name, MLP<T>& net) {
-    r.array(name + ".params", net.params.data(), net.params.size());
+template <class Ar, class T>
+void visit(Ar& a, const std::string& name, Adam<T>& opt) {
+    a.count(name + ".t", opt.t);
+    a.field(name + ".m", opt.m.data(), opt.m.size());
+    a.field(name + ".v", opt.v.data(), opt.v.size());
 }
-template <class T>
-void save(CheckpointWriter& w, const std::string& name, const Adam<T>& opt) {
-    w.u64(name + ".t", static_cast<uint64_t>(opt.t));
-    w.array(name + ".m", opt.m.data(), opt.m.size());
-    w.array(name + ".v", opt.v.data(), opt.v.size());
-}
-template <class T>
-void load(CheckpointReader& r, const std::string& name, Adam<T>& opt) {
-    opt.t = static_cast<long>(r.u64(name + ".t"));
-    r.array(name + ".m", opt.m.data(), opt.m.size());
-    r.array(name + ".v", opt.v.data(), opt.v.size());
-}
-template <class T>
-void save(CheckpointWriter& w, const std::string& name, const Normalizer<T>& n) {
-    w.array(name + ".mean", n.mean.data(), n.mean.size());
-    w.array(name + ".std", n.std.data(), n.std.size());
-}
-template <class T>
-void load(CheckpointReader& r, const std::string& name, Normalizer<T>& n) {
-    r.array(name + ".mean", n.mean.data(), n.mean.size());
-    r.array(name + ".std", n.std.data(), n.std.size());
+template <class Ar, class T>
+void visit(Ar& a, const std::string& name, Normalizer<T>& n) {
+    a.field(name + ".mean", n.mean.data(), n.mean.size());
+    a.field(name + ".std", n.std.data(), n.std.size());
 }
 // Every member's weights and optimizer, the statistics, and the minibatch permutation (it
 // carries over from step to step while the data does not grow).
-template <class T>
-void save(CheckpointWriter& w, const std::string& name, const Ensemble<T>& e) {
-    w.u64(name + ".members", static_cast<uint64_t>(e.size()));
-    for (int m = 0; m < e.size(); ++m) {
-        save(w, name + ".net" + std::to_string(m), e.nets[m]);
-        save(w, name + ".adam" + std::to_string(m), e.opts[m]);
-        if (e.probabilistic()) {  // the log-variance bounds and their optimizer
-            w.array(name + ".bounds" + std::to_string(m), e.bounds[m].data(), e.bounds[m].size());
-            save(w, name + ".bounds_adam" + std::to_string(m), e.bound_opts[m]);
-        }
-    }
-    save(w, name + ".stats.obs", e.stats.obs);
-    save(w, name + ".stats.act", e.stats.act);
-    save(w, name + ".stats.delta", e.stats.delta);
-    w.array(name + ".perm", e.perm.data(), e.perm.size());
-}
-template <class T>
-void load(CheckpointReader& r, const std::string& name, Ensemble<T>& e) {
-    const uint64_t members = r.u64(name + ".members");
+template <class Ar, class T>
+void visit(Ar& a, const std::string& name, Ensemble<T>& e) {
+    uint64_t members = static_cast<uint64_t>(e.size());
+    a.count(name + ".members", members);
     if (members != static_cast<uint64_t>(e.size()))
         fail("checkpoint: ", name, " has ", members, " members, this run ", e.size());
     for (int m = 0; m < e.size(); ++m) {
-        load(r, name + ".net" + std::to_string(m), e.nets[m]);
-        load(r, name + ".adam" + std::to_string(m), e.opts[m]);
-        if (e.probabilistic()) {
-            r.array(name + ".bounds" + std::to_string(m), e.bounds[m].data(), e.bounds[m].size());
-            load(r, name + ".bounds_adam" + std::to_string(m), e.bound_opts[m]);
+        visit(a, name + ".net" + std::to_string(m), e.nets[m]);
+        visit(a, name + ".adam" + std::to_string(m), e.opts[m]);
+        if (e.probabilistic()) {  // the log-variance bounds and their optimizer
+            a.field(name + ".bounds" + std::to_string(m), e.bounds[m].data(), e.bounds[m].size());
+            visit(a, name + ".bounds_adam" + std::to_string(m), e.bound_opts[m]);
         }
     }
-    load(r, name + ".stats.obs", e.stats.obs);
-    load(r, name + ".stats.act", e.stats.act);
-    load(r, name + ".stats.delta", e.stats.delta);
-    r.vector(name + ".perm", e.perm);
+    visit(a, name + ".stats.obs", e.stats.obs);
+    visit(a, name + ".stats.act", e.stats.act);
+    visit(a, name + ".stats.delta", e.stats.delta);
+    a.vector(name + ".perm", e.perm);
+}
+// SAC: the critics, their targets, the actor, log std, temperature, the five optimizers, and the
+// counters its random numbers are keyed by (training steps, actions taken).
+template <class Ar, class T>
+void visit(Ar& a, const std::string& name, SAC<T>& s) {
+    visit(a, name + ".q1", s.q1);
+    visit(a, name + ".q2", s.q2);
+    visit(a, name + ".q1_targ", s.q1_targ);
+    visit(a, name + ".q2_targ", s.q2_targ);
+    visit(a, name + ".actor", s.actor);
+    a.field(name + ".logstd", s.logstd.data(), s.logstd.size());
+    a.field(name + ".log_alpha", &s.log_alpha, 1);
+    visit(a, name + ".q1_opt", s.q1_opt);
+    visit(a, name + ".q2_opt", s.q2_opt);
+    visit(a, name + ".actor_opt", s.actor_opt);
+    visit(a, name + ".logstd_opt", s.logstd_opt);
+    visit(a, name + ".alpha_opt", s.alpha_opt);
+    a.count(name + ".training_step", s.training_step);
+    a.count(name + ".act_calls", s.act_calls);
+    T losses[3] = {s.last_critic_loss, s.last_actor_loss, s.last_alpha_loss};
+    a.field(name + ".last_losses", losses, 3);
+    if constexpr (Ar::reading) {
+        s.last_critic_loss = losses[0];
+        s.last_actor_loss = losses[1];
+        s.last_alpha_loss = losses[2];
+    }
+}
+// save() writes what visit() lists (visit only reads the object when writing: the const_cast
+// changes nothing); load() reads it back.
+template <class X>
+void save(CheckpointWriter& w, const std::string& name, const X& x) {
+    visit(w, name, const_cast<X&>(x));
+}
+template <class X>
+void load(CheckpointReader& r, const std::string& name, X& x) {
+    visit(r, name, x);
 }
 // The live rows only (the forgotten ones are dropped; the buffer then starts at row 0).
 template <class T>
@@ -2087,50 +2157,6 @@ void load(CheckpointReader& r, const std::string& name, ReplayBuffer<T>& b) {
         r.array(name + "." + part, t->data(), t->size());
     }
 }
-// SAC: the critics, their targets, the actor, log std, temperature, the five optimizers, and the
-// counters its random numbers are keyed by (training steps, actions taken).
-template <class T>
-void save(CheckpointWriter& w, const std::string& name, const SAC<T>& s) {
-    save(w, name + ".q1", s.q1);
-    save(w, name + ".q2", s.q2);
-    save(w, name + ".q1_targ", s.q1_targ);
-    save(w, name + ".q2_targ", s.q2_targ);
-    save(w, name + ".actor", s.actor);
-    w.array(name + ".logstd", s.logstd.data(), s.logstd.size());
-    w.array(name + ".log_alpha", &s.log_alpha, 1);
-    save(w, name + ".q1_opt", s.q1_opt);
-    save(w, name + ".q2_opt", s.q2_opt);
-    save(w, name + ".actor_opt", s.actor_opt);
-    save(w, name + ".logstd_opt", s.logstd_opt);
-    save(w, name + ".alpha_opt", s.alpha_opt);
-    w.u64(name + ".training_step", static_cast<uint64_t>(s.training_step));
-    w.u64(name + ".act_calls", s.act_calls);
-    const T losses[3] = {s.last_critic_loss, s.last_actor_loss, s.last_alpha_loss};
-    w.array(name + ".last_losses", losses, 3);
-}
-template <class T>
-void load(CheckpointReader& r, const std::string& name, SAC<T>& s) {
-    load(r, name + ".q1", s.q1);
-    load(r, name + ".q2", s.q2);
-    load(r, name + ".q1_targ", s.q1_targ);
-    load(r, name + ".q2_targ", s.q2_targ);
-    load(r, name + ".actor", s.actor);
-    r.array(name + ".logstd", s.logstd.data(), s.logstd.size());
-    r.array(name + ".log_alpha", &s.log_alpha, 1);
-    load(r, name + ".q1_opt", s.q1_opt);
-    load(r, name + ".q2_opt", s.q2_opt);
-    load(r, name + ".actor_opt", s.actor_opt);
-    load(r, name + ".logstd_opt", s.logstd_opt);
-    load(r, name + ".alpha_opt", s.alpha_opt);
-    s.training_step = static_cast<long>(r.u64(name + ".training_step"));
-    s.act_calls = r.u64(name + ".act_calls");
-    T losses[3];
-    r.array(name + ".last_losses", losses, 3);
-    s.last_critic_loss = losses[0];
-    s.last_actor_loss = losses[1];
-    s.last_alpha_loss = losses[2];
-}
-
 // The settings a checkpoint was made with, as (name, value) text: written first, and compared
 // one by one when reading, so that resuming with other settings names the first that differs.
 using CheckpointSettings = std::vector<std::pair<std::string, std::string>>;
@@ -2166,8 +2192,7 @@ inline std::string exact(double v) {
 
 // Every setting of the reference's run_hw4_mb.py, with its defaults (reference section 2.1).
 struct MBConfig {
-    std::string exp_name = "todo", env_name;
-    int ep_len = 200;  // for flags.csv only: the loops use env.ep_len() (obstacles 100, reacher 200, cheetah 500)
+    std::string exp_name = "todo", env_name;  // the run's name; which env (the caller makes it)
     int n_iter = 20;
     int ensemble_size = 3;
     MPCConfig mpc;
@@ -2182,10 +2207,10 @@ struct MBConfig {
     ModelType model_type = ModelType::deterministic;  // probabilistic: PETS's Gaussian members (section 9)
     uint64_t seed = 1;
     int scalar_log_freq = 1;  // -1: no evaluation and no eval metrics
-    int video_log_freq = -1;  // accepted for compatibility; this library writes no videos
-    bool no_gpu = false, save_params = false;  // accepted for compatibility: CPU only, nothing saved
-    int which_gpu = 0;
-    std::string data_dir = "data";  // for the caller's files (examples/run_log.hpp); the loops open none
+    // The caller's, not the loops' (which open no file): where run directories go, and whether
+    // the caller writes the checkpoint the sink is handed after every iteration (examples/run_log.hpp).
+    std::string data_dir = "data";
+    bool save_params = false;
 
     // Throws ConfigError naming the first setting out of range. env_name, exp_name and data_dir
     // are the caller's (which envs exist, where files go): examples/common.hpp checks them.
@@ -2309,7 +2334,7 @@ ModelDiagnostics model_diagnostics(const Ensemble<T>& ens, const Rollouts<T>& pa
     std::vector<Tensor<T>> f(E);  // [E] x [N, D]: each member's normalized change (its mean)
     MLPWork<T> w(ens.nets[0], N);
     for (int m = 0; m < E; ++m) {
-        model_input(w.input(ens.nets[m], N), paths.obs.view(), paths.act.view(), ens.stats);
+        model_input(w.start_batch(ens.nets[m], N), paths.obs.view(), paths.act.view(), ens.stats);
         View<const T> y = mlp_forward(ens.nets[m], w);
         f[m].resize(N, D);
         for (int i = 0; i < N; ++i) std::copy(y.row(i), y.row(i) + D, f[m].row(i));
@@ -2424,8 +2449,7 @@ inline void load(CheckpointReader& r, LoopState& s) {
 }
 
 // The settings an MB checkpoint must agree on: all but n_iter (a resumed run may go further)
-// and those that do not touch the run (exp_name, ep_len, video_log_freq, GPU flags,
-// save_params, data_dir).
+// and those that do not touch the run (exp_name, save_params, data_dir).
 inline CheckpointSettings checkpoint_settings(const MBConfig& c) {
     const MPCConfig& m = c.mpc;
     return {{"env_name", c.env_name},
@@ -2473,7 +2497,7 @@ void model_based_loop(Env& env, const MBConfig& cfg, Ensemble<float>& ens, Repla
     std::vector<double> losses;
     uint64_t* episodes = &state.episodes;
     for (int itr = state.itr; itr < cfg.n_iter; ++itr) {
-        auto polled = [&](const std::vector<float>& obs, std::vector<float>& act) {
+        auto polled = [&](View<const float> obs, View<float> act) {
             sink.poll(itr);
             policy(obs, act);
         };
@@ -2581,12 +2605,12 @@ void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}, std::istrea
         });
         if (sink.resumed) sink.resumed(state.itr);
     }
-    auto policy = [&](const std::vector<float>& obs, std::vector<float>& act) {
+    auto policy = [&](View<const float> obs, View<float> act) {
         if (buffer.size() == 0) {  // no statistics yet, so a uniform random action
             Rng rng(cfg.seed, Stream::policy, random_actions++);
             for (int j = 0; j < A; ++j) act[j] = static_cast<float>(rng.uniform(low[j], high[j]));
         } else {
-            mpc.act(obs.data(), act.data());
+            mpc.act(obs, act);
         }
     };
     model_based_loop(
@@ -2610,11 +2634,10 @@ void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}, std::istrea
 
 // Every setting of the reference's run_hw4_mbpo.py (reference section 2.2).
 struct MBPOConfig {
-    MBConfig mb;                 // the shared settings; mb.mpc is parsed but unused, as in the reference
+    MBConfig mb;                 // the shared settings (mb.mpc is not used: the SAC policy acts)
     SACConfig sac;
     int sac_n_iter = 200;        // SAC rounds per iteration
     int sac_train_steps = 1;     // sac_num_agent_train_steps_per_iter: SAC steps per round
-    int sac_batch_size = 1000;   // parsed, unused (as in the reference)
     int rollout_length = 1;      // mbpo_rollout_length; 0 = model-free SAC
     int sac_buffer_size = 100000;
     // Switches for issue 11 (rlen 10 trails public runs); the defaults are this library's choices.
@@ -2635,11 +2658,11 @@ struct MBPOConfig {
 };
 
 // Scratch of model rollouts, sized once: nothing is allocated per rollout.
-struct RolloutScratch {
+struct RolloutWork {
     std::vector<MLPWork<float>> work;  // [E] one row through each member
     Tensor<float> pred, eps;           // [1, ob_dim] one member's prediction; its noise (probabilistic members)
     std::vector<float> ob, next, ac;   // [ob_dim], [ob_dim], [ac_dim]
-    RolloutScratch(const Ensemble<float>& ens)
+    RolloutWork(const Ensemble<float>& ens)
         : pred(1, ens.obs_dim), eps(1, ens.obs_dim), ob(ens.obs_dim), next(ens.obs_dim), ac(ens.act_dim) {
         for (const MLP<float>& net : ens.nets) work.emplace_back(net, 1);
     }
@@ -2654,7 +2677,7 @@ struct RolloutScratch {
 // the MBPO paper does; with random_member that is the paper's rollout exactly.
 template <class Env>
 void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuffer<float>& buffer, int length,
-                   Rng& rng, RolloutScratch& s, Rollouts<float>& out, bool reward_pre_step = false,
+                   Rng& rng, RolloutWork& s, Rollouts<float>& out, bool reward_pre_step = false,
                    bool random_member = false) {
     const int D = ens.obs_dim, A = ens.act_dim, E = ens.size();
     out.clear(D, A);
@@ -2663,24 +2686,22 @@ void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuff
     const float terminal = buffer.terminal()(start, 0);
     std::copy(buffer.obs().row(start), buffer.obs().row(start) + D, s.ob.begin());
     for (int t = 0; t < length; ++t) {
-        sac.act(s.ob.data(), s.ac.data());
+        sac.act(s.ob, s.ac);
         std::fill(s.next.begin(), s.next.end(), 0.0f);
         const int pick = random_member ? static_cast<int>(rng.below(static_cast<uint64_t>(E))) : -1;
         for (int m = 0; m < E; ++m) {  // the mean of the members' predictions, or the picked one's
             if (pick >= 0 && m != pick) continue;
             if (ens.probabilistic()) {
                 for (int j = 0; j < D; ++j) s.eps(0, j) = static_cast<float>(rng.normal());
-                ens.predict_sample(m, View<const float>(s.ob.data(), 1, D), View<const float>(s.ac.data(), 1, A),
-                                   s.pred.view(), s.eps.view(), s.work[m]);
+                ens.predict_sample(m, s.ob, s.ac, s.pred.view(), s.eps.view(), s.work[m]);
             } else {
-                ens.predict(m, View<const float>(s.ob.data(), 1, D), View<const float>(s.ac.data(), 1, A),
-                            s.pred.view(), s.work[m]);
+                ens.predict(m, s.ob, s.ac, s.pred.view(), s.work[m]);
             }
             for (int j = 0; j < D; ++j) s.next[j] += pick >= 0 ? s.pred(0, j) : s.pred(0, j) / static_cast<float>(E);
         }
         float r = 0;
         Env::reward(reward_pre_step ? s.ob.data() : s.next.data(), s.ac.data(), 1, &r, nullptr);
-        out.push(s.ob.data(), s.ac.data(), r, s.next.data(), terminal != 0.0f);
+        out.push(s.ob, s.ac, r, s.next, terminal != 0.0f);
         std::swap(s.ob, s.next);
     }
 }
@@ -2733,7 +2754,7 @@ void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}, std::is
     // Scratch of the SAC minibatches and model rollouts, allocated once.
     const int B = cfg.sac.batch;
     Tensor<float> b_obs(B, D), b_act(B, A), b_rew(B, 1), b_next(B, D), b_done(B, 1);
-    RolloutScratch scratch(ens);
+    RolloutWork rollout_work(ens);
     std::vector<int> rows;
     Rollouts<float> rollout;
     LoopState state;
@@ -2758,13 +2779,13 @@ void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}, std::is
         if (sink.resumed) sink.resumed(state.itr);
     }
 
-    auto policy = [&](const std::vector<float>& obs, std::vector<float>& act) { sac.act(obs.data(), act.data()); };
+    auto policy = [&](View<const float> obs, View<float> act) { sac.act(obs, act); };
     auto sac_rounds = [&](int itr, const Rollouts<float>& paths, const std::vector<double>&, IterationReport& report) {
         sac_buffer.add(paths);  // clean
         for (int k = 0; k < cfg.sac_n_iter; ++k) {
             if (cfg.rollout_length > 0) {
                 Rng rrng(mb.seed, Stream::rollout, rollouts++);
-                model_rollout<Env>(ens, sac, model_buffer, cfg.rollout_length, rrng, scratch, rollout,
+                model_rollout<Env>(ens, sac, model_buffer, cfg.rollout_length, rrng, rollout_work, rollout,
                                    cfg.reward_pre_step, cfg.random_member);
                 sac_buffer.add(rollout);
             }
@@ -2773,17 +2794,8 @@ void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}, std::is
                 const int n = std::min(B, sac_buffer.size());
                 Rng brng(mb.seed, Stream::sac_train, static_cast<uint64_t>(sac.training_step), 1);  // minibatch
                 sample_distinct(sac_buffer.size(), n, brng, rows);
-                for (int i = 0; i < n; ++i) {
-                    const int r = rows[i];
-                    std::copy(sac_buffer.obs().row(r), sac_buffer.obs().row(r) + D, b_obs.row(i));
-                    std::copy(sac_buffer.act().row(r), sac_buffer.act().row(r) + A, b_act.row(i));
-                    std::copy(sac_buffer.next_obs().row(r), sac_buffer.next_obs().row(r) + D, b_next.row(i));
-                    b_rew(i, 0) = sac_buffer.rew()(r, 0);
-                    b_done(i, 0) = sac_buffer.terminal()(r, 0);
-                }
-                sac.train(b_obs.view().middle_rows(0, n), b_act.view().middle_rows(0, n),
-                          b_rew.view().middle_rows(0, n), b_next.view().middle_rows(0, n),
-                          b_done.view().middle_rows(0, n));
+                sac_buffer.gather(rows, n, b_obs, b_act, b_rew, b_next, b_done);
+                sac.train(b_obs.view(), b_act.view(), b_rew.view(), b_next.view(), b_done.view());
             }
         }
         if (sink.mbpo_buffers) sink.mbpo_buffers(MBPOIteration{itr, paths, model_buffer, sac_buffer});

@@ -20,30 +20,21 @@
 
 namespace mbrl {
 
-class Cheetah : public envs::MujocoEnv {
+class Cheetah : public envs::MujocoEnv<Cheetah> {
 public:
     static constexpr const char* kName = "cheetah-cs285-v0";
+    static constexpr const char* kModelFile = "cheetah.xml";
     static constexpr int kObsDim = 21, kActDim = 6, kEpLen = 500;
     static constexpr int kFrameSkip = 1;
     static constexpr int kDof = 9;
 
-    // The model is loaded once, on first use, and shared by every instance.
-    static std::shared_ptr<const mjModel> shared_model() {
-        static const std::shared_ptr<const mjModel> model =
-            envs::load_mjcf(envs::find_mjcf("cheetah.xml"));
-        return model;
-    }
-
-    Cheetah() : MujocoEnv(shared_model()) {
+    Cheetah() {
         const mjModel* m = sim_.model();
         envs::check_model(m, kName, kDof, kDof, kActDim);
         torso_ = envs::require_id(m, mjOBJ_BODY, "torso", kName);
     }
-
-    int obs_dim() const { return kObsDim; }
-    int act_dim() const { return kActDim; }
-    int ep_len() const { return kEpLen; }
-    // act_low(j), act_high(j): the actuators' ctrlrange (envs::MujocoEnv).
+    // obs_dim(), act_dim(), ep_len(), act_low(j), act_high(j) (the actuators' ctrlrange) and
+    // step(act, obs, done): envs::MujocoEnv.
 
     // Reset (1.3): gym's mj_resetData, then qpos = qpos0 + U(-0.1, 0.1) and
     // qvel = 0.1 * N(0, 1) on all 9 DoF (rootx and rootz included; all uniforms first), then
@@ -57,12 +48,6 @@ public:
         mj_forward(m, d);
         started_ = true;
         observe(obs);
-    }
-
-    float step(const std::vector<float>& act, std::vector<float>& obs, bool& done) {
-        advance(kName, act, kActDim, kFrameSkip);
-        observe(obs);
-        return envs::step_reward<Cheetah>(obs, act, done);
     }
 
     // Batched reward (1.3): forward velocity, minus 10 for each of front thigh > 0.2, front
@@ -80,6 +65,7 @@ public:
     }
 
 private:
+    friend class envs::MujocoEnv<Cheetah>;  // its step() calls observe()
     int torso_ = -1;
 
     // Observation layout at the top (1.3).

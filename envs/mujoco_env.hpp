@@ -148,11 +148,23 @@ private:
     std::unique_ptr<mjData, DataDeleter> data_;
 };
 
-// What reacher and cheetah share: a simulation of their shared model, the action bounds (the
-// actuators' ctrlrange, sections 1.2 and 1.3) and the first half of every step. Each env adds its
-// observation, reset and reward.
+// What reacher and cheetah share (Task is the env, CRTP): the model loaded once from
+// Task::kModelFile and shared by every instance, a simulation of it, the sizes, the action bounds
+// (the actuators' ctrlrange, sections 1.2 and 1.3) and the step: check the action, simulate
+// Task::kFrameSkip substeps, observe (Task::observe) and reward (Task::reward). Each env adds its
+// constants, observation, reset and reward.
+template <class Task>
 class MujocoEnv {
 public:
+    // The model is loaded once, on first use, and shared by every instance.
+    static std::shared_ptr<const mjModel> shared_model() {
+        static const std::shared_ptr<const mjModel> model = load_mjcf(find_mjcf(Task::kModelFile));
+        return model;
+    }
+
+    int obs_dim() const { return Task::kObsDim; }
+    int act_dim() const { return Task::kActDim; }
+    int ep_len() const { return Task::kEpLen; }
     float act_low(int j) const { return static_cast<float>(sim_.model()->actuator_ctrlrange[2 * j]); }
     float act_high(int j) const { return static_cast<float>(sim_.model()->actuator_ctrlrange[2 * j + 1]); }
     const mjModel* model() const { return sim_.model(); }
@@ -189,15 +201,17 @@ public:
         started_ = true;
     }
 
-protected:
-    explicit MujocoEnv(std::shared_ptr<const mjModel> model) : sim_(std::move(model)) {}
-
-    // Check the action, then run the physics of one env step (1.4).
-    void advance(const char* env, const std::vector<float>& act, int act_dim, int frame_skip) {
-        check_action(env, act, act_dim);
-        if (!started_) fail(env, ": step() called before reset()");
-        sim_.step(act, frame_skip);
+    // One env step (1.4): the physics, then the observation and the reward of the new state.
+    float step(const std::vector<float>& act, std::vector<float>& obs, bool& done) {
+        check_action(Task::kName, act, Task::kActDim);
+        if (!started_) fail(Task::kName, ": step() called before reset()");
+        sim_.step(act, Task::kFrameSkip);
+        static_cast<const Task*>(this)->observe(obs);
+        return step_reward<Task>(obs, act, done);
     }
+
+protected:
+    MujocoEnv() : sim_(shared_model()) {}
 
     MujocoSim sim_;
     bool started_ = false;

@@ -19,31 +19,22 @@
 
 namespace mbrl {
 
-class Reacher : public envs::MujocoEnv {
+class Reacher : public envs::MujocoEnv<Reacher> {
 public:
     static constexpr const char* kName = "reacher-cs285-v0";
+    static constexpr const char* kModelFile = "reacher.xml";
     static constexpr int kObsDim = 20, kActDim = 7, kEpLen = 200;
     static constexpr int kFrameSkip = 2;
     static constexpr int kJoints = 7;
 
-    // The model is loaded once, on first use, and shared by every instance.
-    static std::shared_ptr<const mjModel> shared_model() {
-        static const std::shared_ptr<const mjModel> model =
-            envs::load_mjcf(envs::find_mjcf("reacher.xml"));
-        return model;
-    }
-
-    Reacher() : MujocoEnv(shared_model()) {
+    Reacher() {
         const mjModel* m = sim_.model();
         envs::check_model(m, kName, kJoints, kJoints, kActDim);
         finger_ = envs::require_id(m, mjOBJ_SITE, "finger", kName);
         target_ = envs::require_id(m, mjOBJ_SITE, "target", kName);
     }
-
-    int obs_dim() const { return kObsDim; }
-    int act_dim() const { return kActDim; }
-    int ep_len() const { return kEpLen; }
-    // act_low(j), act_high(j): the actuators' ctrlrange (envs::MujocoEnv).
+    // obs_dim(), act_dim(), ep_len(), act_low(j), act_high(j) (the actuators' ctrlrange) and
+    // step(act, obs, done): envs::MujocoEnv.
 
     // Reset (1.2). The reference overrides gym's reset and does NOT call mj_resetData.
     void reset(Rng& rng, std::vector<float>& obs) {
@@ -65,12 +56,6 @@ public:
         step(std::vector<float>(kActDim, 0.0f), obs, done);
     }
 
-    float step(const std::vector<float>& act, std::vector<float>& obs, bool& done) {
-        advance(kName, act, kActDim, kFrameSkip);
-        observe(obs);
-        return envs::step_reward<Reacher>(obs, act, done);
-    }
-
     // Batched reward (1.2): -10 * ||obs[14:17] - obs[17:20]||; the action is ignored; never done.
     static void reward(const float* obs, const float* /*act*/, int n, float* rew, float* done) {
         for (int i = 0; i < n; ++i) {
@@ -81,6 +66,7 @@ public:
     }
 
 private:
+    friend class envs::MujocoEnv<Reacher>;  // its step() calls observe()
     int finger_ = -1, target_ = -1;
 
     // Observation layout at the top (1.2). The target comes from the model's site_pos, as in the

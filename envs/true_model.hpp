@@ -36,16 +36,16 @@ public:
         rew_.assign(slots, std::vector<float>());
     }
     void begin() override { real_.save_state(snapshot_); }
-    float rollout(int slot, const float* actions, int H) override {
+    float rollout(int slot, mbrl::View<const float> actions) override {
         Env& env = copies_[slot];
         std::vector<float>& act = act_[slot];
         std::vector<float>& obs = obs_[slot];
-        const int A = real_.act_dim();
+        const int A = real_.act_dim(), H = actions.rows;
         std::vector<float>& rew = rew_[slot];
         if (static_cast<int>(rew.size()) < H) rew.resize(H);  // grows once, at the first call
         env.restore_state(snapshot_);
         for (int t = 0; t < H; ++t) {
-            std::copy(actions + t * A, actions + (t + 1) * A, act.begin());
+            std::copy(actions.row(t), actions.row(t) + A, act.begin());
             bool done = false;
             rew[t] = env.step(act, obs, done);
         }

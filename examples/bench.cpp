@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
         MPC<float> mpc(std::make_shared<Ensemble<float>>(ens), &Cheetah::reward, std::vector<float>(ac, -1.0f), std::vector<float>(ac, 1.0f), cfg, 1);
         std::vector<float> obs(ob), act(ac);
         for (float& o : obs) o = static_cast<float>(0.1 * rng.normal());
-        auto call = [&] { mpc.act(obs.data(), act.data()); };
+        auto call = [&] { mpc.act(obs, act); };
         results.push_back({"mpc_call", "one MPC call (random shooting, cheetah shape)", plan_gflop,
                            median_seconds(20, call) * 1e3, threads, "plan_call"});
         set_threads(1);

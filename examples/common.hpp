@@ -72,6 +72,20 @@ inline double parse_double(const std::string& flag, const std::string& text) {
     return v;
 }
 
+// A flag of the reference that changes nothing here (GPU choice, videos, ep_len, sac_batch_size):
+// accepted, and its value kept in the flag itself, only to be shown (flags.csv), so the library's
+// configs carry no dead fields.
+inline Flag kept_int_flag(std::vector<std::string> names, int value, std::string help) {
+    auto v = std::make_shared<int>(value);
+    const std::string name = names[0];
+    return Flag{names, true, [v, name](const std::string& t) { *v = static_cast<int>(parse_int(name, t)); },
+                [v] { return std::to_string(*v); }, help};
+}
+inline Flag kept_bool_flag(std::vector<std::string> names, std::string help) {
+    auto v = std::make_shared<bool>(false);
+    return Flag{names, false, [v](const std::string&) { *v = true; }, [v] { return std::string(*v ? "1" : "0"); }, help};
+}
+
 // The flags of run_hw4_mb.py bound to the fields of cfg.
 inline std::vector<Flag> mb_flags(MBConfig& c) {
     auto int_flag = [](std::vector<std::string> names, int* p, std::string help) {
@@ -88,7 +102,7 @@ inline std::vector<Flag> mb_flags(MBConfig& c) {
     };
     return {
         str_flag({"--env_name"}, &c.env_name, "obstacles-cs285-v0 | reacher-cs285-v0 | cheetah-cs285-v0"),
-        int_flag({"--ep_len"}, &c.ep_len, "ignored: each env fixes its own (100 / 200 / 500)"),
+        kept_int_flag({"--ep_len"}, 200, "ignored: each env fixes its own (100 / 200 / 500), which flags.csv shows"),
         str_flag({"--exp_name"}, &c.exp_name, "name of the run directory data/hw4_<exp_name>_<env_name>_<time>"),
         int_flag({"--n_iter", "-n"}, &c.n_iter, "outer iterations"),
         int_flag({"--ensemble_size", "-e"}, &c.ensemble_size, "members of the dynamics ensemble"),
@@ -123,9 +137,9 @@ inline std::vector<Flag> mb_flags(MBConfig& c) {
                  c.seed = static_cast<uint64_t>(s);
              },
              [&c] { return std::to_string(c.seed); }, "seed of every random draw"},
-        bool_flag({"--no_gpu", "-ngpu"}, &c.no_gpu, "accepted; everything runs on the CPU"),
-        int_flag({"--which_gpu", "-gpu_id"}, &c.which_gpu, "accepted; everything runs on the CPU"),
-        int_flag({"--video_log_freq"}, &c.video_log_freq, "accepted; no videos are written"),
+        kept_bool_flag({"--no_gpu", "-ngpu"}, "accepted; everything runs on the CPU"),
+        kept_int_flag({"--which_gpu", "-gpu_id"}, 0, "accepted; everything runs on the CPU"),
+        kept_int_flag({"--video_log_freq"}, -1, "accepted; no videos are written"),
         int_flag({"--scalar_log_freq"}, &c.scalar_log_freq, "evaluate and log every this many iterations; -1: never"),
         bool_flag({"--save_params"}, &c.save_params,
                   "write checkpoint.bin into the run directory after every iteration (for --resume)"),
@@ -262,7 +276,7 @@ inline std::vector<Flag> mbpo_flags(MBPOConfig& c) {
         int_flag("--sac_critic_target_update_frequency", &c.sac.critic_target_update_frequency,
                  "update the target critics every this many steps"),
         int_flag("--sac_train_batch_size", &c.sac.batch, "SAC minibatch rows"),
-        int_flag("--sac_batch_size", &c.sac_batch_size, "accepted; unused, as in the reference"),
+        kept_int_flag({"--sac_batch_size"}, 1000, "accepted; unused, as in the reference"),
         real_flag("--sac_discount", &c.sac.discount, "gamma"),
         real_flag("--sac_init_temperature", &c.sac.init_temperature, "initial alpha"),
         real_flag("--sac_learning_rate", &c.sac.learning_rate, "Adam step size of actor, critics and alpha"),
@@ -612,7 +626,8 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
             return 2;
         }
         MBConfig& b = base(cfgs[r]);
-        b.ep_len = with_env(b.env_name, [](auto& env) { return env.ep_len(); });  // as the reference
+        for (auto& f : flags)  // flags.csv shows the env's episode length, as the reference's does
+            if (f.names[0] == "--ep_len") f.set(std::to_string(with_env(b.env_name, [](auto& env) { return env.ep_len(); })));
         for (auto& f : flags) settings[r].push_back({f.names[0].substr(2), f.show()});
         settings[r].push_back({"threads", std::to_string(thread_count())});
         settings[r].push_back({"compiler", __VERSION__});

@@ -20,6 +20,11 @@ std::shared_ptr<const T> borrow(const T& x) {
     return std::shared_ptr<const T>(std::shared_ptr<const T>(), &x);
 }
 
+// An activation's name, for test messages.
+inline const char* activation_name(mbrl::Activation a) {
+    return a == mbrl::Activation::tanh ? "tanh" : a == mbrl::Activation::relu ? "relu" : "identity";
+}
+
 // Fills a tensor with uniform numbers in [lo, hi).
 template <class T>
 void fill_uniform(mbrl::Tensor<T>& t, mbrl::Rng& rng, double lo = -1, double hi = 1) {

@@ -42,7 +42,7 @@ int main() {
     cfg.num_sequences = 300;
     MPC<float> mpc(std::make_shared<Ensemble<float>>(ens), &reward, std::vector<float>(ac, -1.0f), std::vector<float>(ac, 1.0f), cfg, 11);
     std::vector<float> obs(ob, 0.3f), act(ac);
-    mpc.act(obs.data(), act.data());
+    mpc.act(obs, act);
     for (int i = 0; i < cfg.num_sequences; ++i) std::printf("%a\n", static_cast<double>(mpc.mean_score[i]));
     for (float x : act) std::printf("action %a\n", static_cast<double>(x));
     return 0;

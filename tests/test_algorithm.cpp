@@ -353,7 +353,7 @@ TEST_CASE("sample_trajectories: whole paths until min_steps, cut at done or at e
             uint64_t episodes = 3;
             Rollouts<float> out;
             // The action is 0.5 + the observation, so a return also shows what the policy saw.
-            sample_trajectories(env, [](const std::vector<float>& o, std::vector<float>& a) { a[0] = 0.5f + o[0]; },
+            sample_trajectories(env, [](View<const float> o, View<float> a) { a[0] = 0.5f + o[0]; },
                                 min_steps, max_len, 1, &episodes, out);
             CAPTURE(max_len);
             CAPTURE(min_steps);
@@ -476,7 +476,7 @@ TEST_CASE("MBPO model rollout: every step keeps its own start's terminal flag (s
     SACConfig c;
     c.size = 8;
     SAC<float> sac(4, 2, -0.99f, 0.99f, c, 1);
-    RolloutScratch scratch(ens);
+    RolloutWork scratch(ens);
     Rollouts<float> out;
     int seen[2] = {0, 0};
     for (uint64_t k = 0; k < 60; ++k) {

@@ -116,7 +116,7 @@ static void check_mlp_gradients(int in, int out, int n_layers, int size, Activat
     fill_uniform(x, rng, -2, 2);
     fill_uniform(wout, rng);
     auto loss = [&]() {
-        View<double> xi = w.input(net, B);
+        View<double> xi = w.start_batch(net, B);
         std::copy(x.data(), x.data() + x.size(), xi.data);
         View<const double> y = mlp_forward(net, w);
         double s = 0;
@@ -147,7 +147,7 @@ static void check_mlp_gradients(int in, int out, int n_layers, int size, Activat
         x.data()[i] = p;
         worst_in = std::max(worst_in, rel_err(dinput.data()[i], (lp - lm) / (2 * h)));
     }
-    INFO("act=", activation_name(act), " layers=", n_layers);
+    INFO("act=", test::activation_name(act), " layers=", n_layers);
     CHECK(worst < 1e-6);
     CHECK(worst_in < 1e-6);
 }
@@ -227,5 +227,5 @@ TEST_CASE("MLP: bad sizes are reported") {
     CHECK_THROWS_WITH_AS(MLP<float>(4, 3, 2, -1), doctest::Contains("size=-1"), std::invalid_argument);
     MLP<float> net(4, 3, 1, 8);
     MLPWork<float> w(net, 10);
-    CHECK_THROWS_WITH_AS(w.input(net, 11), doctest::Contains("11 rows"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(w.start_batch(net, 11), doctest::Contains("11 rows"), std::invalid_argument);
 }

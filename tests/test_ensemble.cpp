@@ -198,8 +198,8 @@ TEST_CASE("MPC planning calls and SAC training steps allocate nothing after warm
     Tensor<float> r(64, 1), d(64, 1);
     float act[2];
     auto work = [&] {
-        mpc.act(s.row(0), act);
-        sac.act(s.row(1), act);
+        mpc.act(s.view().middle_rows(0, 1), act);
+        sac.act(s.view().middle_rows(1, 1), act);
         sac.train(s.view().middle_rows(0, 64), a.view().middle_rows(0, 64), r.view(), s2.view().middle_rows(0, 64),
                   d.view());
     };
@@ -263,8 +263,8 @@ TEST_CASE("Trajectory sampling (TS1, TS-inf, probabilistic members) and true-sim
     truth.plan_on(sim);
     float act[2];
     auto work = [&] {
-        for (MPC<float>& mpc : planners) mpc.act(s.row(0), act);
-        truth.act(obs.data(), act);
+        for (MPC<float>& mpc : planners) mpc.act(s.view().middle_rows(0, 1), act);
+        truth.act(obs, act);
     };
     work();  // warm-up
     g_allocations = 0;

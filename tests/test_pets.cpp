@@ -95,7 +95,7 @@ TEST_CASE("Probabilistic head: Gaussian NLL, soft bounds and bound penalty match
     // The same loss written out: mean over rows and dims of (mu - y)^2 exp(-lv) + lv, plus 0.01 (sum max - sum min).
     {
         MLPWork<double> w(ens.nets[m], 12);
-        model_input<double>(w.input(ens.nets[m], 12), s.view(), a.view(), ens.stats, idx.data());
+        model_input<double>(w.start_batch(ens.nets[m], 12), s.view(), a.view(), ens.stats, idx.data());
         View<const double> y = mlp_forward(ens.nets[m], w);
         double sum = 0;
         for (int i = 0; i < 12; ++i)
@@ -138,7 +138,7 @@ TEST_CASE("Probabilistic members learn the noise: predicted std within 20% of th
     Rng rng(1, Stream::sample);
     for (int step = 0; step < 2500; ++step) ens.train_step(s.view(), a.view(), s2.view(), 256, rng);
     MLPWork<float> w(ens.nets[0], 500);
-    model_input<float>(w.input(ens.nets[0], 500), s.view().middle_rows(0, 500), a.view().middle_rows(0, 500), ens.stats);
+    model_input<float>(w.start_batch(ens.nets[0], 500), s.view().middle_rows(0, 500), a.view().middle_rows(0, 500), ens.stats);
     View<const float> y = mlp_forward(ens.nets[0], w);
     for (int j = 0; j < 3; ++j) {
         double mean_var = 0;
@@ -312,7 +312,7 @@ TEST_CASE("MBPO model rollout with probabilistic members: steps are draws of N(m
     c.size = 8;
     c.batch = 8;
     SAC<float> sac(4, 2, -0.99f, 0.99f, c, 1);
-    RolloutScratch scratch(ens);
+    RolloutWork scratch(ens);
     Rollouts<float> out;
     const int n = 3000;
     for (bool random_member : {false, true}) {
@@ -355,7 +355,8 @@ TEST_CASE_TEMPLATE("True simulator: a candidate's score is the real env's summed
     envs::TrueSimulator<Env> sim(env);
     sim.reserve(3);
     sim.begin();
-    const float s0 = sim.rollout(0, seq.data(), H), s2 = sim.rollout(2, seq.data(), H), again = sim.rollout(0, seq.data(), H);
+    const View<const float> plan(seq.data(), H, A);  // [H, ac_dim]
+    const float s0 = sim.rollout(0, plan), s2 = sim.rollout(2, plan), again = sim.rollout(0, plan);
     CHECK(s0 == s2);
     CHECK(s0 == again);
     const std::vector<float> planned(sim.rewards(0).begin(), sim.rewards(0).begin() + H);
@@ -390,7 +391,7 @@ TEST_CASE("True-simulator planning: obstacles reached from the start (return abo
     double ret = 0;
     bool done = false;
     for (int t = 0; t < 100 && !done; ++t) {
-        mpc.act(obs.data(), act.data());
+        mpc.act(obs, act);
         ret += env.step(act, obs, done);
     }
     CHECK(ret > -60);
@@ -419,7 +420,7 @@ TEST_CASE("True-simulator planning: the same actions and scores with 1 and 2 thr
         env.reset(rr, obs);
         bool done = false;
         for (int t = 0; t < 3; ++t) {
-            mpc.act(obs.data(), act.data());
+            mpc.act(obs, act);
             out.insert(out.end(), mpc.mean_score.begin(), mpc.mean_score.end());
             out.insert(out.end(), act.begin(), act.end());
             env.step(act, obs, done);
@@ -482,7 +483,8 @@ TEST_CASE("Model diagnostics of a known model: exact members give zero errors; g
     // Paths shorter than the horizon: no open-loop start, NaN; no rows at all: all NaN.
     Rollouts<float> shorter;
     shorter.clear(2, 2);
-    for (int i = 0; i < 9; ++i) shorter.push(paths.obs.row(i), paths.act.row(i), 0.0f, paths.next_obs.row(i), i == 8);
+    for (int i = 0; i < 9; ++i) shorter.push(paths.obs.view().middle_rows(i, 1), paths.act.view().middle_rows(i, 1), 0.0f,
+                                             paths.next_obs.view().middle_rows(i, 1), i == 8);
     CHECK(std::isnan(model_diagnostics(model({1.0f}), shorter).open_loop));
     CHECK(std::isfinite(model_diagnostics(model({1.0f}), shorter).one_step));
     Rollouts<float> none;

@@ -141,7 +141,7 @@ TEST_CASE("SAC learns the best action of a one-step problem") {
         s.train(obs.view(), act.view(), rew.view(), obs.view(), done.view());
     }
     MLPWork<float> w(s.actor, 1);
-    w.input(s.actor, 1)(0, 0) = 0.0f;
+    w.start_batch(s.actor, 1)(0, 0) = 0.0f;
     const float mean_action = std::tanh(mlp_forward(s.actor, w)(0, 0));
     MESSAGE("tanh(mu) = ", mean_action, ", std of u = ", s.std_of(0), ", alpha = ", s.alpha());
     CHECK(std::fabs(mean_action - 0.5f) < 0.1f);
@@ -164,7 +164,7 @@ TEST_CASE("MBPO model rollout: ensemble-mean steps, the env's reward of the pred
     c.size = 16;
     c.batch = 8;
     SAC<float> sac(4, 2, -0.99f, 0.99f, c, 1);
-    RolloutScratch scratch(ens);
+    RolloutWork scratch(ens);
     Rollouts<float> out;
     Rng rrng(3, Stream::rollout, 0);
     model_rollout<Obstacles>(ens, sac, buf, 6, rrng, scratch, out);
@@ -205,7 +205,7 @@ TEST_CASE("MBPO model rollout switches (issue 11): the pre-step reward, one memb
     c.size = 16;
     c.batch = 8;
     SAC<float> sac(4, 2, -0.99f, 0.99f, c, 1);
-    RolloutScratch scratch(ens);
+    RolloutWork scratch(ens);
     Rollouts<float> out;
     Rng rrng(3, Stream::rollout, 0);
     model_rollout<Obstacles>(ens, sac, buf, 6, rrng, scratch, out, /*reward_pre_step=*/true, /*random_member=*/true);

@@ -45,7 +45,7 @@ void run(double tol_forward, double tol_grad, double tol_params) {
     }
     // Forward: the normalized state change predicted for the 10 rows.
     MLPWork<T> w(net, 10);
-    model_input(w.input(net, 10), obs.view(), act.view(), ens.stats);
+    model_input(w.start_batch(net, 10), obs.view(), act.view(), ens.stats);
     View<const T> y = mlp_forward(net, w);
     double d = 0;
     for (int i = 0; i < 10; ++i)
