@@ -59,7 +59,7 @@
 //   bit-identical whatever OMP_NUM_THREADS is.
 // - Bad input (shapes that do not fit, sizes <= 0, NaN or inf data) throws std::invalid_argument
 //   with a message naming the argument and the shapes. Each config (MPCConfig, SACConfig,
-//   MBConfig, MBPOConfig) has validate(), which its users call: a ConfigError names the setting.
+//   LoopConfig, MBConfig, MBPOConfig) has validate(), which its users call: a ConfigError names the setting.
 // - An exception thrown inside an OpenMP loop (by the caller's reward function, say) is caught
 //   there and rethrown after the loop (ParallelErrors), with or without OpenMP.
 // - An environment is any type with obs_dim(), act_dim(), ep_len(), act_low(j), act_high(j),
@@ -2190,12 +2190,12 @@ inline std::string exact(double v) {
 // The library runs the loops and hands each iteration's results to the caller (a RunSink); it
 // opens no file. examples/run_log.hpp writes them as the reference's files and progress lines.
 
-// Every setting of the reference's run_hw4_mb.py, with its defaults (reference section 2.1).
-struct MBConfig {
+// The settings run_mb and run_mbpo share: those of the reference's run_hw4_mb.py but the
+// planner's, with its defaults (reference section 2.1).
+struct LoopConfig {
     std::string exp_name = "todo", env_name;  // the run's name; which env (the caller makes it)
     int n_iter = 20;
     int ensemble_size = 3;
-    MPCConfig mpc;
     bool add_sl_noise = false;
     int num_agent_train_steps_per_iter = 1000;
     int batch_size_initial = 20000;
@@ -2215,13 +2215,12 @@ struct MBConfig {
     // Throws ConfigError naming the first setting out of range. env_name, exp_name and data_dir
     // are the caller's (which envs exist, where files go): examples/common.hpp checks them.
     void validate() const {
-        auto bad = [](const char* field, const std::string& problem) { throw ConfigError("MBConfig", field, problem); };
+        auto bad = [](const char* field, const std::string& problem) { throw ConfigError("LoopConfig", field, problem); };
         auto positive = [&](const char* field, int v) {
             if (v <= 0) bad(field, "must be positive, got " + std::to_string(v));
         };
         positive("n_iter", n_iter);
         positive("ensemble_size", ensemble_size);
-        mpc.validate();
         positive("num_agent_train_steps_per_iter", num_agent_train_steps_per_iter);
         positive("batch_size_initial", batch_size_initial);
         positive("batch_size", batch_size);
@@ -2236,6 +2235,18 @@ struct MBConfig {
         positive("size", size);
         if (scalar_log_freq != -1 && scalar_log_freq <= 0)
             bad("scalar_log_freq", "must be -1 or positive, got " + std::to_string(scalar_log_freq));
+    }
+};
+
+// Every setting of the reference's run_hw4_mb.py: the shared ones and the planner's.
+struct MBConfig : LoopConfig {
+    MPCConfig mpc;
+
+    // The shared settings, the planner's, then how they go together.
+    void validate() const {
+        LoopConfig::validate();
+        mpc.validate();
+        auto bad = [](const char* field, const std::string& problem) { throw ConfigError("MBConfig", field, problem); };
         if (mpc.propagation == Propagation::expectation && mpc.particles != 0 && mpc.particles != ensemble_size)
             bad("mpc_particles", "must be 0 or ensemble_size = " + std::to_string(ensemble_size) +
                                      " with expectation (one particle per member), got " +
@@ -2448,18 +2459,21 @@ inline void load(CheckpointReader& r, LoopState& s) {
     s.episodes = r.u64("loop.episodes");
 }
 
-// The settings an MB checkpoint must agree on: all but n_iter (a resumed run may go further)
-// and those that do not touch the run (exp_name, save_params, data_dir).
-inline CheckpointSettings checkpoint_settings(const MBConfig& c) {
-    const MPCConfig& m = c.mpc;
-    return {{"env_name", c.env_name},
-            {"ensemble_size", std::to_string(c.ensemble_size)},
-            {"mpc_horizon", std::to_string(m.horizon)},
-            {"mpc_num_action_sequences", std::to_string(m.num_sequences)},
-            {"mpc_action_sampling_strategy", m.cem ? "cem" : "random"},
-            {"cem_iterations", std::to_string(m.cem_iterations)},
-            {"cem_num_elites", std::to_string(m.cem_num_elites)},
-            {"cem_alpha", exact(m.cem_alpha)},
+// The settings a checkpoint must agree on: all but n_iter (a resumed run may go further) and
+// those that do not touch the run (exp_name, save_params, data_dir); the planner's (m) when there
+// is one.
+inline CheckpointSettings checkpoint_settings(const LoopConfig& c, const MPCConfig* m) {
+    CheckpointSettings s = {{"env_name", c.env_name}, {"ensemble_size", std::to_string(c.ensemble_size)}};
+    if (m) {
+        const CheckpointSettings plan = {{"mpc_horizon", std::to_string(m->horizon)},
+                                         {"mpc_num_action_sequences", std::to_string(m->num_sequences)},
+                                         {"mpc_action_sampling_strategy", m->cem ? "cem" : "random"},
+                                         {"cem_iterations", std::to_string(m->cem_iterations)},
+                                         {"cem_num_elites", std::to_string(m->cem_num_elites)},
+                                         {"cem_alpha", exact(m->cem_alpha)}};
+        s.insert(s.end(), plan.begin(), plan.end());
+    }
+    const CheckpointSettings rest = {
             {"add_sl_noise", std::to_string(c.add_sl_noise)},
             {"num_agent_train_steps_per_iter", std::to_string(c.num_agent_train_steps_per_iter)},
             {"batch_size_initial", std::to_string(c.batch_size_initial)},
@@ -2471,13 +2485,19 @@ inline CheckpointSettings checkpoint_settings(const MBConfig& c) {
             {"size", std::to_string(c.size)},
             {"seed", std::to_string(c.seed)},
             {"scalar_log_freq", std::to_string(c.scalar_log_freq)},
-            {"model_type", c.model_type == ModelType::probabilistic ? "probabilistic" : "deterministic"},
-            {"mpc_propagation", m.propagation == Propagation::ts1     ? "ts1"
-                                : m.propagation == Propagation::tsinf ? "tsinf"
-                                                                      : "expectation"},
-            {"mpc_particles", std::to_string(m.particles)},
-            {"mpc_model", m.true_model ? "true" : "learned"}};
+            {"model_type", c.model_type == ModelType::probabilistic ? "probabilistic" : "deterministic"}};
+    s.insert(s.end(), rest.begin(), rest.end());
+    if (m) {
+        const CheckpointSettings sampling = {{"mpc_propagation", m->propagation == Propagation::ts1     ? "ts1"
+                                                                 : m->propagation == Propagation::tsinf ? "tsinf"
+                                                                                                       : "expectation"},
+                                             {"mpc_particles", std::to_string(m->particles)},
+                                             {"mpc_model", m->true_model ? "true" : "learned"}};
+        s.insert(s.end(), sampling.begin(), sampling.end());
+    }
+    return s;
 }
+inline CheckpointSettings checkpoint_settings(const MBConfig& c) { return checkpoint_settings(c, &c.mpc); }
 
 // Algorithm 1's skeleton, shared by run_mb and run_mbpo. Per iteration, in the reference's order:
 //   1. collect whole paths with `policy` (batch_size_initial steps at iteration 0, then batch_size)
@@ -2490,7 +2510,7 @@ inline CheckpointSettings checkpoint_settings(const MBConfig& c) {
 // from iteration state.itr (0, or where a checkpoint left off) to cfg.n_iter. The sink's stop
 // predicate is polled before every env step and every model training step.
 template <class Env, class Policy, class AfterTraining, class SaveState>
-void model_based_loop(Env& env, const MBConfig& cfg, Ensemble<float>& ens, ReplayBuffer<float>& buffer,
+void model_based_loop(Env& env, const LoopConfig& cfg, Ensemble<float>& ens, ReplayBuffer<float>& buffer,
                       Policy&& policy, LoopState& state, const RunSink& sink, AfterTraining&& after_training,
                       SaveState&& save_state) {
     Rollouts<float> paths, eval_paths;
@@ -2634,7 +2654,7 @@ void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}, std::istrea
 
 // Every setting of the reference's run_hw4_mbpo.py (reference section 2.2).
 struct MBPOConfig {
-    MBConfig mb;                 // the shared settings (mb.mpc is not used: the SAC policy acts)
+    LoopConfig mb;               // the shared settings (the SAC policy acts: no planner's)
     SACConfig sac;
     int sac_n_iter = 200;        // SAC rounds per iteration
     int sac_train_steps = 1;     // sac_num_agent_train_steps_per_iter: SAC steps per round
@@ -2710,7 +2730,7 @@ void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuff
 // also at iteration 0) and, after the model's training, the SAC rounds.
 // The settings an MBPO checkpoint must agree on: the MB ones (section 14), SAC's and MBPO's own.
 inline CheckpointSettings checkpoint_settings(const MBPOConfig& c) {
-    CheckpointSettings s = checkpoint_settings(c.mb);
+    CheckpointSettings s = checkpoint_settings(c.mb, nullptr);
     const SACConfig& q = c.sac;
     const CheckpointSettings more = {
         {"sac_n_layers", std::to_string(q.n_layers)},
@@ -2739,7 +2759,7 @@ inline CheckpointSettings checkpoint_settings(const MBPOConfig& c) {
 template <class Env>
 void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}, std::istream* resume = nullptr) {
     cfg.validate();
-    const MBConfig& mb = cfg.mb;
+    const LoopConfig& mb = cfg.mb;
     const int D = env.obs_dim(), A = env.act_dim();
     float low = env.act_low(0), high = env.act_high(0);
     for (int j = 1; j < A; ++j) {

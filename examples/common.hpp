@@ -86,8 +86,8 @@ inline Flag kept_bool_flag(std::vector<std::string> names, std::string help) {
     return Flag{names, false, [v](const std::string&) { *v = true; }, [v] { return std::string(*v ? "1" : "0"); }, help};
 }
 
-// The flags of run_hw4_mb.py bound to the fields of cfg.
-inline std::vector<Flag> mb_flags(MBConfig& c) {
+// The flags of run_hw4_mb.py bound to the shared settings c and the planner's m.
+inline std::vector<Flag> mb_flags(LoopConfig& c, MPCConfig& m) {
     auto int_flag = [](std::vector<std::string> names, int* p, std::string help) {
         const std::string name = names[0];
         return Flag{names, true, [p, name](const std::string& v) { *p = static_cast<int>(parse_int(name, v)); },
@@ -106,19 +106,19 @@ inline std::vector<Flag> mb_flags(MBConfig& c) {
         str_flag({"--exp_name"}, &c.exp_name, "name of the run directory data/hw4_<exp_name>_<env_name>_<time>"),
         int_flag({"--n_iter", "-n"}, &c.n_iter, "outer iterations"),
         int_flag({"--ensemble_size", "-e"}, &c.ensemble_size, "members of the dynamics ensemble"),
-        int_flag({"--mpc_horizon"}, &c.mpc.horizon, "planning horizon H"),
-        int_flag({"--mpc_num_action_sequences"}, &c.mpc.num_sequences, "candidate sequences K"),
+        int_flag({"--mpc_horizon"}, &m.horizon, "planning horizon H"),
+        int_flag({"--mpc_num_action_sequences"}, &m.num_sequences, "candidate sequences K"),
         Flag{{"--mpc_action_sampling_strategy"}, true,
-             [&c](const std::string& v) {
+             [&m](const std::string& v) {
                  if (v != "random" && v != "cem")
                      throw FlagError("--mpc_action_sampling_strategy: '" + v + "' is not one of random, cem");
-                 c.mpc.cem = v == "cem";
+                 m.cem = v == "cem";
              },
-             [&c] { return std::string(c.mpc.cem ? "cem" : "random"); }, "random | cem"},
-        int_flag({"--cem_iterations"}, &c.mpc.cem_iterations, "CEM rounds M (the first is uniform)"),
-        int_flag({"--cem_num_elites"}, &c.mpc.cem_num_elites, "CEM elites J"),
-        Flag{{"--cem_alpha"}, true, [&c](const std::string& v) { c.mpc.cem_alpha = parse_double("--cem_alpha", v); },
-             [&c] { return csv_num(c.mpc.cem_alpha); }, "CEM smoothing in (0, 1]"},
+             [&m] { return std::string(m.cem ? "cem" : "random"); }, "random | cem"},
+        int_flag({"--cem_iterations"}, &m.cem_iterations, "CEM rounds M (the first is uniform)"),
+        int_flag({"--cem_num_elites"}, &m.cem_num_elites, "CEM elites J"),
+        Flag{{"--cem_alpha"}, true, [&m](const std::string& v) { m.cem_alpha = parse_double("--cem_alpha", v); },
+             [&m] { return csv_num(m.cem_alpha); }, "CEM smoothing in (0, 1]"},
         bool_flag({"--add_sl_noise", "-noise"}, &c.add_sl_noise, "noise the new observations in the buffer"),
         int_flag({"--num_agent_train_steps_per_iter"}, &c.num_agent_train_steps_per_iter, "ensemble steps per iteration"),
         int_flag({"--batch_size_initial"}, &c.batch_size_initial, "env steps collected at iteration 0 (random)"),
@@ -146,11 +146,12 @@ inline std::vector<Flag> mb_flags(MBConfig& c) {
         str_flag({"--data_dir"}, &c.data_dir, "where run directories go (default data)"),
     };
 }
+inline std::vector<Flag> mb_flags(MBConfig& c) { return mb_flags(c, c.mpc); }
 
 // The flags beyond the homework (issue 13: PETS, planning on the true simulator), for every
 // question; the defaults are the homework's behaviour. Not in mb_flags(): those are exactly the
 // reference's.
-inline std::vector<Flag> beyond_flags(MBConfig& c) {
+inline std::vector<Flag> beyond_flags(LoopConfig& c, MPCConfig& m) {
     return {
         Flag{{"--model_type"}, true,
              [&c](const std::string& v) {
@@ -161,30 +162,30 @@ inline std::vector<Flag> beyond_flags(MBConfig& c) {
              [&c] { return std::string(c.model_type == ModelType::probabilistic ? "probabilistic" : "deterministic"); },
              "deterministic | probabilistic: members predict s' - s, or a Gaussian of it (PETS; also q6's rollouts)"},
         Flag{{"--mpc_propagation"}, true,
-             [&c](const std::string& v) {
+             [&m](const std::string& v) {
                  if (v != "expectation" && v != "ts1" && v != "tsinf")
                      throw FlagError("--mpc_propagation: '" + v + "' is not one of expectation, ts1, tsinf");
-                 c.mpc.propagation = v == "ts1" ? Propagation::ts1 : v == "tsinf" ? Propagation::tsinf
+                 m.propagation = v == "ts1" ? Propagation::ts1 : v == "tsinf" ? Propagation::tsinf
                                                                                  : Propagation::expectation;
              },
-             [&c] {
-                 return std::string(c.mpc.propagation == Propagation::ts1     ? "ts1"
-                                    : c.mpc.propagation == Propagation::tsinf ? "tsinf"
+             [&m] {
+                 return std::string(m.propagation == Propagation::ts1     ? "ts1"
+                                    : m.propagation == Propagation::tsinf ? "tsinf"
                                                                               : "expectation");
              },
              "expectation | ts1 | tsinf: one mean rollout per member, or particles with a member drawn per step / "
              "fixed per particle"},
         Flag{{"--mpc_particles"}, true,
-             [&c](const std::string& v) { c.mpc.particles = static_cast<int>(parse_int("--mpc_particles", v)); },
-             [&c] { return std::to_string(c.mpc.particles); },
+             [&m](const std::string& v) { m.particles = static_cast<int>(parse_int("--mpc_particles", v)); },
+             [&m] { return std::to_string(m.particles); },
              "particles per candidate with ts1 / tsinf; 0: one per member"},
         Flag{{"--mpc_model"}, true,
-             [&c](const std::string& v) {
+             [&m](const std::string& v) {
                  if (v != "learned" && v != "true")
                      throw FlagError("--mpc_model: '" + v + "' is not one of learned, true");
-                 c.mpc.true_model = v == "true";
+                 m.true_model = v == "true";
              },
-             [&c] { return std::string(c.mpc.true_model ? "true" : "learned"); },
+             [&m] { return std::string(m.true_model ? "true" : "learned"); },
              "learned | true: plan on the ensemble, or on the true simulator (the upper bound)"},
     };
 }
@@ -208,7 +209,8 @@ void validate_as_flags(const Config& c) {
 
 // Checks every value; the message names the flag. The numbers are the library's to check
 // (MBConfig::validate); the env name and the run directory's name are this program's.
-inline void check_mb_config(const MBConfig& c) {
+template <class Config>
+void check_names_and_values(const Config& c) {
     const auto names = env_names();
     if (std::find(names.begin(), names.end(), c.env_name) == names.end()) {
         std::string valid;
@@ -219,6 +221,7 @@ inline void check_mb_config(const MBConfig& c) {
     if (c.exp_name.empty() || c.exp_name.find('/') != std::string::npos)
         throw FlagError("--exp_name: must be a non-empty name without '/'");
 }
+inline void check_mb_config(const MBConfig& c) { check_names_and_values(c); }
 
 // Parses args (without the program name) through `flags`; throws FlagError on anything unknown.
 inline void parse_flags(const std::vector<std::string>& args, std::vector<Flag>& flags) {
@@ -249,8 +252,10 @@ inline void parse_mb_flags(const std::vector<std::string>& args, MBConfig& cfg, 
 
 // ------------------------------------------------------------------------------------------------
 // run_hw4_mbpo.py: the shared flags, the SAC flags and --mbpo_rollout_length (reference 2.2).
-inline std::vector<Flag> mbpo_flags(MBPOConfig& c) {
-    std::vector<Flag> flags = mb_flags(c.mb);
+// run_hw4_mbpo.py accepts the planner's flags but no planner runs: they are parsed into `unused`
+// (kept alive by the flags, see keep_alive) and shown in flags.csv, as the reference's.
+inline std::vector<Flag> mbpo_flags(MBPOConfig& c, MPCConfig& unused) {
+    std::vector<Flag> flags = mb_flags(c.mb, unused);
     auto int_flag = [](std::string name, int* p, std::string help) {
         return Flag{{name}, true, [p, name](const std::string& v) { *p = static_cast<int>(parse_int(name, v)); },
                     [p] { return std::to_string(*p); }, help};
@@ -294,25 +299,44 @@ inline std::vector<Flag> mbpo_flags(MBPOConfig& c) {
     flags.insert(flags.end() - 1, more.begin(), more.end());  // keep --data_dir last
     return flags;
 }
+// Makes every flag hold `owner` (what some of them point into) for as long as the flag lives.
+template <class T>
+void keep_alive(std::vector<Flag>& flags, const std::shared_ptr<T>& owner) {
+    for (Flag& f : flags) {
+        f.set = [owner, set = f.set](const std::string& v) { set(v); };
+        f.show = [owner, show = f.show] { return show(); };
+    }
+}
+inline std::vector<Flag> mbpo_flags(MBPOConfig& c) {
+    auto unused = std::make_shared<MPCConfig>();
+    std::vector<Flag> flags = mbpo_flags(c, *unused);
+    keep_alive(flags, unused);
+    return flags;
+}
 
 inline void check_mbpo_config(const MBPOConfig& c) {
-    check_mb_config(c.mb);
+    check_names_and_values(c.mb);
     validate_as_flags(c);
 }
 
 // What differs between the two kinds of binary, as overloads the generic main below calls.
 // A binary's flags: the reference's, then beyond_flags (before --data_dir, which stays last).
-inline std::vector<Flag> with_beyond(std::vector<Flag> flags, MBConfig& c) {
-    std::vector<Flag> more = beyond_flags(c);
+inline std::vector<Flag> with_beyond(std::vector<Flag> flags, LoopConfig& c, MPCConfig& m) {
+    std::vector<Flag> more = beyond_flags(c, m);
     flags.insert(flags.end() - 1, more.begin(), more.end());
     return flags;
 }
-inline std::vector<Flag> all_flags(MBConfig& c) { return with_beyond(mb_flags(c), c); }
-inline std::vector<Flag> all_flags(MBPOConfig& c) { return with_beyond(mbpo_flags(c), c.mb); }
+inline std::vector<Flag> all_flags(MBConfig& c) { return with_beyond(mb_flags(c), c, c.mpc); }
+inline std::vector<Flag> all_flags(MBPOConfig& c) {
+    auto unused = std::make_shared<MPCConfig>();
+    std::vector<Flag> flags = with_beyond(mbpo_flags(c, *unused), c.mb, *unused);
+    keep_alive(flags, unused);
+    return flags;
+}
 inline void check_config(const MBConfig& c) { check_mb_config(c); }
 inline void check_config(const MBPOConfig& c) { check_mbpo_config(c); }
-inline MBConfig& base(MBConfig& c) { return c; }
-inline MBConfig& base(MBPOConfig& c) { return c.mb; }
+inline LoopConfig& base(MBConfig& c) { return c; }
+inline LoopConfig& base(MBPOConfig& c) { return c.mb; }
 inline std::string describe(const MBConfig& c) {
     std::string s = c.mpc.cem ? "CEM" : "random shooting";
     s += ", K=" + std::to_string(c.mpc.num_sequences) + ", H=" + std::to_string(c.mpc.horizon);
@@ -625,7 +649,7 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
             std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
             return 2;
         }
-        MBConfig& b = base(cfgs[r]);
+        LoopConfig& b = base(cfgs[r]);
         for (auto& f : flags)  // flags.csv shows the env's episode length, as the reference's does
             if (f.names[0] == "--ep_len") f.set(std::to_string(with_env(b.env_name, [](auto& env) { return env.ep_len(); })));
         for (auto& f : flags) settings[r].push_back({f.names[0].substr(2), f.show()});
@@ -658,7 +682,7 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
     }
     install_stop_handlers();
     for (std::size_t r = 0; r < runs.size(); ++r) {
-        const MBConfig& b = base(cfgs[r]);
+        const LoopConfig& b = base(cfgs[r]);
         std::string continue_dir = resume_dir;
         if (skip_if_complete) {
             const EarlierRuns earlier = find_earlier_runs(b.data_dir, b.exp_name, b.env_name, b.n_iter, settings[r]);

@@ -193,7 +193,7 @@ class RunLog {
     using Settings = std::vector<std::pair<std::string, std::string>>;
     // A new run directory; or, with resume_dir, the directory of a run to continue, in which
     // nothing is written until the library has accepted its checkpoint (resumed()).
-    RunLog(const mbrl::MBConfig& cfg, const Settings& settings, bool verbose, const std::string& resume_dir = "")
+    RunLog(const mbrl::LoopConfig& cfg, const Settings& settings, bool verbose, const std::string& resume_dir = "")
         : dir_(resume_dir.empty() ? make_run_dir(cfg.data_dir, cfg.exp_name, cfg.env_name) : resume_dir),
           settings_(settings),
           verbose_(verbose),
@@ -315,7 +315,7 @@ struct RunStopped : std::runtime_error {
 // resume_dir continued from its checkpoint.bin. An unreadable or unfitting checkpoint is an
 // error naming the file (and, from the library, what does not fit); nothing is written then.
 template <class Run>
-std::string run_logged(const mbrl::MBConfig& cfg, const RunLog::Settings& settings, bool verbose,
+std::string run_logged(const mbrl::LoopConfig& cfg, const RunLog::Settings& settings, bool verbose,
                        const std::string& resume_dir, Run&& run) {
     RunLog log(cfg, settings, verbose, resume_dir);
     std::ifstream in;

@@ -233,6 +233,30 @@ else
     echo "skip q6_mbpo.png: none of its runs exist"
 fi
 
+# ---------------------------------------------------------------- beyond the homework (issue 13)
+# Each figure: the homework's run beside the same settings with the true simulator or with
+# probabilistic members; drawn when at least one of the latter exists.
+beyond_figure() { # name title baseline-exp baseline-label exp label ...
+    local name=$1 title=$2
+    shift 2
+    collect_seeds "$@"
+    if ((${#RUNS[@]} == 0)) || [[ ${EXPS[-1]} == "$1" ]]; then
+        echo "skip $name.png: no run beside the homework's $1"
+        return
+    fi
+    ((${#MISSING[@]} == 0)) || echo "note $name.png: missing ${MISSING[*]}"
+    run_gp compare.gp "$OUT_DIR/$name.png" "$(seed_vars); ttl=$(q "$title"); ylab='Eval_AverageReturn'"
+}
+beyond_figure beyond_obstacles_true "Obstacles (q3 settings): learned model vs the true simulator" \
+    q3_obstacles "learned model" q3_obstacles_true "true simulator"
+beyond_figure beyond_cheetah_true "Cheetah (q3 settings): learned model vs the true simulator" \
+    q3_cheetah "learned model" q3_cheetah_true "true simulator"
+beyond_figure beyond_cheetah_pets "Cheetah (q3 settings): deterministic vs probabilistic members" \
+    q3_cheetah "deterministic, expectation" q3_cheetah_pets_tsinf "probabilistic, TS-inf" \
+    q3_cheetah_pets_ts1 "probabilistic, TS1"
+beyond_figure beyond_q6_prob "Cheetah MBPO (rollout length 10): deterministic vs probabilistic members" \
+    q6_cheetah_rlen10 "deterministic, ensemble mean" q6_cheetah_rlen10_prob "probabilistic, one member per step"
+
 # ---------------------------------------------------------------- model diagnostics: one per run
 # Every exp_name whose newest run logged the Model_* columns (issue 13) gets <exp>_model.png.
 model_runs=0

@@ -52,3 +52,4 @@ for exp in ("q4_reacher_ensemble3", "q4_reacher_numseq1000", "q4_reacher_horizon
     run(exp, "reacher-cs285-v0", 3, -600, 80)
 run("q5_cheetah_random", "cheetah-cs285-v0", 3, 0, 150)
 run("q6_cheetah_rlen10", "cheetah-cs285-v0", 3, -100, 300, model=True)
+run("q3_obstacles_true", "obstacles-cs285-v0", 3, -40, 8)  # issue 13: beyond_obstacles_true.png

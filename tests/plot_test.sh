@@ -18,6 +18,7 @@ expected=(
     q5_cem.png
     q6_mbpo.png
     q3_obstacles_model.png q6_cheetah_rlen10_model.png
+    beyond_obstacles_true.png
 )
 bad=0
 for f in "${expected[@]}"; do
