@@ -67,10 +67,11 @@ for ((i = 0; i < ${#extra[@]}; ++i)); do
     [[ ${extra[$i]} == --data_dir=* ]] && data=${extra[$i]#--data_dir=}
 done
 
-# Estimated minutes of one run on 1 thread (measured on the 2-core machine of the README), by
-# exp_name; the list is run longest first so that the last runs to start are short ones.
+# Estimated minutes of one run on 1 thread (measured on the 2-core machines of the README; q5
+# CEM-4 about 38 min per planning iteration on the AMD EPYC one), by exp_name; the list is run
+# longest first so that the last runs to start are short ones.
 # Unknown exp_names cost 0: they go last, in list order.
-COSTS="q3_cheetah 124 q5_cheetah_cem_4 70 q3_reacher 58 q5_cheetah_cem_2 40 q4_reacher_horizon30 36
+COSTS="q5_cheetah_cem_4 160 q3_cheetah 124 q3_reacher 58 q4_reacher_horizon30 45 q5_cheetah_cem_2 40
 q5_cheetah_random 21 q4_reacher_ensemble5 20 q4_reacher_horizon15 18 q3_obstacles 13
 q4_reacher_ensemble3 12 q4_reacher_numseq1000 12 q6_cheetah_rlen10 8 q6_cheetah_rlen1 8
 q4_reacher_horizon5 6 q4_reacher_ensemble1 4 q6_cheetah_rlenl0 3 q4_reacher_numseq100 2
