@@ -765,24 +765,24 @@ struct DataStats {
 // x [B, ob_dim + ac_dim] = [normalize(obs), normalize(act)] (observation first), of rows
 // idx[0..B) of obs and act, or of rows 0..B if idx is null.
 template <class T>
-void model_input(View<T> x, View<const T> obs, View<const T> act, const DataStats<T>& st, const int* idx = nullptr) {
+void model_input(View<T> x, View<const T> obs, View<const T> act, const DataStats<T>& stats, const int* idx = nullptr) {
     const int D = obs.cols, A = act.cols;
     for (int i = 0; i < x.rows; ++i) {
         T* xi = x.row(i);
         const T* oi = obs.row(idx ? idx[i] : i);
         const T* ai = act.row(idx ? idx[i] : i);
-        for (int j = 0; j < D; ++j) xi[j] = st.obs.normalize(oi[j], j);
-        for (int j = 0; j < A; ++j) xi[D + j] = st.act.normalize(ai[j], j);
+        for (int j = 0; j < D; ++j) xi[j] = stats.obs.normalize(oi[j], j);
+        for (int j = 0; j < A; ++j) xi[D + j] = stats.act.normalize(ai[j], j);
     }
 }
 
 // Eq. 5's target y [B, ob_dim] = normalize(next_obs - obs), of rows idx[0..B) (or 0..B if idx is null).
 template <class T>
-void model_target(View<T> y, View<const T> obs, View<const T> next_obs, const DataStats<T>& st,
+void model_target(View<T> y, View<const T> obs, View<const T> next_obs, const DataStats<T>& stats,
                   const int* idx = nullptr) {
     for (int i = 0; i < y.rows; ++i) {
         const int r = idx ? idx[i] : i;
-        for (int j = 0; j < y.cols; ++j) y(i, j) = st.delta.normalize(next_obs(r, j) - obs(r, j), j);
+        for (int j = 0; j < y.cols; ++j) y(i, j) = stats.delta.normalize(next_obs(r, j) - obs(r, j), j);
     }
 }
 
