@@ -148,26 +148,49 @@ TEST_CASE("SAC learns the best action of a one-step problem") {
     CHECK(s.std_of(0) < 1.0f);  // the policy has narrowed from its initial std of 1
 }
 
-TEST_CASE("MBPO model rollout: ensemble-mean steps, the env's reward of the predicted state, the start's terminal flag") {
-    Ensemble<float> ens(4, 2, 3, 1, 16, 1e-3f, 2);
-    ReplayBuffer<float> buf(4, 2, 100);
-    Rollouts<float> r;
-    r.clear(4, 2);
-    for (int i = 0; i < 5; ++i) {
-        const float o[4] = {0.1f * i, 0.5f, 0.7f, -0.8f}, a[2] = {0.2f, -0.1f}, o2[4] = {0.1f * i + 0.02f, 0.49f, 0.7f, -0.8f};
-        r.push(o, a, -1.0f, o2, true);  // every start terminal
-    }
-    Rng rng(1);
-    buf.add(r, false, rng);
-    ens.fit_stats(buf.obs(), buf.act(), buf.next_obs());
+namespace {
+// One obstacles transition of the rollout tests' buffer.
+struct Transition {
+    float o[4], a[2], o2[4];
+};
+// The set-up of the model-rollout tests: a 3-member ensemble fitted to the statistics of five
+// obstacles transitions (transition(i) for i < 5, each with the terminal flag `terminal`), a
+// small SAC policy, and 6 rollout steps of model_rollout from that buffer into `out`.
+struct RolloutCase {
+    Ensemble<float> ens{4, 2, 3, 1, 16, 1e-3f, 2};
+    ReplayBuffer<float> buf{4, 2, 100};
     SACConfig c;
-    c.size = 16;
-    c.batch = 8;
-    SAC<float> sac(4, 2, -0.99f, 0.99f, c, 1);
-    RolloutWork scratch(ens);
+    std::unique_ptr<SAC<float>> sac;
     Rollouts<float> out;
-    Rng rrng(3, Stream::rollout, 0);
-    model_rollout<Obstacles>(ens, sac, buf, 6, rrng, scratch, out);
+    template <class Make>
+    RolloutCase(Make&& transition, bool terminal, bool reward_pre_step = false, bool random_member = false) {
+        Rollouts<float> r;
+        r.clear(4, 2);
+        for (int i = 0; i < 5; ++i) {
+            const Transition x = transition(i);
+            r.push(x.o, x.a, -1.0f, x.o2, terminal);
+        }
+        Rng rng(1);
+        buf.add(r, false, rng);
+        ens.fit_stats(buf.obs(), buf.act(), buf.next_obs());
+        c.size = 16;
+        c.batch = 8;
+        sac = std::make_unique<SAC<float>>(4, 2, -0.99f, 0.99f, c, 1);
+        RolloutWork work(ens);
+        Rng rrng(3, Stream::rollout, 0);
+        model_rollout<Obstacles>(ens, *sac, buf, 6, rrng, work, out, reward_pre_step, random_member);
+    }
+};
+}  // namespace
+
+TEST_CASE("MBPO model rollout: ensemble-mean steps, the env's reward of the predicted state, the start's terminal flag") {
+    RolloutCase k(
+        [](int i) {
+            return Transition{{0.1f * i, 0.5f, 0.7f, -0.8f}, {0.2f, -0.1f}, {0.1f * i + 0.02f, 0.49f, 0.7f, -0.8f}};
+        },
+        /*terminal=*/true);  // every start terminal
+    const Ensemble<float>& ens = k.ens;
+    const Rollouts<float>& out = k.out;
     REQUIRE(out.steps() == 6);
     Tensor<float> pred(1, 4);
     MLPWork<float> w(ens.nets[0], 1);
@@ -189,26 +212,15 @@ TEST_CASE("MBPO model rollout: ensemble-mean steps, the env's reward of the pred
 }
 
 TEST_CASE("MBPO model rollout switches (issue 11): the pre-step reward, one member drawn per step") {
-    Ensemble<float> ens(4, 2, 3, 1, 16, 1e-3f, 2);
-    ReplayBuffer<float> buf(4, 2, 100);
-    Rollouts<float> r;
-    r.clear(4, 2);
-    for (int i = 0; i < 5; ++i) {
-        const float o[4] = {0.1f * i, 0.5f, 0.7f, -0.8f}, a[2] = {0.2f * i, -0.1f},
-                    o2[4] = {0.1f * i + 0.01f * i * i, 0.5f - 0.03f * i, 0.7f, -0.8f + 0.02f * i};  // deltas vary
-        r.push(o, a, -1.0f, o2, false);
-    }
-    Rng rng(1);
-    buf.add(r, false, rng);
-    ens.fit_stats(buf.obs(), buf.act(), buf.next_obs());
-    SACConfig c;
-    c.size = 16;
-    c.batch = 8;
-    SAC<float> sac(4, 2, -0.99f, 0.99f, c, 1);
-    RolloutWork scratch(ens);
-    Rollouts<float> out;
-    Rng rrng(3, Stream::rollout, 0);
-    model_rollout<Obstacles>(ens, sac, buf, 6, rrng, scratch, out, /*reward_pre_step=*/true, /*random_member=*/true);
+    RolloutCase k(
+        [](int i) {
+            return Transition{{0.1f * i, 0.5f, 0.7f, -0.8f},
+                              {0.2f * i, -0.1f},
+                              {0.1f * i + 0.01f * i * i, 0.5f - 0.03f * i, 0.7f, -0.8f + 0.02f * i}};  // deltas vary
+        },
+        /*terminal=*/false, /*reward_pre_step=*/true, /*random_member=*/true);
+    const Ensemble<float>& ens = k.ens;
+    const Rollouts<float>& out = k.out;
     REQUIRE(out.steps() == 6);
     Tensor<float> pred(1, 4);
     MLPWork<float> w(ens.nets[0], 1);
