@@ -2193,7 +2193,8 @@ inline std::string exact(double v) {
 // The settings run_mb and run_mbpo share: those of the reference's run_hw4_mb.py but the
 // planner's, with its defaults (reference section 2.1).
 struct LoopConfig {
-    std::string exp_name = "todo", env_name;  // the run's name; which env (the caller makes it)
+    // exp_name defaults to the reference's placeholder value for --exp_name; env_name: which env (the caller makes it)
+    std::string exp_name = "todo", env_name;
     int n_iter = 20;
     int ensemble_size = 3;
     bool add_sl_noise = false;
