@@ -2125,6 +2125,24 @@ void visit(Ar& a, const std::string& name, SAC<T>& s) {
         s.last_alpha_loss = losses[2];
     }
 }
+// The live rows only (the forgotten ones are dropped; read back, the buffer starts at row 0).
+template <class Ar, class T>
+void visit(Ar& a, const std::string& name, ReplayBuffer<T>& b) {
+    uint64_t capacity = static_cast<uint64_t>(b.capacity), rows = static_cast<uint64_t>(b.size());
+    a.count(name + ".capacity", capacity);
+    a.count(name + ".rows", rows);
+    if constexpr (Ar::reading) {
+        if (capacity != static_cast<uint64_t>(b.capacity))
+            fail("checkpoint: ", name, " has capacity ", capacity, ", this run ", b.capacity);
+        if (rows > capacity) fail("checkpoint: ", name, " holds ", rows, " rows, more than its capacity ", capacity);
+        b.begin = 0;
+        for (Tensor<T>* t : {&b.obs_, &b.act_, &b.next_obs_, &b.rew_, &b.terminal_})
+            t->resize(static_cast<int>(rows), t->cols);
+    }
+    for (auto [part, v] : {std::pair<const char*, View<const T>>{"obs", b.obs()}, {"act", b.act()},
+                           {"next_obs", b.next_obs()}, {"rew", b.rew()}, {"terminal", b.terminal()}})
+        a.field(name + "." + part, const_cast<T*>(v.data), v.size());
+}
 // save() writes what visit() lists (visit only reads the object when writing: the const_cast
 // changes nothing); load() reads it back.
 template <class X>
@@ -2134,28 +2152,6 @@ void save(CheckpointWriter& w, const std::string& name, const X& x) {
 template <class X>
 void load(CheckpointReader& r, const std::string& name, X& x) {
     visit(r, name, x);
-}
-// The live rows only (the forgotten ones are dropped; the buffer then starts at row 0).
-template <class T>
-void save(CheckpointWriter& w, const std::string& name, const ReplayBuffer<T>& b) {
-    w.u64(name + ".capacity", static_cast<uint64_t>(b.capacity));
-    w.u64(name + ".rows", static_cast<uint64_t>(b.size()));
-    for (auto [part, v] : {std::pair<const char*, View<const T>>{"obs", b.obs()}, {"act", b.act()},
-                           {"next_obs", b.next_obs()}, {"rew", b.rew()}, {"terminal", b.terminal()}})
-        w.array(name + "." + part, v.data, v.size());
-}
-template <class T>
-void load(CheckpointReader& r, const std::string& name, ReplayBuffer<T>& b) {
-    const uint64_t capacity = r.u64(name + ".capacity"), rows = r.u64(name + ".rows");
-    if (capacity != static_cast<uint64_t>(b.capacity))
-        fail("checkpoint: ", name, " has capacity ", capacity, ", this run ", b.capacity);
-    if (rows > capacity) fail("checkpoint: ", name, " holds ", rows, " rows, more than its capacity ", capacity);
-    b.begin = 0;
-    for (auto [part, t] : {std::pair<const char*, Tensor<T>*>{"obs", &b.obs_}, {"act", &b.act_},
-                           {"next_obs", &b.next_obs_}, {"rew", &b.rew_}, {"terminal", &b.terminal_}}) {
-        t->resize(static_cast<int>(rows), t->cols);
-        r.array(name + "." + part, t->data(), t->size());
-    }
 }
 // The settings a checkpoint was made with, as (name, value) text: written first, and compared
 // one by one when reading, so that resuming with other settings names the first that differs.
@@ -2449,15 +2445,11 @@ struct LoopState {
     long envsteps = 0;      // env steps collected for training so far
     uint64_t episodes = 0;  // env resets so far: the k-th draws from Rng(seed, Stream::reset, k)
 };
-inline void save(CheckpointWriter& w, const LoopState& s) {
-    w.u64("loop.itr", static_cast<uint64_t>(s.itr));
-    w.u64("loop.envsteps", static_cast<uint64_t>(s.envsteps));
-    w.u64("loop.episodes", s.episodes);
-}
-inline void load(CheckpointReader& r, LoopState& s) {
-    s.itr = static_cast<int>(r.u64("loop.itr"));
-    s.envsteps = static_cast<long>(r.u64("loop.envsteps"));
-    s.episodes = r.u64("loop.episodes");
+template <class Ar>
+void visit(Ar& a, const std::string& name, LoopState& s) {
+    a.count(name + ".itr", s.itr);
+    a.count(name + ".envsteps", s.envsteps);
+    a.count(name + ".episodes", s.episodes);
 }
 
 // The settings a checkpoint must agree on: all but n_iter (a resumed run may go further) and
@@ -2507,13 +2499,13 @@ inline CheckpointSettings checkpoint_settings(const MBConfig& c) { return checkp
 //   4. after_training(itr, paths, losses, report): what the algorithm does with the model
 //   5. evaluate `policy` (when scalar_log_freq says so), diagnose the model on the evaluation
 //      paths (model_diagnostics) and report the iteration
-//   6. hand the sink a checkpoint writer (save_state(w) writes the algorithm's part)
+//   6. hand the sink the checkpoint to continue from (write_state(out) writes it)
 // from iteration state.itr (0, or where a checkpoint left off) to cfg.n_iter. The sink's stop
 // predicate is polled before every env step and every model training step.
-template <class Env, class Policy, class AfterTraining, class SaveState>
+template <class Env, class Policy, class AfterTraining, class WriteCheckpoint>
 void model_based_loop(Env& env, const LoopConfig& cfg, Ensemble<float>& ens, ReplayBuffer<float>& buffer,
                       Policy&& policy, LoopState& state, const RunSink& sink, AfterTraining&& after_training,
-                      SaveState&& save_state) {
+                      WriteCheckpoint&& write_state) {
     Rollouts<float> paths, eval_paths;
     std::vector<double> losses;
     uint64_t* episodes = &state.episodes;
@@ -2555,25 +2547,31 @@ void model_based_loop(Env& env, const LoopConfig& cfg, Ensemble<float>& ens, Rep
         if (sink.iteration) sink.iteration(report);
         // 6. the checkpoint to continue from
         state.itr = itr + 1;
-        if (sink.checkpoint)
-            sink.checkpoint(state.itr, [&](std::ostream& out) {
-                CheckpointWriter w;
-                save_state(w);
-                w.finish(out);
-            });
+        if (sink.checkpoint) sink.checkpoint(state.itr, write_state);
     }
 }
 
-// Reads a checkpoint for a run with settings `settings` of kind `kind` ("run_mb", "run_mbpo"):
-// load_state(r) reads the algorithm's part after the common header. Throws (naming the first
-// thing that is wrong) before anything is changed that the caller can see.
-template <class LoadState>
+// A run's checkpoint: its kind ("run_mb", "run_mbpo") and settings, the loop's state, then the
+// algorithm's own part, which `fields(a)` lists once for both directions (a is a
+// CheckpointWriter or a CheckpointReader, as in the types' visit()).
+template <class Fields>
+void write_checkpoint(std::ostream& out, const std::string& kind, const CheckpointSettings& settings,
+                      LoopState& state, Fields& fields) {
+    CheckpointWriter w;
+    save_settings(w, kind, settings);
+    save(w, "loop", state);
+    fields(w);
+    w.finish(out);
+}
+// Reads back what write_checkpoint wrote, for a run of the same kind and settings. Throws
+// (naming the first thing that is wrong) if the kind, a setting or a field differs.
+template <class Fields>
 void resume_run(std::istream& in, const std::string& kind, const CheckpointSettings& settings, int n_iter,
-                LoopState& state, LoadState&& load_state) {
+                LoopState& state, Fields& fields) {
     CheckpointReader r(in);
     check_settings(r, kind, settings);
-    load(r, state);
-    load_state(r);
+    load(r, "loop", state);
+    fields(r);
     r.finish();
     if (state.itr > n_iter)
         fail("checkpoint: ", state.itr, " iterations are done already, more than n_iter = ", n_iter);
@@ -2609,21 +2607,16 @@ void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}, std::istrea
     LoopState state;
     uint64_t& episodes = state.episodes;
     uint64_t random_actions = 0;
-    auto save_state = [&](CheckpointWriter& w) {
-        save_settings(w, "run_mb", checkpoint_settings(cfg));
-        save(w, state);
-        save(w, "ensemble", ens);
-        save(w, "buffer", buffer);
-        w.u64("mpc.calls", mpc.calls);
-        w.u64("random_actions", random_actions);
+    // The checkpoint's own part, for writing and reading.
+    const CheckpointSettings settings = checkpoint_settings(cfg);
+    auto fields = [&](auto& a) {
+        visit(a, "ensemble", ens);
+        visit(a, "buffer", buffer);
+        a.count("mpc.calls", mpc.calls);
+        a.count("random_actions", random_actions);
     };
     if (resume) {
-        resume_run(*resume, "run_mb", checkpoint_settings(cfg), cfg.n_iter, state, [&](CheckpointReader& r) {
-            load(r, "ensemble", ens);
-            load(r, "buffer", buffer);
-            mpc.calls = r.u64("mpc.calls");
-            random_actions = r.u64("random_actions");
-        });
+        resume_run(*resume, "run_mb", settings, cfg.n_iter, state, fields);
         if (sink.resumed) sink.resumed(state.itr);
     }
     auto policy = [&](View<const float> obs, View<float> act) {
@@ -2641,7 +2634,7 @@ void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}, std::istrea
             const ModelPredictions p = model_predictions(env, ens, cfg.seed, &episodes);
             if (sink.model_check) sink.model_check(p, losses);
         },
-        save_state);
+        [&](std::ostream& out) { write_checkpoint(out, "run_mb", settings, state, fields); });
 }
 
 // =================================================================================================
@@ -2780,23 +2773,17 @@ void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}, std::is
     Rollouts<float> rollout;
     LoopState state;
     uint64_t rollouts = 0;
-    auto save_state = [&](CheckpointWriter& w) {
-        save_settings(w, "run_mbpo", checkpoint_settings(cfg));
-        save(w, state);
-        save(w, "ensemble", ens);
-        save(w, "sac", sac);
-        save(w, "model_buffer", model_buffer);
-        save(w, "sac_buffer", sac_buffer);
-        w.u64("rollouts", rollouts);
+    // The checkpoint's own part, for writing and reading.
+    const CheckpointSettings settings = checkpoint_settings(cfg);
+    auto fields = [&](auto& a) {
+        visit(a, "ensemble", ens);
+        visit(a, "sac", sac);
+        visit(a, "model_buffer", model_buffer);
+        visit(a, "sac_buffer", sac_buffer);
+        a.count("rollouts", rollouts);
     };
     if (resume) {
-        resume_run(*resume, "run_mbpo", checkpoint_settings(cfg), mb.n_iter, state, [&](CheckpointReader& r) {
-            load(r, "ensemble", ens);
-            load(r, "sac", sac);
-            load(r, "model_buffer", model_buffer);
-            load(r, "sac_buffer", sac_buffer);
-            rollouts = r.u64("rollouts");
-        });
+        resume_run(*resume, "run_mbpo", settings, mb.n_iter, state, fields);
         if (sink.resumed) sink.resumed(state.itr);
     }
 
@@ -2823,7 +2810,8 @@ void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}, std::is
         report.critic_loss = sac.last_critic_loss;
         report.alpha = sac.alpha();
     };
-    model_based_loop(env, mb, ens, model_buffer, policy, state, sink, sac_rounds, save_state);
+    model_based_loop(env, mb, ens, model_buffer, policy, state, sink, sac_rounds,
+                     [&](std::ostream& out) { write_checkpoint(out, "run_mbpo", settings, state, fields); });
 }
 
 // =================================================================================================

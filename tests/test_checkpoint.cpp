@@ -149,7 +149,7 @@ TEST_CASE("Checkpoint: run_mbpo for 3 iterations equals 2 iterations, then --res
     CheckpointReader r(in);
     check_settings(r, "run_mbpo", checkpoint_settings(c3));
     LoopState st;
-    load(r, st);
+    load(r, "loop", st);
     CHECK(st.itr == 3);
     Ensemble<float> ens(D, A, c3.mb.ensemble_size, c3.mb.n_layers, c3.mb.size, 1e-3f, 1);
     load(r, "ensemble", ens);
