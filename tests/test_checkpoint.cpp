@@ -91,32 +91,51 @@ MBPOConfig tiny_mbpo(const fs::path& data) {
     return c;
 }
 
+LoopConfig& loop_of(MBConfig& c) { return c; }
+LoopConfig& loop_of(MBPOConfig& c) { return c.mb; }
+
+// One config run twice through the example's files: straight to its n_iter (3) in tmp/a, and
+// in tmp/b for 2 iterations, then resumed from tmp/b's checkpoint to 3 (each run with a new
+// env, as in a new process).
+struct Resumed {
+    std::string full, resumed;  // the two run directories
+    std::string after_two;      // tmp/b's checkpoint.bin after 2 iterations
+};
+template <class Config>
+Resumed run_full_and_resumed(Config c, const fs::path& tmp) {
+    Resumed r;
+    const int n_iter = loop_of(c).n_iter;
+    loop_of(c).data_dir = (tmp / "a").string();
+    Obstacles env_a;
+    r.full = run_and_log(env_a, c, {}, false);
+    loop_of(c).n_iter = 2;
+    loop_of(c).data_dir = (tmp / "b").string();
+    Obstacles env_b;
+    r.resumed = run_and_log(env_b, c, {}, false);
+    REQUIRE(rows_of(r.resumed) == 2);
+    r.after_two = slurp(r.resumed + "/checkpoint.bin");
+    loop_of(c).n_iter = n_iter;
+    Obstacles env_c;
+    CHECK(run_and_log(env_c, c, {}, false, r.resumed) == r.resumed);
+    CHECK(rows_of(r.resumed) == n_iter);
+    return r;
+}
+
 }  // namespace
 
 // The MB loop and MBPO through the example's files (examples/run_log.hpp), as q1..q6 use them.
 TEST_CASE("Checkpoint: run_mb for 3 iterations equals 2 iterations, then --resume to 3 (metrics and final state)") {
     Tmp tmp("mb");
-    MBConfig c3 = tiny_mb(tmp.path / "a");
-    Obstacles env_a;
-    const std::string a = run_and_log(env_a, c3, {}, false);
-    MBConfig c2 = c3;
-    c2.n_iter = 2;
-    c2.data_dir = (tmp.path / "b").string();
-    Obstacles env_b;
-    const std::string b = run_and_log(env_b, c2, {}, false);
-    REQUIRE(rows_of(b) == 2);
-    const std::string after_two = slurp(b + "/checkpoint.bin");
-    MBConfig c3b = c3;
-    c3b.data_dir = c2.data_dir;
-    Obstacles env_c;  // a new env, as in a new process
-    CHECK(run_and_log(env_c, c3b, {}, false, b) == b);
-    CHECK(rows_of(b) == 3);
+    const MBConfig c3 = tiny_mb(tmp.path);
+    const Resumed run = run_full_and_resumed(c3, tmp.path);
+    const std::string &a = run.full, &b = run.resumed;
     CHECK(metrics_without_time(a) == metrics_without_time(b));
     CHECK(slurp(a + "/checkpoint.bin") == slurp(b + "/checkpoint.bin"));  // every parameter, buffer and counter
-    CHECK(slurp(b + "/checkpoint.bin") != after_two);
+    CHECK(slurp(b + "/checkpoint.bin") != run.after_two);
     CHECK(fs::exists(b + "/predictions.csv"));
-    // Resuming a complete run to a larger n_iter goes on; to its own n_iter, nothing is left to do.
-    MBConfig c4 = c3b;
+    // Resuming a complete run to a larger n_iter goes on.
+    MBConfig c4 = c3;
+    c4.data_dir = (tmp.path / "b").string();
     c4.n_iter = 4;
     Obstacles env_d;
     run_and_log(env_d, c4, {}, false, b);
@@ -125,20 +144,9 @@ TEST_CASE("Checkpoint: run_mb for 3 iterations equals 2 iterations, then --resum
 
 TEST_CASE("Checkpoint: run_mbpo for 3 iterations equals 2 iterations, then --resume to 3 (SAC state, both buffers)") {
     Tmp tmp("mbpo");
-    MBPOConfig c3 = tiny_mbpo(tmp.path / "a");
-    Obstacles env_a;
-    const std::string a = run_and_log(env_a, c3, {}, false);
-    MBPOConfig c2 = c3;
-    c2.mb.n_iter = 2;
-    c2.mb.data_dir = (tmp.path / "b").string();
-    Obstacles env_b;
-    const std::string b = run_and_log(env_b, c2, {}, false);
-    REQUIRE(rows_of(b) == 2);
-    MBPOConfig c3b = c3;
-    c3b.mb.data_dir = c2.mb.data_dir;
-    Obstacles env_c;
-    run_and_log(env_c, c3b, {}, false, b);
-    CHECK(rows_of(b) == 3);
+    const MBPOConfig c3 = tiny_mbpo(tmp.path);
+    const Resumed run = run_full_and_resumed(c3, tmp.path);
+    const std::string &a = run.full, &b = run.resumed;
     CHECK(metrics_without_time(a) == metrics_without_time(b));
     CHECK(slurp(a + "/checkpoint.bin") == slurp(b + "/checkpoint.bin"));
     // The state in the checkpoint is SAC's as trained: its step counter and a forgetful buffer.
