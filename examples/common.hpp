@@ -192,7 +192,8 @@ inline std::vector<Flag> beyond_flags(LoopConfig& c, MPCConfig& m) {
 // The values these flags had before they existed: an old run's flags.csv without them ran so.
 inline const std::map<std::string, std::string>& beyond_defaults() {
     static const std::map<std::string, std::string> d = {
-        {"model_type", "deterministic"}, {"mpc_propagation", "expectation"}, {"mpc_particles", "0"}, {"mpc_model", "learned"}};
+        {"model_type", "deterministic"}, {"mpc_propagation", "expectation"}, {"mpc_particles", "0"}, {"mpc_model", "learned"},
+        {"mbpo_rollout_reward", "post"}, {"mbpo_rollout_model", "mean"}, {"sac_logstd", "clamp"}};
     return d;
 }
 

@@ -59,6 +59,27 @@ int tiny_run(const fs::path& data, const std::string& extra) {
     for (auto& a : args) argv.push_back(a.data());
     return mb_main(static_cast<int>(argv.size()), argv.data(), {});
 }
+// The same for q6's MBPO (a few SAC steps).
+int tiny_mbpo_run(const fs::path& data, const std::string& extra) {
+    std::vector<std::string> args = split_words(
+        "q --exp_name tiny6 --env_name obstacles-cs285-v0 --n_iter 1 --batch_size_initial 200 --batch_size 100"
+        " --eval_batch_size 100 --num_agent_train_steps_per_iter 2 --train_batch_size 32 --n_layers 1 --size 8"
+        " --sac_n_iter 3 --mbpo_rollout_length 2 --sac_size 8 --sac_train_batch_size 16 --data_dir " +
+        data.string() + " " + extra);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    return question_main<MBPOConfig>(static_cast<int>(argv.size()), argv.data(), {});
+}
+// Drops the lines of the given flags from a run directory's flags.csv, as if an older binary,
+// which did not have them yet, had written it.
+void forget_flags(const fs::path& dir, const std::set<std::string>& names) {
+    std::ifstream in(dir / "flags.csv");
+    std::string line, kept;
+    while (std::getline(in, line))
+        if (!names.count(line.substr(0, line.find(',')))) kept += line + "\n";
+    in.close();
+    std::ofstream(dir / "flags.csv") << kept;
+}
 }  // namespace
 
 #ifdef MBRL_BUILD_DIR
@@ -169,4 +190,31 @@ TEST_CASE("--skip_if_complete skips a complete run of the same flags, not an inc
     CHECK_THROWS_AS(parse_seeds(""), FlagError);
     CHECK(shell_quote("a b") == "'a b'");
     CHECK(shell_quote("it's") == "'it'\\''s'");
+}
+
+TEST_CASE("--skip_if_complete: a run made before a flag existed ran with its default, for q1..q5 and q6 alike") {
+    SweepTempDir tmp;
+    std::set<std::string> added;  // every flag added after the reference's (issues 11 and 13), and the commit
+    for (const auto& kv : beyond_defaults()) added.insert(kv.first);
+    added.insert("commit");
+    CHECK(added.count("sac_logstd") == 1);
+    CHECK(added.count("mpc_model") == 1);
+    for (bool mbpo : {false, true}) {
+        CAPTURE(mbpo);
+        const fs::path data = tmp.path / (mbpo ? "mbpo" : "mb");
+        auto run = [&](const std::string& extra) { return mbpo ? tiny_mbpo_run(data, extra) : tiny_run(data, extra); };
+        REQUIRE(run("--seed 2") == 0);
+        REQUIRE(run_dirs(data).size() == 1);
+        const fs::path old = run_dirs(data)[0];
+        forget_flags(old, added);
+        std::ifstream in(old / "flags.csv");
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        CHECK(text.find("\nmodel_type,") == std::string::npos);
+        CHECK(text.find("\nsac_logstd,") == std::string::npos);
+        CHECK(run("--seed 2 --skip_if_complete") == 0);  // complete under the defaults: skipped
+        CHECK(run_dirs(data).size() == 1);
+        // A value other than the default is another run.
+        CHECK(run(std::string("--seed 2 --skip_if_complete ") + (mbpo ? "--sac_logstd tanh" : "--mpc_model true")) == 0);
+        CHECK(run_dirs(data).size() == 2);
+    }
 }
