@@ -133,6 +133,18 @@ TEST_CASE("Command line: the flags are exactly the reference's, with its aliases
     // ... and its aliases (reference 2.2: -n, -eb, -tb). q6 also accepts run_hw4_mb.py's other
     // aliases (-e, -noise, -b, -lr, -l, -s), which run_hw4_mbpo.py lacks: a harmless superset.
     for (const char* a : {"-n", "-eb", "-tb"}) CHECK(have_aliases.count(a) == 1);
+    // Every flag beyond the reference's (q6's switches, issue 13's flags) has the value that runs
+    // made before it existed ran with, so that --skip_if_complete knows their flags.csv.
+    std::set<std::string> reference;
+    for (const Row& r : reference_table()) reference.insert(r.names[0]);
+    MBConfig probe_mb;
+    MBPOConfig probe_mbpo;
+    std::vector<Flag> all = all_flags(probe_mb), all6 = all_flags(probe_mbpo);
+    all.insert(all.end(), all6.begin(), all6.end());
+    for (const Flag& f : all) {
+        CAPTURE(f.names[0]);
+        if (!reference.count(f.names[0])) CHECK(beyond_defaults().count(f.names[0].substr(2)) == 1);
+    }
 }
 
 TEST_CASE("Command line: every flag and alias, as '--flag v' and '--flag=v', lands in its own field and no other") {
