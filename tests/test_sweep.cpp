@@ -48,27 +48,21 @@ std::vector<fs::path> run_dirs(const fs::path& data) {
     return d;
 }
 
-// One tiny obstacles run through the question main (well under a second).
+// One tiny obstacles run through a question main (well under a second): Config is MBConfig
+// (q1..q5) or MBPOConfig (q6, a few SAC steps).
+template <class Config = MBConfig>
 int tiny_run(const fs::path& data, const std::string& extra) {
+    const bool mbpo = std::is_same<Config, MBPOConfig>::value;
     std::vector<std::string> args = split_words(
-        "q --exp_name tiny --env_name obstacles-cs285-v0 --n_iter 1 --batch_size_initial 200 --batch_size 100"
-        " --eval_batch_size 100 --num_agent_train_steps_per_iter 2 --train_batch_size 32"
-        " --mpc_num_action_sequences 10 --n_layers 1 --size 8 --data_dir " +
-        data.string() + " " + extra);
+        std::string(mbpo ? "q --exp_name tiny6" : "q --exp_name tiny") +
+        " --env_name obstacles-cs285-v0 --n_iter 1 --batch_size_initial 200 --batch_size 100"
+        " --eval_batch_size 100 --num_agent_train_steps_per_iter 2 --train_batch_size 32 --n_layers 1 --size 8" +
+        (mbpo ? " --sac_n_iter 3 --mbpo_rollout_length 2 --sac_size 8 --sac_train_batch_size 16"
+              : " --mpc_num_action_sequences 10") +
+        " --data_dir " + data.string() + " " + extra);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
-    return mb_main(static_cast<int>(argv.size()), argv.data(), {});
-}
-// The same for q6's MBPO (a few SAC steps).
-int tiny_mbpo_run(const fs::path& data, const std::string& extra) {
-    std::vector<std::string> args = split_words(
-        "q --exp_name tiny6 --env_name obstacles-cs285-v0 --n_iter 1 --batch_size_initial 200 --batch_size 100"
-        " --eval_batch_size 100 --num_agent_train_steps_per_iter 2 --train_batch_size 32 --n_layers 1 --size 8"
-        " --sac_n_iter 3 --mbpo_rollout_length 2 --sac_size 8 --sac_train_batch_size 16 --data_dir " +
-        data.string() + " " + extra);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    return question_main<MBPOConfig>(static_cast<int>(argv.size()), argv.data(), {});
+    return question_main<Config>(static_cast<int>(argv.size()), argv.data(), {});
 }
 // Drops the lines of the given flags from a run directory's flags.csv, as if an older binary,
 // which did not have them yet, had written it.
@@ -202,7 +196,7 @@ TEST_CASE("--skip_if_complete: a run made before a flag existed ran with its def
     for (bool mbpo : {false, true}) {
         CAPTURE(mbpo);
         const fs::path data = tmp.path / (mbpo ? "mbpo" : "mb");
-        auto run = [&](const std::string& extra) { return mbpo ? tiny_mbpo_run(data, extra) : tiny_run(data, extra); };
+        auto run = [&](const std::string& extra) { return mbpo ? tiny_run<MBPOConfig>(data, extra) : tiny_run(data, extra); };
         REQUIRE(run("--seed 2") == 0);
         REQUIRE(run_dirs(data).size() == 1);
         const fs::path old = run_dirs(data)[0];
