@@ -164,6 +164,78 @@ struct Timer {
     }
 };
 
+// Fast float e^x and ln x for the sampling loops (trajectory sampling draws about a million
+// normals and soft-bounded variances per planning call; glibc's scalar exp, log1p and cos took
+// half of its time). Branch-free polynomials with Cephes' expf and logf coefficients, so loops
+// over them vectorize; relative error below 4e-7 (tests/test_core.cpp checks them against <cmath>).
+inline float bits_to_float(uint32_t b) {
+    float f;
+    std::memcpy(&f, &b, sizeof f);
+    return f;
+}
+inline uint32_t float_to_bits(float f) {
+    uint32_t b;
+    std::memcpy(&b, &f, sizeof b);
+    return b;
+}
+// (No branches and no float selects, which compilers turn into branches: the clamp is an integer
+// min on the bits, which order as the floats do for each sign. NaN goes to a bound.)
+// e^x = 2^n p(r) with n = round(x / ln 2) and |r| <= ln 2 / 2; x is clamped to [-87, 88].
+inline float fast_exp(float x) {
+    uint32_t b = float_to_bits(x);
+    const uint32_t limit = 0x42b00000u + (b >> 31) * 0x7ffe0000u;  // the bits of 88, or of -87 if x < 0
+    b = b < limit ? b : limit;
+    x = bits_to_float(b);
+    const float t = x * 1.44269504088896341f;  // n = t rounded half away from zero, by a cast
+    const float n = static_cast<float>(static_cast<int32_t>(t + std::copysign(0.5f, t)));
+    const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;  // ln 2 in two parts
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    return p * bits_to_float(static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23);
+}
+// ln x for a normal float x > 0: x = 2^e m with m in [sqrt(1/2), sqrt(2)), ln x = e ln 2 + ln m.
+inline float fast_log(float x) {
+    const uint32_t b = float_to_bits(x);
+    const uint32_t big = (b & 0x007fffffu) > 0x003504f3u;  // 1 if the mantissa is above sqrt(2): halve m, add 1 to e
+    const float e = static_cast<float>(static_cast<int32_t>(b >> 23) - 127 + static_cast<int32_t>(big));
+    const float m = bits_to_float((b & 0x007fffffu) | (0x3f800000u - (big << 23)));
+    const float f = m - 1.0f, z = f * f;
+    float y = 7.0376836292e-2f;
+    y = y * f - 1.1514610310e-1f;
+    y = y * f + 1.1676998740e-1f;
+    y = y * f - 1.2420140846e-1f;
+    y = y * f + 1.4249322787e-1f;
+    y = y * f - 1.6668057665e-1f;
+    y = y * f + 2.0000714765e-1f;
+    y = y * f - 2.4999993993e-1f;
+    y = y * f + 3.3333331174e-1f;
+    y = y * f * z - 2.12194440e-4f * e - 0.5f * z;
+    return (f + y) + 0.693359375f * e;
+}
+// Two independent standard normals from uniforms u1 in (0, 1] and u2 in [0, 1): Box-Muller with
+// both outputs, radius sqrt(-2 ln u1) and an angle uniform on the circle, q quarter turns (q =
+// floor(4 u2)) plus b in [-pi/4, pi/4], where sin and cos need only short polynomials (Cephes').
+inline void fast_normal_pair(double u1, double u2, float& z0, float& z1) {
+    const float radius = std::sqrt(-2.0f * fast_log(static_cast<float>(u1)));
+    const float v = static_cast<float>(4.0 * u2);
+    const int k = std::min(static_cast<int>(v), 3);  // v >= 0: the cast is floor
+    const float b = (v - static_cast<float>(k) - 0.5f) * 1.57079632679489662f, z = b * b;
+    const float c = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z -
+                    0.5f * z + 1.0f;
+    const float s = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * b + b;
+    // (c, s) turned by k quarter turns, without branches: an odd k turns once, (c, s) -> (-s, c);
+    // k >= 2 turns twice more, a change of sign.
+    const float odd = static_cast<float>(k & 1), even = 1.0f - odd;
+    const float sign = radius * static_cast<float>(1 - (k & 2));
+    z0 = sign * (even * c - odd * s);
+    z1 = sign * (even * s + odd * c);
+}
+
 // SplitMix64's output function: a bijection on 64-bit integers that scatters every input bit
 // (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", 2014).
 inline uint64_t mix64(uint64_t z) {
@@ -209,6 +281,17 @@ struct Rng {
         const double u1 = 1.0 - uniform();  // (0, 1]
         const double u2 = uniform();
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+    }
+    // n standard normals into out [n], two per pair of uniforms (fast_normal_pair): faster than n
+    // normal() calls, and different numbers. Allocates nothing.
+    void normals(float* out, int n) {
+        for (int i = 0; i < n; i += 2) {
+            const double u1 = 1.0 - uniform(), u2 = uniform();
+            float z0, z1;
+            fast_normal_pair(u1, u2, z0, z1);
+            out[i] = z0;
+            if (i + 1 < n) out[i + 1] = z1;
+        }
     }
     // Uniform integer in [0, n); n = 0 (an empty range) is an error.
     uint64_t below(uint64_t n) {
@@ -738,12 +821,18 @@ enum class ModelType { deterministic, probabilistic };
 
 inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 inline double softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
+// In float, softplus(x) = max(x, 0) + ln(1 + e^-|x|) with section 1's fast exp and log (absolute
+// error below 3e-7); in double (gradient checks) exact, like tanh_of. Likewise exp_of.
+inline float softplus_of(float x) { return (x > 0.0f ? x : 0.0f) + fast_log(1.0f + fast_exp(-std::fabs(x))); }
+inline double softplus_of(double x) { return softplus(x); }
+inline float exp_of(float x) { return fast_exp(x); }
+inline double exp_of(double x) { return std::exp(x); }
 
 // The soft-bounded log-variance (forward) of a raw output r with bounds hi = max_lv, lo = min_lv.
 template <class T>
 T bounded_logvar(T r, T hi, T lo) {
-    const double a = hi - softplus(static_cast<double>(hi) - r);
-    return static_cast<T>(lo + softplus(a - lo));
+    const T a = hi - softplus_of(hi - r);
+    return lo + softplus_of(a - lo);
 }
 // Its backward: given g = dL/dlv, returns dL/dr and adds dL/dhi, dL/dlo into *dhi, *dlo.
 // dlv/da = sigmoid(a - lo), dlv/dlo = 1 - sigmoid(a - lo); da/dr = sigmoid(hi - r), da/dhi = 1 - sigmoid(hi - r).
@@ -888,7 +977,7 @@ struct Ensemble {
         for (int i = 0; i < obs.rows; ++i)
             for (int j = 0; j < obs_dim; ++j) {
                 const T lv = bounded_logvar(y(i, obs_dim + j), hi[j], lo[j]);
-                const T z = y(i, j) + static_cast<T>(std::exp(0.5 * static_cast<double>(lv))) * eps(i, j);
+                const T z = y(i, j) + exp_of(T(0.5) * lv) * eps(i, j);
                 next_obs(i, j) = obs(i, j) + stats.delta.unnormalize(z, j);
             }
     }
@@ -1239,6 +1328,13 @@ using RewardFn = void (*)(const T* obs, const T* act, int n, T* rew, T* done);
 // How the planner carries a candidate through the learned model (see above).
 enum class Propagation { expectation, ts1, tsinf };
 
+// The particles' Gaussian noise: in float two normals per pair of uniforms (Rng::normals); in
+// double one normal() each.
+inline void sample_normals(Rng& rng, float* out, int n) { rng.normals(out, n); }
+inline void sample_normals(Rng& rng, double* out, int n) {
+    for (int i = 0; i < n; ++i) out[i] = rng.normal();
+}
+
 struct MPCConfig {
     int horizon = 10;           // H
     int num_sequences = 1000;   // K
@@ -1354,7 +1450,9 @@ struct MPC {
         } else {
             particles = cfg.particles > 0 ? cfg.particles : E;
             score.resize(1, K);
-            const int per_job = std::max(1, 256 / particles);  // candidates per job: at most 256 rows if P <= 256
+            // Candidates per job: each member's share of a job's rows (P / E per candidate) about 256,
+            // the batch the matmul is fast at (the rows of a job are split among the members).
+            const int per_job = std::max(1, 256 * E / particles);
             blocks = (K + per_job - 1) / per_job;
             block = (K + blocks - 1) / blocks;
             const int R = block * particles;
@@ -1452,10 +1550,9 @@ struct MPC {
                     for (int p = 0; p < P; ++p) {
                         const int r = i * P + p;
                         job.member[r] = ts1 ? static_cast<int>(rng.below(static_cast<uint64_t>(E))) : p % E;
-                        if (noisy)
-                            for (int d = 0; d < ob_dim; ++d) job.eps(r, d) = static_cast<T>(rng.normal());
                         std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(r));
                     }
+                    if (noisy) sample_normals(rng, job.eps.row(i * P), P * ob_dim);  // rows i P .. i P + P - 1
                 }
                 for (int m = 0; m < E; ++m) {  // member m's rows: gather, predict, scatter
                     int c = 0;

@@ -42,6 +42,65 @@ TEST_CASE("Rng: a pure function of (seed, stream, a, b) and the draw count") {
     CHECK(sn2 / n == doctest::Approx(1.0).epsilon(0.02));
 }
 
+TEST_CASE("fast_exp, fast_log, softplus_of: relative error below 4e-7 against <cmath> over their ranges") {
+    double worst_exp = 0, worst_log = 0, worst_sp = 0;
+    for (int i = 0; i <= 200000; ++i) {
+        const float x = -87.0f + 175.0f * static_cast<float>(i) / 200000.0f;  // e^x normal throughout
+        worst_exp = std::max(worst_exp, std::fabs(fast_exp(x) - std::exp(static_cast<double>(x))) / std::exp(static_cast<double>(x)));
+        const double sp = softplus(static_cast<double>(x));
+        worst_sp = std::max(worst_sp, std::fabs(softplus_of(x) - sp) / std::max(sp, 1.0));  // absolute below 1
+    }
+    for (int i = 0; i <= 200000; ++i) {  // ln x over 2^-120 .. 2^120, log-spaced, and around 1
+        const float x = std::ldexp(1.0f + static_cast<float>(i % 997) / 997.0f, -120 + (i % 241));
+        const double l = std::log(static_cast<double>(x));
+        worst_log = std::max(worst_log, std::fabs(fast_log(x) - l) / std::max(std::fabs(l), 1.0));
+    }
+    for (float x = 0.5f; x < 2.0f; x = std::nextafter(x, 3.0f) + 1e-5f)  // relative near x = 1, where ln x -> 0
+        CHECK(std::fabs(fast_log(x) - std::log(static_cast<double>(x))) <= 4e-7 * std::max(std::fabs(std::log(static_cast<double>(x))), 1e-7) + 1e-12);
+    CHECK(worst_exp < 4e-7);
+    CHECK(worst_log < 4e-7);
+    CHECK(worst_sp < 4e-7);
+    CHECK(fast_exp(-1000.0f) > 0.0f);  // clamped, not garbage
+    CHECK(fast_exp(1000.0f) == fast_exp(88.0f));
+    CHECK(fast_log(1.0f) == 0.0f);
+}
+
+TEST_CASE("Rng::normals: standard normal pairs (moments, tails, no correlation within a pair), odd n, same stream same numbers") {
+    Rng r(3, Stream::particle, 1, 2);
+    const int n = 1 << 20;
+    std::vector<float> z(n);
+    r.normals(z.data(), n);
+    double s1 = 0, s2 = 0, s3 = 0, s4 = 0, pair = 0;
+    int beyond2 = 0, beyond3 = 0;
+    for (int i = 0; i < n; ++i) {
+        const double v = z[i];
+        s1 += v, s2 += v * v, s3 += v * v * v, s4 += v * v * v * v;
+        beyond2 += std::fabs(v) > 2, beyond3 += std::fabs(v) > 3;
+        if (i % 2 == 0) pair += v * z[i + 1];
+    }
+    const double se = 1.0 / std::sqrt(static_cast<double>(n));  // standard error of the mean
+    CHECK(std::fabs(s1 / n) < 5 * se);
+    CHECK(std::fabs(s2 / n - 1) < 5 * std::sqrt(2.0) * se);
+    CHECK(std::fabs(s3 / n) < 5 * std::sqrt(15.0) * se);
+    CHECK(std::fabs(s4 / n - 3) < 5 * std::sqrt(96.0) * se);
+    CHECK(std::fabs(pair / (n / 2)) < 5 * std::sqrt(2.0) * se);
+    const double p2 = 0.04550026, p3 = 0.00269980;  // P(|z| > 2), P(|z| > 3)
+    CHECK(std::fabs(beyond2 / static_cast<double>(n) - p2) < 5 * std::sqrt(p2 / n));
+    CHECK(std::fabs(beyond3 / static_cast<double>(n) - p3) < 5 * std::sqrt(p3 / n));
+    // The quadrant of the angle is uniform: each sign pattern of a pair a quarter of the time.
+    int quadrant[4] = {0, 0, 0, 0};
+    for (int i = 0; i < n; i += 2) ++quadrant[(z[i] > 0 ? 1 : 0) + (z[i + 1] > 0 ? 2 : 0)];
+    for (int q : quadrant) CHECK(std::fabs(q / (n / 2.0) - 0.25) < 5 * std::sqrt(0.25 * 0.75 / (n / 2.0)));
+    // Odd counts fill exactly n values; the same stream gives the same numbers.
+    std::vector<float> a(8, 99.0f), b(8, 99.0f);
+    Rng ra(5), rb(5);
+    ra.normals(a.data(), 7);
+    rb.normals(b.data(), 7);
+    CHECK(a == b);
+    CHECK(a[7] == 99.0f);
+    CHECK(a[6] != 99.0f);
+}
+
 TEST_CASE_TEMPLATE("matmul: tuned equals naive on odd shapes, every transpose, with accumulate", T, float, double) {
     Rng rng(3);
     const int shapes[][3] = {{1, 1, 1}, {7, 33, 5}, {9, 31, 17}, {17, 65, 3}, {64, 250, 27}, {13, 21, 250}, {100, 40, 1}};
