@@ -163,6 +163,22 @@ int main(int argc, char** argv) {
                            median_seconds(10, call) * 1e3, 1, "plan_call"});
         set_threads(threads);
     }
+    // 2b. the same call with probabilistic members (27 -> 250 -> 250 -> 42: mean and log-variance)
+    //     and TS-inf, one particle per member (PETS; README, beyond the homework)
+    {
+        const double pets_gflop = 2.0 * E * K * H * ((ob + ac) * 250 + 250 * 250 + 250 * 2 * ob) / 1e9;
+        auto ens = std::make_shared<Ensemble<float>>(ob, ac, E, 2, 250, 1e-3f, 1, Activation::tanh,
+                                                     ModelType::probabilistic);
+        MPCConfig cfg;
+        cfg.horizon = H;
+        cfg.num_sequences = K;
+        cfg.propagation = Propagation::tsinf;
+        MPC<float> mpc(ens, &Cheetah::reward, std::vector<float>(ac, -1.0f), std::vector<float>(ac, 1.0f), cfg, 1);
+        std::vector<float> obs(ob), act(ac);
+        for (float& o : obs) o = static_cast<float>(0.1 * rng.normal());
+        results.push_back({"mpc_call_tsinf", "the same with probabilistic members, TS-inf", pets_gflop,
+                           median_seconds(20, [&] { mpc.act(obs, act); }) * 1e3, threads, "plan_tsinf"});
+    }
     // 3. one ensemble training step: 3 members x 512 rows, forward, backward and Adam
     {
         const int rows = 20000;

@@ -10,6 +10,10 @@ Prints one line per workload, `name median_ms`, read by build/bench. The workloa
   plan_call     one random-shooting MPC call at the cheetah shape: 1000 uniform sequences of 15
                 actions, rolled through the 3 models, cheetah reward on each predicted state,
                 mean over models, argmax; all in torch (faster than the reference's numpy loop)
+  plan_tsinf    the same call with probabilistic members and TS-inf (PETS), one particle per member:
+                each member outputs mean and raw log-variance (27 -> 250 -> 250 -> 42), the
+                log-variance soft-bounded to [-10, 0.5] by two softplus, next state = s +
+                unnormalize(mean + exp(lv / 2) eps), eps ~ N(0, 1)
   train_step    one ensemble step: 3 models, each its own Adam and its own 512 rows, MSE loss
   sac_update    one SAC update on a minibatch of 256 (cheetah sizes): two 2x256 ReLU critics and
                 their targets, a 2x256 tanh actor with a state-independent log std, the
@@ -81,6 +85,31 @@ def plan_call():
             s = obs0.expand(N, OB)
             for t in range(H):
                 s = predict(m, s, cand[:, t])
+                total += cheetah_reward(s)
+        return cand[torch.argmax(total / E), 0]
+
+
+pmodels = [torch.nn.Sequential(torch.nn.Linear(OB + AC, HID), torch.nn.Tanh(), torch.nn.Linear(HID, HID),
+                               torch.nn.Tanh(), torch.nn.Linear(HID, 2 * OB)) for _ in range(E)]
+max_lv, min_lv = torch.full((OB,), 0.5), torch.full((OB,), -10.0)
+
+
+def plan_tsinf():
+    sp = torch.nn.functional.softplus
+    with torch.no_grad():
+        cand = torch.rand(N, H, AC) * 2 - 1
+        total = torch.zeros(N)
+        for m in pmodels:  # TS-inf with P = E: particle p of every candidate steps with member p
+            s = obs0.expand(N, OB)
+            for t in range(H):
+                act = cand[:, t]
+                x = torch.cat([(s - stats["obs_mean"]) / (stats["obs_std"] + 1e-8),
+                               (act - stats["act_mean"]) / (stats["act_std"] + 1e-8)], 1)
+                out = m(x)
+                lv = max_lv - sp(max_lv - out[:, OB:])
+                lv = min_lv + sp(lv - min_lv)
+                z = out[:, :OB] + torch.exp(0.5 * lv) * torch.randn(N, OB)
+                s = s + z * stats["delta_std"] + stats["delta_mean"]
                 total += cheetah_reward(s)
         return cand[torch.argmax(total / E), 0]
 
@@ -157,6 +186,7 @@ def sac_update():
 
 
 WORKLOADS = [("matmul", lambda: a @ b, 200), ("plan_forward", plan_forward, 10), ("plan_call", plan_call, 10),
+             ("plan_tsinf", plan_tsinf, 10),
              ("train_step", train_step, 30), ("sac_update", sac_update, 50)]
 for name, f, reps in WORKLOADS:
     if not ONLY or name in ONLY:
