@@ -15,6 +15,8 @@
 #   make test-isa     the same planning scores bit for bit from builds for different instruction
 #                     sets (x86 builds; aarch64 under qemu-user compared)
 #   make test-arm64   the core tests cross-built for aarch64 and run under qemu-user
+#   make torch-mbpo SEED=S [TORCH_ARGS=...]   q6 rlen10 by tests/mbpo_torch.py, an independent PyTorch MBPO written
+#                     from the reference spec, on this library's cheetah (issue 11's cross-check)
 #
 # Missing Debian packages (doctest-dev, libmujoco-dev, gnuplot-nox, python3, parallel, OpenMP) are installed when
 # running as root; otherwise the exact apt-get command is printed.
@@ -40,7 +42,7 @@ EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
 QUESTIONS := q1 q2 q3 q4 q5 q6
 Q_BIN    := $(QUESTIONS:%=$(BUILD)/%)
 
-.PHONY: all examples test bench demo plots clean deps deps-build deps-run q1 q2 q3 q4 q5 q6 \
+.PHONY: all examples test bench demo plots clean torch-mbpo deps deps-build deps-run q1 q2 q3 q4 q5 q6 \
         commands sweep slurm results test-slurm deps-sweep test-isa test-arm64 sanitize
 all: examples
 examples: deps-build $(EX_BIN)
@@ -146,6 +148,16 @@ bench: deps-build $(BUILD)/bench $(BUILD)/bench_avx2 $(BUILD)/env_speed
 	$(BUILD)/bench --torch "$(PYTHON) $(CURDIR)/examples/bench_torch.py"
 	$(BUILD)/bench_avx2 --torch "$(PYTHON) $(CURDIR)/examples/bench_torch.py"
 	$(BUILD)/env_speed
+
+# The cross-check of q6 in PyTorch: the C++ cheetah through a C shim, everything else in torch.
+$(BUILD)/libcheetah_capi.so: tests/cheetah_capi.cpp $(HEADERS) | deps-build
+	@mkdir -p $(BUILD)
+	$(CXX) -O2 -std=c++17 -shared -fPIC $(CPPFLAGS) -I. $< -o $@ -lmujoco
+SEED ?= 1
+torch-mbpo: deps-build $(BUILD)/libcheetah_capi.so
+	-$(call ensure_packages,$(BENCH_DEPS))
+	env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 $(PYTHON) tests/mbpo_torch.py --seed $(SEED) \
+	    --out data/torch/q6_cheetah_rlen10_seed$(SEED) $(TORCH_ARGS)
 
 # The main job: q2 on obstacles (the assignment's command), then its figures.
 demo: deps $(BUILD)/q2
