@@ -35,7 +35,7 @@ BUILD    := build
 PYTHON   := /usr/bin/python3
 
 HEADERS  := mbrl.hpp $(wildcard envs/*.hpp) $(wildcard examples/*.hpp)
-TEST_SRC := $(filter-out tests/isa_scores.cpp,$(wildcard tests/*.cpp))
+TEST_SRC := $(filter-out tests/isa_scores.cpp tests/cheetah_capi.cpp,$(wildcard tests/*.cpp))
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
 EXAMPLES := q1 q2 q3 q4 q5 q6 bench env_speed
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
