@@ -142,7 +142,7 @@ local)
     parallel --will-cite --jobs "$jobs" --joblog "$dir/joblog.tsv" $progress :::: "$dir/jobs.txt" || status=$?
     skipped=$(cat "$dir"/*.log 2>/dev/null | grep -c '^skip: ' || true)
     echo "sweep: done: $count runs, $skipped skipped as complete, $status failed (see $dir/joblog.tsv and the logs there)"
-    command -v python3 >/dev/null && python3 "$ROOT/plot/aggregate.py" sweep "$dir/joblog.tsv" --cores "$cores" | head -n 1
+    command -v python3 >/dev/null && python3 "$ROOT/plot/aggregate.py" sweep "$dir/joblog.tsv" --cores "$cores" | sed -n 1p  # sed reads to the end: head would close the pipe under python (BrokenPipeError)
     exit "$status"
     ;;
 slurm)
