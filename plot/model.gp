@@ -29,9 +29,9 @@ set key at screen 0.5, 0.015 center bottom horizontal maxrows 2 samplen 2 box op
 # A log axis cannot show 0 (one member's disagreement): such points are left out.
 pos(c) = column(c) > 0 ? column(c) : NaN
 # Probabilistic members log their Gaussian NLL as the training loss, which goes negative: then
-# the key says so instead of showing a line that is not there.
+# the key says that its points at or below 0 are left out (often all of them).
 stats file using (column("Training Loss")) nooutput name "L"
-loss_title = L_min > 0 ? "Training Loss (train data)" : "Training Loss (NLL <= 0: not drawn)"
+loss_title = L_min > 0 ? "Training Loss (train data)" : "Training Loss (NLL, <= 0 not drawn)"
 plot file using "Iteration":(pos("Model_OneStepError")) with linespoints lw 2 pt 7 lc rgb "#d62728" title "one-step MSE of the ensemble mean", \
      file using "Iteration":(pos("Model_OpenLoop10Error")) with linespoints lw 2 pt 5 lc rgb "#1f77b4" title "open-loop MSE after 10 steps", \
      file using "Iteration":(pos("Model_Disagreement")) with linespoints lw 2 pt 9 lc rgb "#2ca02c" title "disagreement (std across members)", \
