@@ -1,78 +1,57 @@
 // mbrl.hpp: model-based reinforcement learning in one C++17 header
 //
-// This is a readable CPU reference that is also fast. It covers what the CS285 (fall 2022)
-// homework 4 asks for: an ensemble of neural dynamics models that predict the normalized state
-// change, trained with Adam; model-predictive control by random shooting and by the cross-entropy
-// method; iterative model-based RL with on-policy data aggregation; soft actor-critic, and MBPO on
-// top of it. Beyond the homework (issue 13): probabilistic members (PETS's Gaussian ensembles),
-// trajectory sampling in the planner (TS1, TS-inf), planning on a true simulator the caller
-// supplies (TrueModel), and model diagnostics on held-out data in every iteration; their defaults
-// leave the homework's behaviour unchanged. It includes only the C++17 standard library. A few
-// OpenMP pragmas speed it up on several cores and compile away without -fopenmp.
+// A readable CPU implementation that is also fast, of what the CS285 (fall 2022) homework 4 asks
+// for: an ensemble of neural dynamics models, model-predictive control by random shooting and the
+// cross-entropy method, model-based RL with on-policy data aggregation (Algorithm 1), soft
+// actor-critic and MBPO. Beyond the homework, with defaults that keep its behaviour: Gaussian
+// members and trajectory sampling (PETS), planning on a true simulator, model diagnostics.
+// Standard C++17 only; a few OpenMP pragmas use more cores and compile away without -fopenmp.
 //
 // USE
-//   #include "mbrl.hpp"        // everything is in namespace mbrl, templated or inline
-//   g++ -std=c++17 -O3 -march=native -ffp-contract=fast -fopenmp my.cpp
-// -ffp-contract=fast lets GCC fuse a*b + c into one FMA under -std=c++17. On AVX-512 machines,
-// also pass -mprefer-vector-width=512 (GCC's default tuning keeps loops at 256 bits). The tuned
-// matmul picks its register tile from the target (AVX-512, AVX2, NEON, or a portable default):
-// no macro to set (the appendix at the end says how and how to override it).
-// The environments (envs/*.hpp) and the example programs (examples/q1.cpp ... q6.cpp) live
-// beside this file; README.md has the commands, examples/common.hpp shows a whole program.
-// The library opens no file: run_mb and run_mbpo report each iteration to the caller's RunSink,
-// and examples/run_log.hpp writes the reports as the reference's CSV files and progress lines.
-// They also hand the sink a checkpoint after every iteration (written into any std::ostream,
-// section 13), continue a run from one read from a std::istream, bit for bit, and stop within
-// an env step or a gradient step when the sink's stop predicate says so (throwing Interrupted).
+//   #include "mbrl.hpp"                   // everything is in namespace mbrl
+//   g++ -std=c++17 -O3 -march=native -ffp-contract=fast -fopenmp app.cpp
+// (-ffp-contract=fast lets GCC fuse a*b + c into an FMA; on AVX-512 add -mprefer-vector-width=512.)
+// examples/minimal.cpp is a whole program: collect data, train an ensemble, plan with CEM. The
+// whole homework loop is one call, run_mb(env, MBConfig{...}, sink) (MBPO: run_mbpo). The library
+// opens no file: it reports every iteration to the caller's RunSink. mbrl_checkpoint.hpp (beside
+// this file) saves and resumes runs through streams; examples/run_log.hpp writes a run directory.
 //
-// CONTENTS (each section uses only the ones above it)
-//    1. Utilities: errors, timer, fast float exp and log, counter-based random numbers
-//    2. Tensor: row-major matrices (owning Tensor, non-owning View)
-//    3. Activations, with a fast vectorizable tanh
-//    4. Matrix multiply: a naive reference, and the contract of the tuned one (appendix)
-//    5. Dense layer and MLP (each forward beside its backward)
-//    6. Loss: mean squared error
-//    7. Adam
-//    8. Normalization statistics
-//    9. Dynamics model and ensemble (assignment Eqs. 1-6 and 9), deterministic or probabilistic (PETS)
-//   10. Rollouts and the replay buffer
-//   11. Model-predictive control: random shooting and CEM (Eq. 8), with trajectory sampling (TS1,
-//       TS-inf) or on a caller's true simulator (TrueModel)
-//   12. Soft actor-critic
-//   13. Checkpoints: a run's state through std::ostream / std::istream (format version, checksum)
-//   14. Model-based RL with on-policy data aggregation (Algorithm 1), reported to a RunSink;
-//       model diagnostics on held-out data every iteration; checkpoints, resume, stop on request
-//   15. MBPO
-//   Appendix: speed. The tuned matrix multiply behind section 4's contract
+// READING ORDER
+//   Part I, the algorithms, each section using only those above it:
+//    1. Utilities: errors, counter-based random numbers     8. Normalization statistics
+//    2. Tensor: row-major matrices (Tensor, View)           9. Dynamics ensemble (Eqs. 5, 6, 9)
+//    3. Activations                                        10. Rollouts and the replay buffer
+//    4. Matrix multiply: naive, and the tuned one's contract 11. MPC: random shooting, CEM (Eq. 8),
+//    5. Dense layer and MLP, forward beside backward           then trajectory sampling, true model
+//    6. Loss: mean squared error                           12. Soft actor-critic
+//    7. Adam                                               13. Algorithm 1: run_mb     14. MBPO: run_mbpo
+//   Part II, machinery: 15. settings (one field table per config) and their checks; 16. reports
+//   and model diagnostics; 17. fast exp and log; 18. the tuned matrix multiply (speed).
 //
 // CONVENTIONS
-// - Matrices are row-major; shapes are written [rows, cols], a batch being rows. Each buffer's
-//   comment gives its shape. Weights are stored W [in, out], so a layer's forward pass is X W.
-// - Scalar type T: float for speed, double for gradient checks (then tanh is std::tanh).
-// - Hot loops allocate nothing: networks, planners and training steps keep preallocated
-//   workspaces, structs named *Work (MLPWork, MPC's JobWork, RolloutWork), sized once and
-//   reused; a product packs op(B) into a PackedB its caller owns (`scratch`).
-// - Arrays cross the API as View (a pointer and a shape). At the edges a std::vector or a C array
-//   converts to a View of one row [1, n] (an observation, an action); the environments speak
-//   std::vector<float>, and their batched reward (RewardFn) takes the planner's raw rows.
-// - Random numbers are pure functions of (seed, purpose, step, index) (Rng), so results are
-//   bit-identical whatever OMP_NUM_THREADS is.
-// - Bad input (shapes that do not fit, sizes <= 0, NaN or inf data) throws std::invalid_argument
-//   with a message naming the argument and the shapes. Each config (MPCConfig, SACConfig,
-//   LoopConfig, MBConfig, MBPOConfig) has validate(), which its users call: a ConfigError names the setting.
-// - An exception thrown inside an OpenMP loop (by the caller's reward function, say) is caught
-//   there and rethrown after the loop (ParallelErrors), with or without OpenMP.
-// - An environment is any type with obs_dim(), act_dim(), ep_len(), act_low(j), act_high(j),
-//   reset(rng, obs), step(act, obs, done) -> reward, and a static batched
-//   reward(obs, act, n, rew, done); envs/common.hpp describes it.
+// - Matrices are row-major, shapes [rows, cols], a batch being rows; each buffer's comment gives
+//   its shape. Weights are W [in, out], so a layer's forward pass is X W.
+// - T is float for speed, double for gradient checks (then tanh, exp and log are exact).
+// - Each struct keeps its parameters, its optimizer state and its scratch apart; scratch lives in
+//   *Work structs (MLPWork, EnsembleWork, SACWork, MPC's JobWork), sized once: hot loops allocate
+//   nothing.
+// - Arrays cross the API as View (a pointer and a shape); a std::vector converts to a View of
+//   one row [1, n] (an observation, an action).
+// - Random numbers are pure functions of (seed, purpose, step, index) (Rng): results are
+//   bit-identical for any OMP_NUM_THREADS.
+// - Bad input throws std::invalid_argument naming the argument and the shapes; a setting out of
+//   range throws ConfigError naming it as the command-line flag spells it.
+// - A caller's exception (a reward function, a simulator) thrown inside the library's parallel
+//   loops is caught there and rethrown after the loop (ParallelErrors).
+// - An environment is a type with obs_dim(), act_dim(), ep_len(), act_low(j), act_high(j),
+//   reset(rng, obs), step(act, obs, done) -> reward and a static batched reward(obs, act, n, rew,
+//   done); docs/environments.md says what each must do.
 //
-// WHAT IS TUNED, WHAT IS NOT
-// Tuned: the matrix multiply (packed panels, a register-tiled micro-kernel, bias and activation
-// fused into its last step: the appendix), the tanh, OpenMP over independent work (planning jobs,
-// row slices of a minibatch, the two SAC critics, row blocks of a large product). GCC and Clang's
-// vector extensions name the kernel's registers (other compilers get plain loops with the same
-// results). Not done, on purpose: SIMD intrinsics, BLAS, GPUs, an autodiff graph. `make bench` reports the speed as ratios against the machine's peak and
-// against PyTorch.
+// WHAT IS TUNED: the matrix multiply (packed panels, a register-tiled micro-kernel with bias and
+// activation fused in, section 18), tanh, exp and log, and OpenMP over independent work. GCC and
+// Clang vector extensions name the registers; the tile is picked from the target (AVX-512, AVX2,
+// NEON, or portable), no macro to set. No intrinsics, BLAS, GPU or autodiff graph.
+// `make bench` reports the speed as ratios to the machine's FMA peak and to PyTorch.
 #ifndef MBRL_HPP
 #define MBRL_HPP
 
@@ -107,12 +86,16 @@
 namespace mbrl {
 
 // =================================================================================================
-// 1. Utilities: errors, timer, fast float exp and log, counter-based random numbers
+// PART I: THE ALGORITHMS
+// =================================================================================================
+
+// =================================================================================================
+// 1. Utilities: errors, timer, counter-based random numbers
 // =================================================================================================
 
 // Every error this library reports is a std::invalid_argument (bad shapes, sizes, NaN input,
 // a setting out of range, an unreadable checkpoint); the one exception is Interrupted (section
-// 14), a stop the caller asked for. fail() builds the message from its parts.
+// 13), a stop the caller asked for. fail() builds the message from its parts.
 template <class... Parts>
 [[noreturn]] inline void fail(const Parts&... parts) {
     std::ostringstream s;
@@ -120,9 +103,9 @@ template <class... Parts>
     throw std::invalid_argument(s.str());
 }
 
-// A setting out of range, thrown by the validate() of every config (MPCConfig, SACConfig,
-// MBConfig, MBPOConfig). `field` is the setting's name as the reference's flag spells it, without
-// "--" (so the command line can name its flag), `problem` what is wrong ("must be positive, got 0").
+// A setting out of range, thrown by the validate() of every config (section 15). `field` is the
+// setting's name as the reference's flag spells it, without "--" (so the command line can name
+// its flag), `problem` what is wrong ("must be positive, got 0").
 struct ConfigError : std::invalid_argument {
     std::string field, problem;
     ConfigError(const std::string& config, const std::string& f, const std::string& p)
@@ -164,77 +147,10 @@ struct Timer {
     }
 };
 
-// Fast float e^x and ln x for the sampling loops (trajectory sampling draws about a million
-// normals and soft-bounded variances per planning call; glibc's scalar exp, log1p and cos took
-// about a third of a PETS run's time). Branch-free polynomials with Cephes' expf and logf coefficients, so loops
-// over them vectorize; relative error below 4e-7 (tests/test_core.cpp checks them against <cmath>).
-inline float bits_to_float(uint32_t b) {
-    float f;
-    std::memcpy(&f, &b, sizeof f);
-    return f;
-}
-inline uint32_t float_to_bits(float f) {
-    uint32_t b;
-    std::memcpy(&b, &f, sizeof b);
-    return b;
-}
-// (No branches and no float selects, which compilers turn into branches: the clamp is an integer
-// min on the bits, which order as the floats do for each sign. NaN goes to a bound.)
-// e^x = 2^n p(r) with n = round(x / ln 2) and |r| <= ln 2 / 2; x is clamped to [-87, 88].
-inline float fast_exp(float x) {
-    uint32_t b = float_to_bits(x);
-    const uint32_t limit = 0x42b00000u + (b >> 31) * 0x7ffe0000u;  // the bits of 88, or of -87 if x < 0
-    b = b < limit ? b : limit;
-    x = bits_to_float(b);
-    const float t = x * 1.44269504088896341f;  // n = t rounded half away from zero, by a cast
-    const float n = static_cast<float>(static_cast<int32_t>(t + std::copysign(0.5f, t)));
-    const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;  // ln 2 in two parts
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    return p * bits_to_float(static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23);
-}
-// ln x for a normal float x > 0: x = 2^e m with m in [sqrt(1/2), sqrt(2)), ln x = e ln 2 + ln m.
-inline float fast_log(float x) {
-    const uint32_t b = float_to_bits(x);
-    const uint32_t big = (b & 0x007fffffu) > 0x003504f3u;  // 1 if the mantissa is above sqrt(2): halve m, add 1 to e
-    const float e = static_cast<float>(static_cast<int32_t>(b >> 23) - 127 + static_cast<int32_t>(big));
-    const float m = bits_to_float((b & 0x007fffffu) | (0x3f800000u - (big << 23)));
-    const float f = m - 1.0f, z = f * f;
-    float y = 7.0376836292e-2f;
-    y = y * f - 1.1514610310e-1f;
-    y = y * f + 1.1676998740e-1f;
-    y = y * f - 1.2420140846e-1f;
-    y = y * f + 1.4249322787e-1f;
-    y = y * f - 1.6668057665e-1f;
-    y = y * f + 2.0000714765e-1f;
-    y = y * f - 2.4999993993e-1f;
-    y = y * f + 3.3333331174e-1f;
-    y = y * f * z - 2.12194440e-4f * e - 0.5f * z;
-    return (f + y) + 0.693359375f * e;
-}
-// Two independent standard normals from uniforms u1 in (0, 1] and u2 in [0, 1): Box-Muller with
-// both outputs, radius sqrt(-2 ln u1) and an angle uniform on the circle, q quarter turns (q =
-// floor(4 u2)) plus b in [-pi/4, pi/4], where sin and cos need only short polynomials (Cephes').
-inline void fast_normal_pair(double u1, double u2, float& z0, float& z1) {
-    const float radius = std::sqrt(-2.0f * fast_log(static_cast<float>(u1)));
-    const float v = static_cast<float>(4.0 * u2);
-    const int k = std::min(static_cast<int>(v), 3);  // v >= 0: the cast is floor
-    const float b = (v - static_cast<float>(k) - 0.5f) * 1.57079632679489662f, z = b * b;
-    const float c = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z -
-                    0.5f * z + 1.0f;
-    const float s = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * b + b;
-    // (c, s) turned by k quarter turns, without branches: an odd k turns once, (c, s) -> (-s, c);
-    // k >= 2 turns twice more, a change of sign.
-    const float odd = static_cast<float>(k & 1), even = 1.0f - odd;
-    const float sign = radius * static_cast<float>(1 - (k & 2));
-    z0 = sign * (even * c - odd * s);
-    z1 = sign * (even * s + odd * c);
-}
+// Fast float e^x, ln x and normal pairs, for the sampling loops; defined in section 17.
+inline float fast_exp(float x);
+inline float fast_log(float x);
+inline void fast_normal_pair(double u1, double u2, float& z0, float& z1);
 
 // SplitMix64's output function: a bijection on 64-bit integers that scatters every input bit
 // (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", 2014).
@@ -300,6 +216,28 @@ struct Rng {
     }
 };
 
+
+// Settings. Each config (MPCConfig, SACConfig, LoopConfig, MBConfig, MBPOConfig) lists its
+// settings once, in a field table, fields(f): one call f(Field{...}, member) per setting, named
+// as the reference's command-line flag. Checks, checkpoints and flags come from it (section 15).
+enum class Rule { any, positive, non_negative, minus1_or_positive, unit_open /* (0, 1] */, unit_closed /* [0, 1] */ };
+enum FieldTag : unsigned {
+    kUnchecked = 1,  // a resumed run need not agree on it (names, where files go, n_iter)
+    kBeyond = 2,     // not one of the reference's flags: an older run without it had the default
+    kNoFlag = 4,     // fixed in the reference's code, not a flag
+};
+struct Field {
+    const char* name;  // the flag's name without "--"
+    Rule rule;
+    unsigned tags;     // FieldTag bits
+    const char* help;
+};
+// The names of a choice's values (an enum class, or a bool: false, true), in order.
+struct Names {
+    const char* text[3];
+    int count;
+    Names(const char* a, const char* b, const char* c = nullptr) : text{a, b, c}, count(c ? 3 : 2) {}
+};
 
 // =================================================================================================
 // 2. Tensor: row-major matrices (owning Tensor, non-owning View)
@@ -405,7 +343,7 @@ enum class Activation { identity, tanh, relu };
 // made for this library (tests/fit_tanh.py). In float the relative error is below 4e-7 for every
 // input: FMAs and one division, many times faster than std::tanh. tanh_rational takes x already
 // clamped to [-9, 9] and works for a float or for a vector of floats (the matmul's epilogue
-// applies it to whole registers, see the appendix), with the same operations in the same order.
+// applies it to whole registers, section 18), with the same operations in the same order.
 template <class V>
 inline V tanh_rational(V x) {
     const V u = x * x;
@@ -493,7 +431,7 @@ struct Epilogue {
     bool accumulate = false;
 };
 
-// The tuned product lives in the appendix at the end of this file ("Speed"); here is its
+// The tuned product lives in section 18 (Part II, "Speed"); here is its
 // contract. It works on op(B) (and the bias) copied into the micro-kernel's layout, a PackedB.
 // Whoever multiplies owns the PackedB it packs into (an MLPWork has one), so nothing is cached
 // behind the caller's back, and a caller who multiplies by the same B many times (the planner,
@@ -502,7 +440,7 @@ struct Epilogue {
 // the blocking, the thread or the instruction set, so results do not depend on any of them.
 template <class T>
 struct PackedB {
-    Buffer<T> data;  // op(B) [K, N] and a bias [N] in the micro-kernel's layout (see the appendix)
+    Buffer<T> data;  // op(B) [K, N] and a bias [N] in the micro-kernel's layout (section 18)
     int K = 0, N = 0;
 };
 // out = op(B) and bias (or zeros) in the micro-kernel's layout; memory grows only when it must.
@@ -821,7 +759,7 @@ enum class ModelType { deterministic, probabilistic };
 
 inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 inline double softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
-// In float, softplus(x) = max(x, 0) + ln(1 + e^-|x|) with section 1's fast exp and log (error below
+// In float, softplus(x) = max(x, 0) + ln(1 + e^-|x|) with section 17's fast exp and log (error below
 // 4e-7 of max(softplus, 1)); in double (gradient checks) exact, like tanh_of. Likewise exp_of.
 inline float softplus_of(float x) { return (x > 0.0f ? x : 0.0f) + fast_log(1.0f + fast_exp(-std::fabs(x))); }
 inline double softplus_of(double x) { return softplus(x); }
@@ -875,6 +813,18 @@ void model_target(View<T> y, View<const T> obs, View<const T> next_obs, const Da
     }
 }
 
+// The scratch of Ensemble::train_step, one set per slice (N members x kSlices slices of rows).
+template <class T>
+struct EnsembleWork {
+    std::vector<MLPWork<T>> mlp;         // [N * kSlices] activations of a slice
+    std::vector<Tensor<T>> target;       // [N * kSlices] x [rows, ob_dim]: normalize(s' - s), Eq. 5
+    std::vector<Tensor<T>> dout;         // [N * kSlices] x [rows, outputs]: dLoss/dOutput
+    std::vector<Buffer<T>> grads;        // [N * kSlices] x [params]: the slice's share of the gradient
+    std::vector<Buffer<T>> bound_grads;  // [N * kSlices] x [2 D]: its share of the bounds' (probabilistic)
+    std::vector<T> loss;                 // [N * kSlices] the slice's share of its member's loss
+    Tensor<T> delta;                     // [rows of data, ob_dim] s' - s, for the statistics
+};
+
 template <class T>
 struct Ensemble {
     static constexpr double kBoundPenalty = 0.01;  // PETS's weight of sum max_lv - sum min_lv
@@ -887,22 +837,16 @@ struct Ensemble {
     std::vector<Buffer<T>> bounds;       // [N] x [2 D]: max_lv [D], then min_lv [D]
     std::vector<Buffer<T>> bound_grads;  // [N] x [2 D], same layout: the member's gradient
     std::vector<Adam<T>> bound_opts;     // [N]
-    std::vector<Buffer<T>> slice_bound_grads;  // [N * kSlices] x [2 D]: a slice's share
-
+    // Sampling state and results of training:
+    std::vector<int> perm;    // [rows of data] a permutation, partly reshuffled every step
+    std::vector<T> losses;    // [N] each member's loss at the last step
     // Training: each member's minibatch is cut into kSlices slices of rows, and the E x kSlices
     // slices run in parallel, each with its own scratch; a member's gradient is the sum of its
     // slices' gradients, always in the same order. kSlices is a constant, not the thread count,
     // so the result does not depend on the number of threads; with 2 slices, 3 members still
     // keep 2 threads equally busy.
     static constexpr int kSlices = 2;
-    std::vector<MLPWork<T>> work;     // [N * kSlices] activations of a slice
-    std::vector<Tensor<T>> target;    // [N * kSlices] x [rows, ob_dim]: normalize(s' - s), Eq. 5
-    std::vector<Tensor<T>> dout;      // [N * kSlices] x [rows, ob_dim]: dLoss/dOutput
-    std::vector<Buffer<T>> grads;     // [N * kSlices] x [params]: the slice's share of the gradient
-    std::vector<T> slice_loss;        // [N * kSlices] the slice's share of its member's loss
-    std::vector<T> losses;            // [N] each member's loss at the last step
-    std::vector<int> perm;          // [rows of data] a permutation, partly reshuffled every step
-    Tensor<T> delta;                // [rows of data, ob_dim] s' - s, for the statistics
+    EnsembleWork<T> train_work;
 
     Ensemble() = default;
     Ensemble(int ob_dim, int ac_dim, int n_models, int n_layers, int size, T learning_rate, uint64_t seed,
@@ -922,13 +866,13 @@ struct Ensemble {
                 bound_opts.emplace_back(2 * ob_dim, learning_rate);
             }
         }
-        if (probabilistic()) slice_bound_grads.assign(n_models * kSlices, Buffer<T>(2 * ob_dim, T(0)));
-        work.resize(n_models * kSlices);
-        target.resize(n_models * kSlices);
-        dout.resize(n_models * kSlices);
-        grads.resize(n_models * kSlices);
-        for (int j = 0; j < n_models * kSlices; ++j) grads[j].assign(nets[j / kSlices].size(), T(0));
-        slice_loss.assign(n_models * kSlices, T(0));
+        if (probabilistic()) train_work.bound_grads.assign(n_models * kSlices, Buffer<T>(2 * ob_dim, T(0)));
+        train_work.mlp.resize(n_models * kSlices);
+        train_work.target.resize(n_models * kSlices);
+        train_work.dout.resize(n_models * kSlices);
+        train_work.grads.resize(n_models * kSlices);
+        for (int j = 0; j < n_models * kSlices; ++j) train_work.grads[j].assign(nets[j / kSlices].size(), T(0));
+        train_work.loss.assign(n_models * kSlices, T(0));
         losses.assign(n_models, T(0));
         stats.obs = Normalizer<T>(ob_dim);
         stats.act = Normalizer<T>(ac_dim);
@@ -946,11 +890,11 @@ struct Ensemble {
         check_finite(obs, "Ensemble::fit_stats: obs");
         check_finite(act, "Ensemble::fit_stats: act");
         check_finite(next_obs, "Ensemble::fit_stats: next_obs");
-        delta.resize(obs.rows, obs_dim);
-        for (std::size_t i = 0; i < obs.size(); ++i) delta.data()[i] = next_obs.data[i] - obs.data[i];
+        train_work.delta.resize(obs.rows, obs_dim);
+        for (std::size_t i = 0; i < obs.size(); ++i) train_work.delta.data()[i] = next_obs.data[i] - obs.data[i];
         stats.obs.fit(obs);
         stats.act.fit(act);
-        stats.delta.fit(delta.view());
+        stats.delta.fit(train_work.delta.view());
     }
 
     // Eq. 6 with member m: next_obs [B, ob_dim] = obs + unnormalize(f_m([normalize(obs), normalize(act)])).
@@ -1020,15 +964,15 @@ struct Ensemble {
         losses[m] = 0;
         std::fill(net.grads.begin(), net.grads.end(), T(0));
         for (int s = 0; s < kSlices; ++s) {
-            losses[m] += slice_loss[m * kSlices + s];
-            const Buffer<T>& g = grads[m * kSlices + s];
+            losses[m] += train_work.loss[m * kSlices + s];
+            const Buffer<T>& g = train_work.grads[m * kSlices + s];
             for (std::size_t i = 0; i < g.size(); ++i) net.grads[i] += g[i];
         }
         if (!probabilistic()) return;
         Buffer<T>& bg = bound_grads[m];
         std::fill(bg.begin(), bg.end(), T(0));
         for (int s = 0; s < kSlices; ++s)
-            for (int j = 0; j < 2 * obs_dim; ++j) bg[j] += slice_bound_grads[m * kSlices + s][j];
+            for (int j = 0; j < 2 * obs_dim; ++j) bg[j] += train_work.bound_grads[m * kSlices + s][j];
         double penalty = 0;  // 0.01 (sum max_lv - sum min_lv); d/dmax = 0.01, d/dmin = -0.01
         for (int j = 0; j < obs_dim; ++j) {
             penalty += static_cast<double>(max_logvar(m)[j]) - min_logvar(m)[j];
@@ -1040,31 +984,32 @@ struct Ensemble {
 
     // Member m's share of Eq. 5 on `rows` rows idx[0..rows) of its minibatch of B rows: x =
     // [normalize(s), normalize(a)], target normalize(s' - s), the MSE's part (sum over these rows
-    // / (B ob_dim)) and its gradient into grads[job]. Probabilistic members: the Gaussian NLL's
+    // / (B ob_dim)) and its gradient into train_work.grads[job]. Probabilistic members: the Gaussian NLL's
     // part instead (the bound penalty is added once per member, by gather_gradient), and the
-    // bounds' gradient into slice_bound_grads[job].
+    // bounds' gradient into train_work.bound_grads[job].
     void slice_gradient(int job, int m, const int* idx, int rows, int B, View<const T> obs, View<const T> act,
                         View<const T> next_obs) {
         const MLP<T>& net = nets[m];
-        if (probabilistic()) std::fill(slice_bound_grads[job].begin(), slice_bound_grads[job].end(), T(0));
+        EnsembleWork<T>& w = train_work;
+        if (probabilistic()) std::fill(w.bound_grads[job].begin(), w.bound_grads[job].end(), T(0));
         if (rows == 0) {
-            std::fill(grads[job].begin(), grads[job].end(), T(0));
-            slice_loss[job] = 0;
+            std::fill(w.grads[job].begin(), w.grads[job].end(), T(0));
+            w.loss[job] = 0;
             return;
         }
-        if (work[job].max_batch < rows) work[job].reserve(net, rows);
-        target[job].resize(rows, obs_dim);
-        dout[job].resize(rows, net.out());
-        model_input(work[job].start_batch(net, rows), obs, act, stats, idx);
-        model_target(target[job].view(), obs, next_obs, stats, idx);
-        View<const T> y = mlp_forward(net, work[job]);
+        if (w.mlp[job].max_batch < rows) w.mlp[job].reserve(net, rows);
+        w.target[job].resize(rows, obs_dim);
+        w.dout[job].resize(rows, net.out());
+        model_input(w.mlp[job].start_batch(net, rows), obs, act, stats, idx);
+        model_target(w.target[job].view(), obs, next_obs, stats, idx);
+        View<const T> y = mlp_forward(net, w.mlp[job]);
         if (probabilistic()) {
-            slice_loss[job] = gaussian_nll(m, y, target[job].view(), dout[job].view(), B, slice_bound_grads[job].data());
+            w.loss[job] = gaussian_nll(m, y, w.target[job].view(), w.dout[job].view(), B, w.bound_grads[job].data());
         } else {
-            slice_loss[job] = mse_forward<T>(y, target[job].view()) * static_cast<T>(rows) / static_cast<T>(B);
-            mse_backward<T>(dout[job].view(), y, target[job].view(), static_cast<std::size_t>(B) * obs_dim);
+            w.loss[job] = mse_forward<T>(y, w.target[job].view()) * static_cast<T>(rows) / static_cast<T>(B);
+            mse_backward<T>(w.dout[job].view(), y, w.target[job].view(), static_cast<std::size_t>(B) * obs_dim);
         }
-        mlp_backward<T>(net, work[job], dout[job].view(), View<T>(), grads[job].data());
+        mlp_backward<T>(net, w.mlp[job], w.dout[job].view(), View<T>(), w.grads[job].data());
     }
 
     // The NLL part of the probabilistic loss on the rows of y [rows, 2 D] (mean, raw log-variance)
@@ -1305,35 +1250,15 @@ struct ReplayBuffer {
 // Cost of one call: M x E x K x H forward passes of one row. All candidates advance one step at a
 // time as one batch; the work is split into jobs (member, block of candidates), each running its
 // block through the whole horizon, two or more jobs per thread and no barrier until the end.
-//
-// Trajectory sampling (PETS, Chua et al. 2018, section 5): instead of one deterministic rollout
-// per member, each candidate gets P particles (MPCConfig::particles, default one per member). A
-// particle's next state is a draw of one member's Gaussian (probabilistic members; the mean for
-// deterministic ones). TS1 draws that member afresh for each particle at each step; TS-inf fixes
-// it per particle for the whole horizon (particle p uses member p mod E, PETS's even split). A
-// candidate's score is the mean over its particles of their summed rewards. The draws are keyed
-// by (call, round, step, candidate), so they do not depend on the thread count. Jobs are blocks
-// of candidates with all their particles (at most 256 rows); at each step each job gathers its
-// rows by member, predicts, and scatters them back, in preallocated scratch.
-//
-// Planning on the true simulator (upper bound of a perfect model): the same candidates, scored by
-// a TrueModel that the caller supplies (this library knows no simulator; envs/true_model.hpp has
-// one for every env of envs/). One score per candidate: the summed rewards of its actions
-// simulated from the real env's current state.
+// After CEM: trajectory sampling (PETS) and scoring on a true simulator, two other ways to score.
 
 // The environment's batched reward: obs [n, ob_dim], act [n, ac_dim] -> rew [n], done [n] (or null).
 template <class T>
 using RewardFn = void (*)(const T* obs, const T* act, int n, T* rew, T* done);
 
-// How the planner carries a candidate through the learned model (see above).
+// How the planner carries a candidate through the learned model: one mean rollout per member
+// (the homework), or particles (trajectory sampling, below).
 enum class Propagation { expectation, ts1, tsinf };
-
-// The particles' Gaussian noise: in float two normals per pair of uniforms (Rng::normals); in
-// double one normal() each.
-inline void sample_normals(Rng& rng, float* out, int n) { rng.normals(out, n); }
-inline void sample_normals(Rng& rng, double* out, int n) {
-    for (int i = 0; i < n; ++i) out[i] = rng.normal();
-}
 
 struct MPCConfig {
     int horizon = 10;           // H
@@ -1342,42 +1267,50 @@ struct MPCConfig {
     int cem_iterations = 4;     // M
     int cem_num_elites = 5;     // J
     double cem_alpha = 1.0;     // smoothing: new = alpha * elite statistic + (1 - alpha) * old
-    Propagation propagation = Propagation::expectation;  // expectation: one mean rollout per member
+    Propagation propagation = Propagation::expectation;
     int particles = 0;          // P per candidate with ts1 / tsinf; 0: one per member
     bool true_model = false;    // score on the true simulator (run_mb then needs a TrueModel)
 
-    // Throws ConfigError naming the first setting out of range. The CEM settings are checked
-    // with random shooting too (as the command line always did), so a run can switch to CEM.
-    void validate() const {
-        auto bad = [](const char* field, const std::string& problem) { throw ConfigError("MPCConfig", field, problem); };
-        if (horizon <= 0) bad("mpc_horizon", "must be positive, got " + std::to_string(horizon));
-        if (num_sequences <= 0) bad("mpc_num_action_sequences", "must be positive, got " + std::to_string(num_sequences));
-        if (cem_iterations <= 0) bad("cem_iterations", "must be positive, got " + std::to_string(cem_iterations));
-        if (cem_num_elites <= 0 || cem_num_elites > num_sequences)
-            bad("cem_num_elites", "must be in [1, mpc_num_action_sequences = " + std::to_string(num_sequences) +
-                                      "], got " + std::to_string(cem_num_elites));
-        if (!(cem_alpha > 0 && cem_alpha <= 1)) {
-            std::ostringstream v;
-            v << cem_alpha;
-            bad("cem_alpha", "must be in (0, 1], got " + v.str());
+    // The field table (section 15): the reference's flags, then (beyond) those it lacks.
+    template <class V>
+    void fields(V&& f, bool beyond) {
+        if (!beyond) {
+            f(Field{"mpc_horizon", Rule::positive, 0, "planning horizon H"}, horizon);
+            f(Field{"mpc_num_action_sequences", Rule::positive, 0, "candidate sequences K"}, num_sequences);
+            f(Field{"mpc_action_sampling_strategy", Rule::any, 0, "random | cem"}, cem, Names("random", "cem"));
+            f(Field{"cem_iterations", Rule::positive, 0, "CEM rounds M (the first is uniform)"}, cem_iterations);
+            f(Field{"cem_num_elites", Rule::any, 0, "CEM elites J, in [1, K]"}, cem_num_elites);
+            f(Field{"cem_alpha", Rule::unit_open, 0, "CEM smoothing in (0, 1]"}, cem_alpha);
+        } else {
+            f(Field{"mpc_propagation", Rule::any, kBeyond,
+                    "expectation | ts1 | tsinf: one mean rollout per member, or particles with a member drawn per "
+                    "step / fixed per particle"},
+              propagation, Names("expectation", "ts1", "tsinf"));
+            f(Field{"mpc_particles", Rule::non_negative, kBeyond, "particles per candidate with ts1 / tsinf; 0: one per member"},
+              particles);
+            f(Field{"mpc_model", Rule::any, kBeyond, "learned | true: plan on the ensemble, or on the true simulator"},
+              true_model, Names("learned", "true"));
         }
-        if (particles < 0) bad("mpc_particles", "must be >= 0, got " + std::to_string(particles));
     }
+    template <class V>
+    void fields(V&& f) {
+        fields(f, false);
+        fields(f, true);
+    }
+    // Throws ConfigError naming the first setting out of range (section 15). The CEM settings are
+    // checked with random shooting too, so a run can switch to CEM.
+    void validate() const;
 };
 
-// The true simulator as the planner sees it, implemented by the caller (envs/true_model.hpp).
-// begin() is called once per planning call, from one thread, before any rollout; rollout() may
-// run concurrently for distinct slots and must leave the real environment untouched.
+// The particles' Gaussian noise: in float two normals per pair of uniforms (Rng::normals); in
+// double one normal() each.
+inline void sample_normals(Rng& rng, float* out, int n) { rng.normals(out, n); }
+inline void sample_normals(Rng& rng, double* out, int n) {
+    for (int i = 0; i < n; ++i) out[i] = rng.normal();
+}
+
 template <class T>
-struct TrueModel {
-    virtual ~TrueModel() = default;
-    // Prepare `slots` independent copies of the simulation (once, before planning).
-    virtual void reserve(int slots) = 0;
-    // Snapshot the real environment's current state.
-    virtual void begin() = 0;
-    // The summed reward of actions [H, ac_dim] simulated from the snapshot with copy `slot`.
-    virtual T rollout(int slot, View<const T> actions) = 0;
-};
+struct TrueModel;  // a true simulator to score candidates on (below)
 
 // The planner shares ownership of the ensemble it plans with (the caller keeps training it
 // through its own shared_ptr), so no move or copy of anything can leave the planner dangling.
@@ -1435,62 +1368,72 @@ struct MPC {
         order.resize(K);
         mu.assign(cfg.horizon * ac_dim, T(0));
         sigma.assign(cfg.horizon * ac_dim, T(0));
-        if (cfg.propagation == Propagation::expectation) {
-            score.resize(E, K);
-            blocks = (K + 255) / 256;  // blocks of at most 256 candidates, as equal as possible
-            block = (K + blocks - 1) / blocks;
-            jobs.resize(static_cast<std::size_t>(E) * blocks);
-            for (JobWork& j : jobs) {
-                j.work.reserve(ens.nets[0], block);
-                j.s.resize(block, ob_dim);
-                j.s_next.resize(block, ob_dim);
-                j.a.resize(block, ac_dim);
-                j.r.resize(block, 1);
-            }
-        } else {
-            particles = cfg.particles > 0 ? cfg.particles : E;
-            score.resize(1, K);
-            // Candidates per job: each member's share of a job's rows (P / E per candidate) about 256,
-            // the batch the matmul is fast at (the rows of a job are split among the members).
-            const int per_job = std::max(1, 256 * E / particles);
-            blocks = (K + per_job - 1) / per_job;
-            block = (K + blocks - 1) / blocks;
-            const int R = block * particles;
-            jobs.resize(blocks);
-            for (JobWork& j : jobs) {
-                j.work.reserve(ens.nets[0], R);
-                for (Tensor<T>* t : {&j.s, &j.s_next, &j.eps, &j.g_s, &j.g_eps, &j.g_next}) t->resize(R, ob_dim);
-                j.a.resize(R, ac_dim);
-                j.g_a.resize(R, ac_dim);
-                j.r.resize(R, 1);
-                j.total.assign(R, T(0));
-                j.member.assign(R, 0);
-                j.rows_of.assign(R, 0);
-            }
+        if (cfg.propagation != Propagation::expectation) {
+            reserve_sampled();  // below
+            return;
+        }
+        score.resize(E, K);
+        blocks = (K + 255) / 256;  // blocks of at most 256 candidates, as equal as possible
+        block = (K + blocks - 1) / blocks;
+        jobs.resize(static_cast<std::size_t>(E) * blocks);
+        for (JobWork& j : jobs) {
+            j.work.reserve(ens.nets[0], block);
+            j.s.resize(block, ob_dim);
+            j.s_next.resize(block, ob_dim);
+            j.a.resize(block, ac_dim);
+            j.r.resize(block, 1);
         }
     }
 
-    // Score candidates on the true simulator from now on (the ensemble is no longer used): one
-    // job, and one copy of the simulation, per block of at most 64 candidates.
-    void plan_on(TrueModel<T>& true_model) {
-        if (cfg.propagation != Propagation::expectation || cfg.particles != 0)
-            fail("MPC: planning on the true model takes no trajectory sampling (mpc_propagation expectation, "
-                 "mpc_particles 0)");
-        truth = &true_model;
-        const int K = cfg.num_sequences;
-        score.resize(1, K);
-        blocks = (K + 63) / 64;
-        block = (K + blocks - 1) / blocks;
-        jobs.resize(blocks);
-        truth->reserve(blocks);
+    // The action for observation obs [1, ob_dim], written to action [1, ac_dim]: sample
+    // candidates, evaluate them, and (CEM) refit the sampling distribution, for M rounds (random
+    // shooting: one); then choose.
+    void act(View<const T> obs, View<T> action) {
+        check_shape(obs, 1, ob_dim, "MPC::act: observation");
+        check_shape(action, 1, ac_dim, "MPC::act: action");
+        check_finite(obs, "MPC::act: observation");
+        const uint64_t call = calls++;
+        const int rounds = cfg.cem ? cfg.cem_iterations : 1;
+        if (truth) truth->begin();
+        for (int round = 0; round < rounds; ++round) {
+            sample(call, round);
+            evaluate(obs, call, round);
+            for (int i = 0; i < cfg.num_sequences; ++i)  // NaN would make the elites' sort undefined
+                if (!std::isfinite(mean_score[i]))
+                    fail("MPC::act: planning call ", call, ", round ", round, ": candidate ", i, " scored ",
+                         mean_score[i], " (a non-finite model prediction or reward)");
+            if (cfg.cem) refit(round);
+        }
+        choose(action);
     }
+
+
+    // cand: round 0 uniform in the bounds, later rounds from N(mu, sigma), clipped to the bounds.
+    void sample(uint64_t call, int round) {
+        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
+        ParallelErrors errors;
+        MBRL_OMP(parallel for schedule(static))
+        for (int i = 0; i < K; ++i) {
+            errors.run(i, [&] {
+                Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(round) * K + i);
+                T* c = cand.row(i);
+                for (int d = 0; d < D; ++d) {
+                    const int j = d % ac_dim;
+                    const double x = round == 0 ? rng.uniform(low[j], high[j]) : mu[d] + sigma[d] * rng.normal();
+                    c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
+                }
+            });
+        }
+        errors.rethrow();
+    }
+
 
     // Scores every candidate in `cand` from the real observation obs [1, ob_dim] into mean_score.
     // (call, round) key the particles' random numbers (trajectory sampling).
     void evaluate(View<const T> obs, uint64_t call = 0, int round = 0) {
         check_shape(obs, 1, ob_dim, "MPC::evaluate: observation");
-        if (truth) return evaluate_true();
-        if (cfg.propagation != Propagation::expectation) return evaluate_sampled(obs, call, round);
+        if (truth) return evaluate_true();                                                          // below
+        if (cfg.propagation != Propagation::expectation) return evaluate_sampled(obs, call, round);  // below
         const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon;
         packed.resize(E);
         for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m]);
@@ -1526,117 +1469,6 @@ struct MPC {
         }
     }
 
-    // Trajectory sampling (TS1 / TS-inf): P particles per candidate, each stepping with one
-    // member's draw; score = mean over particles of their summed rewards.
-    void evaluate_sampled(View<const T> obs, uint64_t call, int round) {
-        const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon, P = particles;
-        const bool ts1 = cfg.propagation == Propagation::ts1, noisy = model->probabilistic();
-        packed.resize(E);
-        for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m]);
-        MBRL_OMP(parallel for schedule(static))
-        for (int j = 0; j < static_cast<int>(jobs.size()); ++j) {  // job j: candidates [j block, j block + n)
-            JobWork& job = jobs[j];
-            const int i0 = j * block, n = std::min(block, K - i0), R = n * P;
-            if (n <= 0) continue;
-            View<T> s = job.s.view().middle_rows(0, R), s2 = job.s_next.view().middle_rows(0, R);
-            View<T> a = job.a.view().middle_rows(0, R);
-            for (int r = 0; r < R; ++r) {
-                std::copy(obs.data, obs.data + ob_dim, s.row(r));
-                job.total[r] = T(0);
-            }
-            for (int t = 0; t < H; ++t) {
-                for (int i = 0; i < n; ++i) {  // this step's members and noise of candidate i's particles
-                    Rng rng(seed, Stream::particle, call, (static_cast<uint64_t>(round) * H + t) * K + i0 + i);
-                    for (int p = 0; p < P; ++p) {
-                        const int r = i * P + p;
-                        job.member[r] = ts1 ? static_cast<int>(rng.below(static_cast<uint64_t>(E))) : p % E;
-                        std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(r));
-                    }
-                    if (noisy) sample_normals(rng, job.eps.row(i * P), P * ob_dim);  // rows i P .. i P + P - 1
-                }
-                for (int m = 0; m < E; ++m) {  // member m's rows: gather, predict, scatter
-                    int c = 0;
-                    for (int r = 0; r < R; ++r) {
-                        if (job.member[r] != m) continue;
-                        std::copy(s.row(r), s.row(r) + ob_dim, job.g_s.row(c));
-                        std::copy(a.row(r), a.row(r) + ac_dim, job.g_a.row(c));
-                        if (noisy) std::copy(job.eps.row(r), job.eps.row(r) + ob_dim, job.g_eps.row(c));
-                        job.rows_of[c++] = r;
-                    }
-                    if (c == 0) continue;
-                    View<T> next = job.g_next.view().middle_rows(0, c);
-                    model->predict_sample(m, job.g_s.view().middle_rows(0, c), job.g_a.view().middle_rows(0, c), next,
-                                          job.g_eps.view().middle_rows(0, c), job.work, &packed[m]);
-                    for (int k = 0; k < c; ++k) std::copy(next.row(k), next.row(k) + ob_dim, s2.row(job.rows_of[k]));
-                }
-                reward(s2.data, a.data, R, job.r.data(), nullptr);  // R(s_{t+1})
-                for (int r = 0; r < R; ++r) job.total[r] += job.r.data()[r];
-                std::swap(s.data, s2.data);
-            }
-            for (int i = 0; i < n; ++i) {
-                T sum = 0;
-                for (int p = 0; p < P; ++p) sum += job.total[i * P + p];
-                score(0, i0 + i) = sum / static_cast<T>(P);
-            }
-        }
-        for (int i = 0; i < K; ++i) mean_score[i] = score(0, i);
-    }
-
-    // The true simulator: candidate i's score is its summed reward simulated from the real state.
-    void evaluate_true() {
-        const int K = cfg.num_sequences, H = cfg.horizon;
-        ParallelErrors errors;  // the simulator is the caller's code: it may throw
-        MBRL_OMP(parallel for schedule(static))
-        for (int j = 0; j < blocks; ++j) {  // job j: candidates [j block, j block + n) with copy j
-            errors.run(j, [&] {
-                const int i0 = j * block, n = std::min(block, K - i0);
-                for (int i = 0; i < n; ++i) score(0, i0 + i) = truth->rollout(j, View<const T>(cand.row(i0 + i), H, ac_dim));
-            });
-        }
-        errors.rethrow();
-        for (int i = 0; i < K; ++i) mean_score[i] = score(0, i);
-    }
-
-    // The action for observation obs [1, ob_dim], written to action [1, ac_dim]: sample
-    // candidates, evaluate them, and (CEM) refit the sampling distribution, for M rounds (random
-    // shooting: one); then choose.
-    void act(View<const T> obs, View<T> action) {
-        check_shape(obs, 1, ob_dim, "MPC::act: observation");
-        check_shape(action, 1, ac_dim, "MPC::act: action");
-        check_finite(obs, "MPC::act: observation");
-        const uint64_t call = calls++;
-        const int rounds = cfg.cem ? cfg.cem_iterations : 1;
-        if (truth) truth->begin();
-        for (int round = 0; round < rounds; ++round) {
-            sample(call, round);
-            evaluate(obs, call, round);
-            for (int i = 0; i < cfg.num_sequences; ++i)  // NaN would make the elites' sort undefined
-                if (!std::isfinite(mean_score[i]))
-                    fail("MPC::act: planning call ", call, ", round ", round, ": candidate ", i, " scored ",
-                         mean_score[i], " (a non-finite model prediction or reward)");
-            if (cfg.cem) refit(round);
-        }
-        choose(action);
-    }
-
-    // cand: round 0 uniform in the bounds, later rounds from N(mu, sigma), clipped to the bounds.
-    void sample(uint64_t call, int round) {
-        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
-        ParallelErrors errors;
-        MBRL_OMP(parallel for schedule(static))
-        for (int i = 0; i < K; ++i) {
-            errors.run(i, [&] {
-                Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(round) * K + i);
-                T* c = cand.row(i);
-                for (int d = 0; d < D; ++d) {
-                    const int j = d % ac_dim;
-                    const double x = round == 0 ? rng.uniform(low[j], high[j]) : mu[d] + sigma[d] * rng.normal();
-                    c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
-                }
-            });
-        }
-        errors.rethrow();
-    }
 
     // CEM: the J best candidates (the elites; ties broken by index, so the choice is reproducible)
     // give mu <- alpha mean + (1 - alpha) mu and sigma <- alpha std + (1 - alpha) sigma, per
@@ -1659,6 +1491,7 @@ struct MPC {
         }
     }
 
+
     // Random shooting: the first action of the best candidate; CEM: the first action of the mean.
     void choose(View<T> action) const {
         if (cfg.cem) {
@@ -1668,6 +1501,152 @@ struct MPC {
             std::copy(cand.row(best), cand.row(best) + ac_dim, action.data);
         }
     }
+
+    // ---------------------------------------------------------------------------------------------
+    // Trajectory sampling (PETS, Chua et al. 2018, section 5): instead of one deterministic rollout
+    // per member, each candidate gets P particles (MPCConfig::particles, default one per member). A
+    // particle's next state is a draw of one member's Gaussian (probabilistic members; the mean for
+    // deterministic ones). TS1 draws that member afresh for each particle at each step; TS-inf fixes
+    // it per particle for the whole horizon (particle p uses member p mod E, PETS's even split). A
+    // candidate's score is the mean over its particles of their summed rewards. The draws are keyed
+    // by (call, round, step, candidate), so they do not depend on the thread count. Jobs are blocks
+    // of candidates with all their particles; at each step each job gathers its rows by member,
+    // predicts, and scatters them back, in preallocated scratch.
+    void reserve_sampled() {
+        const Ensemble<T>& ens = *model;
+        const int K = cfg.num_sequences, E = ens.size();
+        particles = cfg.particles > 0 ? cfg.particles : E;
+        score.resize(1, K);
+        // Candidates per job: each member's share of a job's rows (P / E per candidate) about 256,
+        // the batch the matmul is fast at (the rows of a job are split among the members).
+        const int per_job = std::max(1, 256 * E / particles);
+        blocks = (K + per_job - 1) / per_job;
+        block = (K + blocks - 1) / blocks;
+        const int R = block * particles;
+        jobs.resize(blocks);
+        for (JobWork& j : jobs) {
+            j.work.reserve(ens.nets[0], R);
+            for (Tensor<T>* t : {&j.s, &j.s_next, &j.eps, &j.g_s, &j.g_eps, &j.g_next}) t->resize(R, ob_dim);
+            j.a.resize(R, ac_dim);
+            j.g_a.resize(R, ac_dim);
+            j.r.resize(R, 1);
+            j.total.assign(R, T(0));
+            j.member.assign(R, 0);
+            j.rows_of.assign(R, 0);
+        }
+    }
+
+    // Trajectory sampling (TS1 / TS-inf): P particles per candidate, each stepping with one
+    // member's draw; score = mean over particles of their summed rewards.
+    void evaluate_sampled(View<const T> obs, uint64_t call, int round) {
+        const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon, P = particles;
+        const bool ts1 = cfg.propagation == Propagation::ts1, noisy = model->probabilistic();
+        packed.resize(E);
+        for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m]);
+        ParallelErrors errors;  // the reward function is the caller's code: it may throw
+        MBRL_OMP(parallel for schedule(static))
+        for (int j = 0; j < static_cast<int>(jobs.size()); ++j) {  // job j: candidates [j block, j block + n)
+            errors.run(j, [&] {
+                JobWork& job = jobs[j];
+                const int i0 = j * block, n = std::min(block, K - i0), R = n * P;
+                if (n <= 0) return;
+                View<T> s = job.s.view().middle_rows(0, R), s2 = job.s_next.view().middle_rows(0, R);
+                View<T> a = job.a.view().middle_rows(0, R);
+                for (int r = 0; r < R; ++r) {
+                    std::copy(obs.data, obs.data + ob_dim, s.row(r));
+                    job.total[r] = T(0);
+                }
+                for (int t = 0; t < H; ++t) {
+                    for (int i = 0; i < n; ++i) {  // this step's members and noise of candidate i's particles
+                        Rng rng(seed, Stream::particle, call, (static_cast<uint64_t>(round) * H + t) * K + i0 + i);
+                        for (int p = 0; p < P; ++p) {
+                            const int r = i * P + p;
+                            job.member[r] = ts1 ? static_cast<int>(rng.below(static_cast<uint64_t>(E))) : p % E;
+                            std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(r));
+                        }
+                        if (noisy) sample_normals(rng, job.eps.row(i * P), P * ob_dim);  // rows i P .. i P + P - 1
+                    }
+                    for (int m = 0; m < E; ++m) {  // member m's rows: gather, predict, scatter
+                        int c = 0;
+                        for (int r = 0; r < R; ++r) {
+                            if (job.member[r] != m) continue;
+                            std::copy(s.row(r), s.row(r) + ob_dim, job.g_s.row(c));
+                            std::copy(a.row(r), a.row(r) + ac_dim, job.g_a.row(c));
+                            if (noisy) std::copy(job.eps.row(r), job.eps.row(r) + ob_dim, job.g_eps.row(c));
+                            job.rows_of[c++] = r;
+                        }
+                        if (c == 0) continue;
+                        View<T> next = job.g_next.view().middle_rows(0, c);
+                        model->predict_sample(m, job.g_s.view().middle_rows(0, c), job.g_a.view().middle_rows(0, c), next,
+                                              job.g_eps.view().middle_rows(0, c), job.work, &packed[m]);
+                        for (int k = 0; k < c; ++k) std::copy(next.row(k), next.row(k) + ob_dim, s2.row(job.rows_of[k]));
+                    }
+                    reward(s2.data, a.data, R, job.r.data(), nullptr);  // R(s_{t+1})
+                    for (int r = 0; r < R; ++r) job.total[r] += job.r.data()[r];
+                    std::swap(s.data, s2.data);
+                }
+                for (int i = 0; i < n; ++i) {
+                    T sum = 0;
+                    for (int p = 0; p < P; ++p) sum += job.total[i * P + p];
+                    score(0, i0 + i) = sum / static_cast<T>(P);
+                }
+            });
+        }
+        errors.rethrow();
+        for (int i = 0; i < K; ++i) mean_score[i] = score(0, i);
+    }
+
+
+    // ---------------------------------------------------------------------------------------------
+    // Planning on the true simulator (upper bound of a perfect model): the same candidates, scored by
+    // a TrueModel that the caller supplies (this library knows no simulator; envs/true_model.hpp has
+    // one for every env of envs/). One score per candidate: the summed rewards of its actions
+    // simulated from the real env's current state.
+    // Score candidates on the true simulator from now on (the ensemble is no longer used): one
+    // job, and one copy of the simulation, per block of at most 64 candidates.
+    void plan_on(TrueModel<T>& true_model) {
+        if (cfg.propagation != Propagation::expectation || cfg.particles != 0)
+            fail("MPC: planning on the true model takes no trajectory sampling (mpc_propagation expectation, "
+                 "mpc_particles 0)");
+        truth = &true_model;
+        const int K = cfg.num_sequences;
+        score.resize(1, K);
+        blocks = (K + 63) / 64;
+        block = (K + blocks - 1) / blocks;
+        jobs.resize(blocks);
+        truth->reserve(blocks);
+    }
+
+
+    // The true simulator: candidate i's score is its summed reward simulated from the real state.
+    void evaluate_true() {
+        const int K = cfg.num_sequences, H = cfg.horizon;
+        ParallelErrors errors;  // the simulator is the caller's code: it may throw
+        MBRL_OMP(parallel for schedule(static))
+        for (int j = 0; j < blocks; ++j) {  // job j: candidates [j block, j block + n) with copy j
+            errors.run(j, [&] {
+                const int i0 = j * block, n = std::min(block, K - i0);
+                for (int i = 0; i < n; ++i) score(0, i0 + i) = truth->rollout(j, View<const T>(cand.row(i0 + i), H, ac_dim));
+            });
+        }
+        errors.rethrow();
+        for (int i = 0; i < K; ++i) mean_score[i] = score(0, i);
+    }
+
+};
+
+// The true simulator as the planner sees it, implemented by the caller (envs/true_model.hpp).
+// begin() is called once per planning call, from one thread, before any rollout; rollout() may
+// run concurrently for distinct slots and must leave the real environment untouched.
+template <class T>
+struct TrueModel {
+    virtual ~TrueModel() = default;
+    // Prepare `slots` independent copies of the simulation (once, before planning).
+    virtual void reserve(int slots) = 0;
+    // Snapshot the real environment's current state.
+    virtual void begin() = 0;
+    // The summed reward of actions [H, ac_dim] simulated from the snapshot with copy `slot`.
+    virtual T rollout(int slot, View<const T> actions) = 0;
 };
 
 // =================================================================================================
@@ -1688,36 +1667,34 @@ struct MPC {
 struct SACConfig {
     int n_layers = 2, size = 64;
     double learning_rate = 3e-4, discount = 0.99, init_temperature = 1.0, tau = 0.005;
-    int batch = 256;                         // sac_train_batch_size
+    int batch = 256;
     int critic_updates = 1, actor_updates = 1;
     int actor_update_frequency = 1, critic_target_update_frequency = 1;
     // How the learned parameter p gives log std: clamp(p, -20, 2) (default, the reference's reading)
-    // or, with logstd_tanh, tanh(p), so std stays in [e^-1, e] (some public solutions; issue 11).
+    // or, with logstd_tanh, tanh(p), so std stays in [e^-1, e] (some public solutions).
     bool logstd_tanh = false;
 
-    // Throws ConfigError naming the first setting out of range (fields named as the reference's flags).
-    void validate() const {
-        auto bad = [](const char* field, const std::string& problem) { throw ConfigError("SACConfig", field, problem); };
-        auto num = [](double v) {
-            std::ostringstream s;
-            s << v;
-            return s.str();
-        };
-        auto positive = [&](const char* field, int v) {
-            if (v <= 0) bad(field, "must be positive, got " + std::to_string(v));
-        };
-        if (n_layers < 0) bad("sac_n_layers", "must be >= 0, got " + std::to_string(n_layers));
-        positive("sac_size", size);
-        if (!(learning_rate > 0)) bad("sac_learning_rate", "must be positive, got " + num(learning_rate));
-        if (!(discount >= 0 && discount <= 1)) bad("sac_discount", "must be in [0, 1], got " + num(discount));
-        if (!(init_temperature > 0)) bad("sac_init_temperature", "must be positive, got " + num(init_temperature));
-        if (!(tau >= 0 && tau <= 1)) bad("critic_tau", "must be in [0, 1], got " + num(tau));
-        positive("sac_train_batch_size", batch);
-        positive("sac_num_critic_updates_per_agent_update", critic_updates);
-        positive("sac_num_actor_updates_per_agent_update", actor_updates);
-        positive("sac_actor_update_frequency", actor_update_frequency);
-        positive("sac_critic_target_update_frequency", critic_target_update_frequency);
+    // The field table (section 15), under run_hw4_mbpo.py's flag names.
+    template <class V>
+    void fields(V&& f) {
+        f(Field{"sac_n_layers", Rule::non_negative, 0, "hidden layers of actor and critics"}, n_layers);
+        f(Field{"sac_size", Rule::positive, 0, "units per hidden layer of actor and critics"}, size);
+        f(Field{"sac_learning_rate", Rule::positive, 0, "Adam step size of actor, critics and alpha"}, learning_rate);
+        f(Field{"sac_discount", Rule::unit_closed, 0, "gamma"}, discount);
+        f(Field{"sac_init_temperature", Rule::positive, 0, "initial alpha"}, init_temperature);
+        f(Field{"critic_tau", Rule::unit_closed, kNoFlag, "Polyak weight of the target critics"}, tau);
+        f(Field{"sac_train_batch_size", Rule::positive, 0, "SAC minibatch rows"}, batch);
+        f(Field{"sac_num_critic_updates_per_agent_update", Rule::positive, 0, "critic updates per SAC step"},
+          critic_updates);
+        f(Field{"sac_num_actor_updates_per_agent_update", Rule::positive, 0, "actor updates per SAC step"}, actor_updates);
+        f(Field{"sac_actor_update_frequency", Rule::positive, 0, "update the actor every this many steps"},
+          actor_update_frequency);
+        f(Field{"sac_critic_target_update_frequency", Rule::positive, 0, "update the target critics every this many steps"},
+          critic_target_update_frequency);
+        f(Field{"sac_logstd", Rule::any, kBeyond, "clamp | tanh: log std of the actor: clamp(p, -20, 2) or tanh(p)"},
+          logstd_tanh, Names("clamp", "tanh"));
     }
+    void validate() const;  // throws ConfigError naming the first setting out of range (section 15)
 };
 
 // k distinct integers of [0, n), uniformly (Floyd's algorithm), into out.
@@ -1730,6 +1707,21 @@ inline void sample_distinct(int n, int k, Rng& rng, std::vector<int>& out) {
     }
 }
 
+// The scratch of SAC's training step, for one minibatch of B = batch rows, allocated once. Index c is critic Q_{c+1}.
+template <class T>
+struct SACWork {
+    MLPWork<T> q[2], q_targ[2];     // activations of the critics and of their targets
+    MLPWork<T> actor, actor_one;    // of the actor on B rows; on one row (act())
+    Tensor<T> a_pi, eps, logp;      // [B, ac], [B, ac], [B, 1] a sample of pi and its log-prob
+    Tensor<T> y;                    // [B, 1] the critics' regression target
+    Tensor<T> critic_dq[2];         // [B, 1] dLoss_critic/dQ_c
+    Tensor<T> actor_dq[2];          // [B, 1] dLoss_actor/dQ_c (nonzero where Q_c is the smaller)
+    Tensor<T> actor_dsa[2];         // [B, ob + ac] dLoss_actor/d[s, a] through Q_c
+    Tensor<T> actor_du;             // [B, ac] dLoss_actor/du, u the pre-tanh action
+    Buffer<T> unused_q_grads[2];    // the critics' parameter gradients of the actor step (dropped)
+    std::vector<T> dlogstd;         // [ac] dLoss_actor/dlogstd
+};
+
 template <class T>
 struct SAC {
     static constexpr double kLogStdMin = -20, kLogStdMax = 2;
@@ -1737,26 +1729,18 @@ struct SAC {
     SACConfig cfg;
     T act_low = -1, act_high = 1;    // the reference clamps actions to [min(low), max(high)]
     uint64_t seed = 0;
+    // Parameters:
     MLP<T> q1, q2, q1_targ, q2_targ;  // critics [ob + ac -> 1], ReLU; targets start as copies
     MLP<T> actor;                     // mean of u [ob -> ac], tanh
     std::vector<T> logstd;            // [ac] log std of u, state independent
     T log_alpha = 0;
+    // Optimizer state, and the counters that key the random numbers:
     Adam<T> q1_opt, q2_opt, actor_opt, logstd_opt, alpha_opt;
     long training_step = 0;
     uint64_t act_calls = 0;
     T last_critic_loss = 0, last_actor_loss = 0, last_alpha_loss = 0;
-
-    // Scratch for one minibatch of B = cfg.batch rows, allocated once. Index c is critic Q_{c+1}.
-    MLPWork<T> q_work[2], q_targ_work[2];  // activations of the critics and of their targets
-    MLPWork<T> actor_work, actor_work_one;  // of the actor on B rows; on one row (act())
-    Tensor<T> a_pi, eps, logp;              // [B, ac], [B, ac], [B, 1] a sample of pi and its log-prob
-    Tensor<T> y;                            // [B, 1] the critics' regression target
-    Tensor<T> critic_dq[2];                 // [B, 1] dLoss_critic/dQ_c
-    Tensor<T> actor_dq[2];                  // [B, 1] dLoss_actor/dQ_c (nonzero where Q_c is the smaller)
-    Tensor<T> actor_dsa[2];                 // [B, ob + ac] dLoss_actor/d[s, a] through Q_c
-    Tensor<T> actor_du;                     // [B, ac] dLoss_actor/du, u the pre-tanh action
-    Buffer<T> unused_q_grads[2];            // the critics' parameter gradients of the actor step (dropped)
-    std::vector<T> dlogstd;                 // [ac] dLoss_actor/dlogstd
+    // Scratch:
+    SACWork<T> work;
 
     SAC() = default;
     SAC(int ob, int ac, T low, T high, const SACConfig& c, uint64_t seed_)
@@ -1778,21 +1762,21 @@ struct SAC {
         alpha_opt = Adam<T>(1, lr);
         const int B = c.batch;
         for (int k = 0; k < 2; ++k) {
-            q_work[k].reserve(q1, B);
-            q_targ_work[k].reserve(q1, B);
-            critic_dq[k].resize(B, 1);
-            actor_dq[k].resize(B, 1);
-            actor_dsa[k].resize(B, ob + ac);
-            unused_q_grads[k].assign(critic(k).size(), T(0));
+            work.q[k].reserve(q1, B);
+            work.q_targ[k].reserve(q1, B);
+            work.critic_dq[k].resize(B, 1);
+            work.actor_dq[k].resize(B, 1);
+            work.actor_dsa[k].resize(B, ob + ac);
+            work.unused_q_grads[k].assign(critic(k).size(), T(0));
         }
-        actor_work.reserve(actor, B);
-        actor_work_one.reserve(actor, 1);
-        a_pi.resize(B, ac);
-        eps.resize(B, ac);
-        logp.resize(B, 1);
-        y.resize(B, 1);
-        actor_du.resize(B, ac);
-        dlogstd.assign(ac, T(0));
+        work.actor.reserve(actor, B);
+        work.actor_one.reserve(actor, 1);
+        work.a_pi.resize(B, ac);
+        work.eps.resize(B, ac);
+        work.logp.resize(B, 1);
+        work.y.resize(B, 1);
+        work.actor_du.resize(B, ac);
+        work.dlogstd.assign(ac, T(0));
     }
     // The config, once its validate() has passed (the constructor checks before building anything).
     static const SACConfig& validated(const SACConfig& c) {
@@ -1832,11 +1816,11 @@ struct SAC {
         check_shape(action, 1, ac_dim, "SAC::act: action");
         check_finite(obs, "SAC::act: observation");
         Rng rng(seed, Stream::sac_act, act_calls++);
-        Tensor<T>& e = eps;  // row 0 of the training scratch serves
+        Tensor<T>& e = work.eps;  // row 0 of the training scratch serves
         for (int j = 0; j < ac_dim; ++j) e(0, j) = static_cast<T>(rng.normal());
-        policy_forward(obs, e.view().middle_rows(0, 1), actor_work_one,
-                       a_pi.view().middle_rows(0, 1), logp.view().middle_rows(0, 1));
-        for (int j = 0; j < ac_dim; ++j) action[j] = std::min(act_high, std::max(act_low, a_pi(0, j)));
+        policy_forward(obs, e.view().middle_rows(0, 1), work.actor_one,
+                       work.a_pi.view().middle_rows(0, 1), work.logp.view().middle_rows(0, 1));
+        for (int j = 0; j < ac_dim; ++j) action[j] = std::min(act_high, std::max(act_low, work.a_pi(0, j)));
     }
 
     // Q(s, a) of critic q for the rows of obs [B, ob] and act [B, ac]; returns the output [B, 1].
@@ -1852,8 +1836,8 @@ struct SAC {
     // eps [B, ac] = standard normal draws of rng.
     View<const T> draw_noise(Rng& rng, int B) {
         for (int i = 0; i < B; ++i)
-            for (int j = 0; j < ac_dim; ++j) eps(i, j) = static_cast<T>(rng.normal());
-        return eps.view().middle_rows(0, B);
+            for (int j = 0; j < ac_dim; ++j) work.eps(i, j) = static_cast<T>(rng.normal());
+        return work.eps.view().middle_rows(0, B);
     }
 
     // The critic step's gradients (into q1.grads, q2.grads) for a minibatch, with a' ~ pi(s')
@@ -1861,80 +1845,80 @@ struct SAC {
     T critic_gradients(View<const T> obs, View<const T> act, View<const T> rew, View<const T> next_obs,
                        View<const T> done, View<const T> noise) {
         const int B = obs.rows;
-        View<T> a_next = a_pi.view().middle_rows(0, B);
-        policy_forward(next_obs, noise, actor_work, a_next, logp.view().middle_rows(0, B));  // a' ~ pi(s')
+        View<T> a_next = work.a_pi.view().middle_rows(0, B);
+        policy_forward(next_obs, noise, work.actor, a_next, work.logp.view().middle_rows(0, B));  // a' ~ pi(s')
         // The two critics are independent: one per thread where there are two (same results on one).
         View<const T> q_targ[2];  // [B, 1] Q_targ_c(s', a')
         ParallelErrors errors;
         MBRL_OMP(parallel for schedule(static))
         for (int c = 0; c < 2; ++c)
-            errors.run(c, [&] { q_targ[c] = q_forward(critic_target(c), q_targ_work[c], next_obs, a_next); });
+            errors.run(c, [&] { q_targ[c] = q_forward(critic_target(c), work.q_targ[c], next_obs, a_next); });
         errors.rethrow();
         const T temperature = alpha(), gamma = static_cast<T>(cfg.discount);
         for (int i = 0; i < B; ++i)  // y = r + gamma (1 - d) (min_c Q_targ_c(s', a') - alpha log pi(a'|s'))
-            y(i, 0) = rew(i, 0) + gamma * (T(1) - done(i, 0)) *
-                                      (std::min(q_targ[0](i, 0), q_targ[1](i, 0)) - temperature * logp(i, 0));
-        View<const T> target = y.view().middle_rows(0, B);
+            work.y(i, 0) = rew(i, 0) + gamma * (T(1) - done(i, 0)) *
+                                      (std::min(q_targ[0](i, 0), q_targ[1](i, 0)) - temperature * work.logp(i, 0));
+        View<const T> target = work.y.view().middle_rows(0, B);
         T loss[2];  // MSE(Q_c(s, a), y) and its gradient into critic c
         MBRL_OMP(parallel for schedule(static))
         for (int c = 0; c < 2; ++c) {
             errors.run(c, [&] {
-                View<T> dq = critic_dq[c].view().middle_rows(0, B);
-                View<const T> q = q_forward(critic(c), q_work[c], obs, act);
+                View<T> dq = work.critic_dq[c].view().middle_rows(0, B);
+                View<const T> q = q_forward(critic(c), work.q[c], obs, act);
                 loss[c] = mse_forward<T>(q, target);
                 mse_backward<T>(dq, q, target);
-                mlp_backward<T>(critic(c), q_work[c], dq);
+                mlp_backward<T>(critic(c), work.q[c], dq);
             });
         }
         errors.rethrow();
         return loss[0] + loss[1];
     }
 
-    // The actor step's gradients (into actor.grads and dlogstd) for the states obs [B, ob], the
-    // sample drawn from `noise` [B, ac]; log pi of the sample stays in `logp` for the temperature
+    // The actor step's gradients (into actor.grads and work.dlogstd) for the states obs [B, ob], the
+    // sample drawn from `noise` [B, ac]; log pi of the sample stays in `work.logp` for the temperature
     // step. Returns the loss mean(alpha log pi(a|s) - min_c Q_c(s, a)).
     T actor_gradients(View<const T> obs, View<const T> noise) {
         const int B = obs.rows, D = ob_dim;
-        View<T> a = a_pi.view().middle_rows(0, B);
-        policy_forward(obs, noise, actor_work, a, logp.view().middle_rows(0, B));
+        View<T> a = work.a_pi.view().middle_rows(0, B);
+        policy_forward(obs, noise, work.actor, a, work.logp.view().middle_rows(0, B));
         View<const T> q[2];  // [B, 1] Q_c(s, a)
         ParallelErrors errors;
         MBRL_OMP(parallel for schedule(static))
-        for (int c = 0; c < 2; ++c) errors.run(c, [&] { q[c] = q_forward(critic(c), q_work[c], obs, a); });
+        for (int c = 0; c < 2; ++c) errors.run(c, [&] { q[c] = q_forward(critic(c), work.q[c], obs, a); });
         errors.rethrow();
         const T temperature = alpha(), inv_b = T(1) / static_cast<T>(B);
         double loss = 0;
         for (int i = 0; i < B; ++i) {  // dLoss/dQ flows only into the smaller critic
             const bool first = q[0](i, 0) <= q[1](i, 0);
-            loss += temperature * logp(i, 0) - (first ? q[0](i, 0) : q[1](i, 0));
-            actor_dq[0](i, 0) = first ? -inv_b : T(0);
-            actor_dq[1](i, 0) = first ? T(0) : -inv_b;
+            loss += temperature * work.logp(i, 0) - (first ? q[0](i, 0) : q[1](i, 0));
+            work.actor_dq[0](i, 0) = first ? -inv_b : T(0);
+            work.actor_dq[1](i, 0) = first ? T(0) : -inv_b;
         }
         // dLoss/d[s, a] through each critic (their parameter gradients are not wanted here).
         MBRL_OMP(parallel for schedule(static))
         for (int c = 0; c < 2; ++c)
             errors.run(c, [&] {
-                mlp_backward<T>(critic(c), q_work[c], actor_dq[c].view().middle_rows(0, B),
-                                actor_dsa[c].view().middle_rows(0, B), unused_q_grads[c].data());
+                mlp_backward<T>(critic(c), work.q[c], work.actor_dq[c].view().middle_rows(0, B),
+                                work.actor_dsa[c].view().middle_rows(0, B), work.unused_q_grads[c].data());
             });
         errors.rethrow();
-        std::fill(dlogstd.begin(), dlogstd.end(), T(0));
+        std::fill(work.dlogstd.begin(), work.dlogstd.end(), T(0));
         for (int i = 0; i < B; ++i)
             for (int j = 0; j < ac_dim; ++j) {
-                const T aj = a(i, j), da = actor_dsa[0](i, D + j) + actor_dsa[1](i, D + j);  // dLoss/da
+                const T aj = a(i, j), da = work.actor_dsa[0](i, D + j) + work.actor_dsa[1](i, D + j);  // dLoss/da
                 // u = mu + std eps: dLoss/du = dLoss/da (1 - a^2) + alpha/B d(log pi)/du, where
                 // d(log pi)/du = 2 tanh(u) = 2a through the squashing term (log N(u) does not
                 // depend on mu once eps is fixed). dLoss/dmu = dLoss/du.
-                actor_du(i, j) = da * (T(1) - aj * aj) + temperature * inv_b * T(2) * aj;
+                work.actor_du(i, j) = da * (T(1) - aj * aj) + temperature * inv_b * T(2) * aj;
                 // d/dlogstd = dLoss/du * std eps, plus alpha/B d(log N)/dlogstd = -alpha/B.
-                dlogstd[j] += actor_du(i, j) * std_of(j) * noise(i, j) - temperature * inv_b;
+                work.dlogstd[j] += work.actor_du(i, j) * std_of(j) * noise(i, j) - temperature * inv_b;
             }
         for (int j = 0; j < ac_dim; ++j)  // through tanh, or the clamp: no gradient outside [-20, 2]
             if (cfg.logstd_tanh)
-                dlogstd[j] *= T(1) - std::tanh(logstd[j]) * std::tanh(logstd[j]);
+                work.dlogstd[j] *= T(1) - std::tanh(logstd[j]) * std::tanh(logstd[j]);
             else if (logstd[j] < kLogStdMin || logstd[j] > kLogStdMax)
-                dlogstd[j] = T(0);
-        mlp_backward<T>(actor, actor_work, actor_du.view().middle_rows(0, B));
+                work.dlogstd[j] = T(0);
+        mlp_backward<T>(actor, work.actor, work.actor_du.view().middle_rows(0, B));
         return static_cast<T>(loss / B);
     }
 
@@ -1954,8 +1938,8 @@ struct SAC {
     void actor_update(View<const T> obs, View<const T> noise) {
         last_actor_loss = actor_gradients(obs, noise);
         actor_opt.step(actor.params.data(), actor.grads.data());
-        logstd_opt.step(logstd.data(), dlogstd.data());
-        temperature_update(logp.view().middle_rows(0, obs.rows));
+        logstd_opt.step(logstd.data(), work.dlogstd.data());
+        temperature_update(work.logp.view().middle_rows(0, obs.rows));
     }
     // alpha_loss = mean(alpha (-log pi - target_entropy)) with the actor step's log pi [B, 1],
     // target entropy -ac_dim. Its derivative in log_alpha is alpha_loss itself (d alpha / d
@@ -1983,311 +1967,15 @@ struct SAC {
 };
 
 // =================================================================================================
-// 13. Checkpoints: the state of a run as bytes, through std::ostream and std::istream
+// 13. Model-based RL with on-policy data aggregation (assignment Algorithm 1; reference 3.5, 4)
 // =================================================================================================
-// run_mb and run_mbpo hand a checkpoint to their caller at the end of every iteration and can
-// continue from one (section 14); this section is the format. The library writes into and
-// reads from streams; the caller owns the files (examples/run_log.hpp writes a temporary file
-// and renames it, so a checkpoint on disk is always whole). Layout (numbers in the host's byte
-// order, little-endian on x86-64 and aarch64):
-//   "MBRLCKPT"     8 bytes, the magic
-//   version        u32, kCheckpointVersion
-//   n              u64, bytes of payload
-//   payload        n bytes: named fields, one after the other, in the order they were written
-//   checksum       u64, FNV-1a 64 of the payload
-// A field: name length (u32), name, kind (u8: 'f' float32, 'd' float64, 'i' int32, 'u' uint64,
-// 's' bytes), element count (u64), the elements. Reading names the first thing that is wrong:
-// the magic, the version, a truncated file, the checksum, a field of another name, kind or
-// size, or (section 14) a setting that differs from the run's.
-constexpr uint32_t kCheckpointVersion = 1;
-constexpr char kCheckpointMagic[9] = "MBRLCKPT";
-
-// FNV-1a, 64 bits (Fowler, Noll and Vo), over n bytes.
-inline uint64_t fnv1a64(const char* p, std::size_t n) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (std::size_t i = 0; i < n; ++i) {
-        h ^= static_cast<unsigned char>(p[i]);
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-template <class T>
-constexpr char field_kind() {
-    static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value || std::is_same<T, int>::value ||
-                      std::is_same<T, uint64_t>::value || std::is_same<T, char>::value,
-                  "checkpoint fields hold float, double, int, uint64_t or char");
-    return std::is_same<T, float>::value ? 'f' : std::is_same<T, double>::value ? 'd' : std::is_same<T, int>::value ? 'i'
-           : std::is_same<T, uint64_t>::value ? 'u' : 's';
-}
-
-// Collects fields into a payload; finish() writes the whole checkpoint to a stream.
-class CheckpointWriter {
-   public:
-    template <class T>
-    void array(const std::string& name, const T* p, std::size_t n) {
-        const uint32_t len = static_cast<uint32_t>(name.size());
-        const char kind = field_kind<T>();
-        const uint64_t count = n;
-        raw(&len, sizeof len);
-        raw(name.data(), name.size());
-        raw(&kind, 1);
-        raw(&count, sizeof count);
-        if (n) raw(p, n * sizeof(T));
-    }
-    void u64(const std::string& name, uint64_t v) { array(name, &v, 1); }
-    void f64(const std::string& name, double v) { array(name, &v, 1); }
-    void text(const std::string& name, const std::string& s) { array(name, s.data(), s.size()); }
-    // The calls of CheckpointReader's that visit() uses, writing here.
-    static constexpr bool reading = false;
-    template <class T>
-    void field(const std::string& name, T* p, std::size_t n) { array(name, static_cast<const T*>(p), n); }
-    template <class T, class A>
-    void vector(const std::string& name, const std::vector<T, A>& v) { array(name, v.data(), v.size()); }
-    template <class I>
-    void count(const std::string& name, I v) { u64(name, static_cast<uint64_t>(v)); }
-    // magic, version, length, payload, checksum; throws if the stream fails
-    void finish(std::ostream& out) const {
-        const uint32_t version = kCheckpointVersion;
-        const uint64_t n = payload_.size(), sum = fnv1a64(payload_.data(), payload_.size());
-        out.write(kCheckpointMagic, 8);
-        out.write(reinterpret_cast<const char*>(&version), sizeof version);
-        out.write(reinterpret_cast<const char*>(&n), sizeof n);
-        out.write(payload_.data(), static_cast<std::streamsize>(n));
-        out.write(reinterpret_cast<const char*>(&sum), sizeof sum);
-        out.flush();
-        if (!out) fail("checkpoint: the stream failed while writing ", n + 28, " bytes");
-    }
-
-   private:
-    std::string payload_;
-    void raw(const void* p, std::size_t n) { payload_.append(static_cast<const char*>(p), n); }
-};
-
-// Reads a whole checkpoint from a stream and checks magic, version, length and checksum before
-// any field is read; then hands out the fields in the order they were written.
-class CheckpointReader {
-   public:
-    explicit CheckpointReader(std::istream& in) {
-        std::ostringstream all;
-        all << in.rdbuf();
-        const std::string bytes = all.str();
-        if (bytes.size() < 20 || bytes.compare(0, 8, kCheckpointMagic) != 0)
-            fail("checkpoint: not a checkpoint (", bytes.size() < 8 ? "too short for" : "no", " magic ", kCheckpointMagic,
-                 ")");
-        uint32_t version = 0;
-        uint64_t n = 0;
-        std::memcpy(&version, bytes.data() + 8, sizeof version);
-        std::memcpy(&n, bytes.data() + 12, sizeof n);
-        if (version != kCheckpointVersion)
-            fail("checkpoint: format version ", version, ", this library reads version ", kCheckpointVersion);
-        if (bytes.size() - 20 < 8 || n != bytes.size() - 28)
-            fail("checkpoint: truncated or padded: the header announces ", n, " bytes of payload, the file holds ",
-                 bytes.size() < 28 ? 0 : bytes.size() - 28);
-        payload_ = bytes.substr(20, n);
-        uint64_t stored = 0;
-        std::memcpy(&stored, bytes.data() + 20 + n, sizeof stored);
-        if (stored != fnv1a64(payload_.data(), payload_.size()))
-            fail("checkpoint: checksum mismatch (the file is corrupt)");
-    }
-    // Field `name` of exactly n elements of T into p[n].
-    template <class T>
-    void array(const std::string& name, T* p, std::size_t n) {
-        const uint64_t count = header<T>(name);
-        if (count != n) fail("checkpoint: field '", name, "' holds ", count, " values, this run needs ", n);
-        take(p, n * sizeof(T));
-    }
-    // Field `name` of any length into v.
-    template <class T, class A>
-    void vector(const std::string& name, std::vector<T, A>& v) {
-        const uint64_t count = header<T>(name);
-        if (count > (payload_.size() - pos_) / sizeof(T)) fail("checkpoint: field '", name, "' runs past the end");
-        v.resize(count);
-        take(v.data(), count * sizeof(T));
-    }
-    uint64_t u64(const std::string& name) {
-        uint64_t v = 0;
-        array(name, &v, 1);
-        return v;
-    }
-    double f64(const std::string& name) {
-        double v = 0;
-        array(name, &v, 1);
-        return v;
-    }
-    std::string text(const std::string& name) {
-        std::vector<char> v;
-        vector(name, v);
-        return std::string(v.begin(), v.end());
-    }
-    // The calls of CheckpointWriter's that visit() uses, reading here.
-    static constexpr bool reading = true;
-    template <class T>
-    void field(const std::string& name, T* p, std::size_t n) { array(name, p, n); }
-    template <class I>
-    void count(const std::string& name, I& v) { v = static_cast<I>(u64(name)); }
-    // Throws unless every byte of the payload was read.
-    void finish() const {
-        if (pos_ != payload_.size()) fail("checkpoint: ", payload_.size() - pos_, " bytes left after the last field");
-    }
-
-   private:
-    std::string payload_;
-    std::size_t pos_ = 0;
-    void take(void* p, std::size_t n) {
-        if (n > payload_.size() - pos_) fail("checkpoint: a field runs past the end of the payload");
-        if (n) std::memcpy(p, payload_.data() + pos_, n);
-        pos_ += n;
-    }
-    template <class T>
-    uint64_t header(const std::string& name) {
-        uint32_t len = 0;
-        take(&len, sizeof len);
-        if (len > payload_.size() - pos_) fail("checkpoint: expected field '", name, "', found a damaged name");
-        const std::string found = payload_.substr(pos_, len);
-        pos_ += len;
-        char kind = 0;
-        uint64_t count = 0;
-        take(&kind, 1);
-        take(&count, sizeof count);
-        if (found != name) fail("checkpoint: expected field '", name, "', found '", found, "'");
-        if (kind != field_kind<T>())
-            fail("checkpoint: field '", name, "' is of kind '", kind, "', expected '", field_kind<T>(), "'");
-        return count;
-    }
-};
-
-// The pieces of a run. One visit() per type lists its fields in order, for both directions:
-// save() visits with a CheckpointWriter, load() with a CheckpointReader, which needs an object
-// built with the same settings (the shapes are checked, not taken from the file).
-template <class Ar, class T>
-void visit(Ar& a, const std::string& name, MLP<T>& net) {
-    a.field(name + ".params", net.params.data(), net.params.size());
-}
-template <class Ar, class T>
-void visit(Ar& a, const std::string& name, Adam<T>& opt) {
-    a.count(name + ".t", opt.t);
-    a.field(name + ".m", opt.m.data(), opt.m.size());
-    a.field(name + ".v", opt.v.data(), opt.v.size());
-}
-template <class Ar, class T>
-void visit(Ar& a, const std::string& name, Normalizer<T>& n) {
-    a.field(name + ".mean", n.mean.data(), n.mean.size());
-    a.field(name + ".std", n.std.data(), n.std.size());
-}
-// Every member's weights and optimizer, the statistics, and the minibatch permutation (it
-// carries over from step to step while the data does not grow).
-template <class Ar, class T>
-void visit(Ar& a, const std::string& name, Ensemble<T>& e) {
-    uint64_t members = static_cast<uint64_t>(e.size());
-    a.count(name + ".members", members);
-    if (members != static_cast<uint64_t>(e.size()))
-        fail("checkpoint: ", name, " has ", members, " members, this run ", e.size());
-    for (int m = 0; m < e.size(); ++m) {
-        visit(a, name + ".net" + std::to_string(m), e.nets[m]);
-        visit(a, name + ".adam" + std::to_string(m), e.opts[m]);
-        if (e.probabilistic()) {  // the log-variance bounds and their optimizer
-            a.field(name + ".bounds" + std::to_string(m), e.bounds[m].data(), e.bounds[m].size());
-            visit(a, name + ".bounds_adam" + std::to_string(m), e.bound_opts[m]);
-        }
-    }
-    visit(a, name + ".stats.obs", e.stats.obs);
-    visit(a, name + ".stats.act", e.stats.act);
-    visit(a, name + ".stats.delta", e.stats.delta);
-    a.vector(name + ".perm", e.perm);
-}
-// SAC: the critics, their targets, the actor, log std, temperature, the five optimizers, and the
-// counters its random numbers are keyed by (training steps, actions taken).
-template <class Ar, class T>
-void visit(Ar& a, const std::string& name, SAC<T>& s) {
-    visit(a, name + ".q1", s.q1);
-    visit(a, name + ".q2", s.q2);
-    visit(a, name + ".q1_targ", s.q1_targ);
-    visit(a, name + ".q2_targ", s.q2_targ);
-    visit(a, name + ".actor", s.actor);
-    a.field(name + ".logstd", s.logstd.data(), s.logstd.size());
-    a.field(name + ".log_alpha", &s.log_alpha, 1);
-    visit(a, name + ".q1_opt", s.q1_opt);
-    visit(a, name + ".q2_opt", s.q2_opt);
-    visit(a, name + ".actor_opt", s.actor_opt);
-    visit(a, name + ".logstd_opt", s.logstd_opt);
-    visit(a, name + ".alpha_opt", s.alpha_opt);
-    a.count(name + ".training_step", s.training_step);
-    a.count(name + ".act_calls", s.act_calls);
-    T losses[3] = {s.last_critic_loss, s.last_actor_loss, s.last_alpha_loss};
-    a.field(name + ".last_losses", losses, 3);
-    if constexpr (Ar::reading) {
-        s.last_critic_loss = losses[0];
-        s.last_actor_loss = losses[1];
-        s.last_alpha_loss = losses[2];
-    }
-}
-// The live rows only (the forgotten ones are dropped; read back, the buffer starts at row 0).
-template <class Ar, class T>
-void visit(Ar& a, const std::string& name, ReplayBuffer<T>& b) {
-    uint64_t capacity = static_cast<uint64_t>(b.capacity), rows = static_cast<uint64_t>(b.size());
-    a.count(name + ".capacity", capacity);
-    a.count(name + ".rows", rows);
-    if constexpr (Ar::reading) {
-        if (capacity != static_cast<uint64_t>(b.capacity))
-            fail("checkpoint: ", name, " has capacity ", capacity, ", this run ", b.capacity);
-        if (rows > capacity) fail("checkpoint: ", name, " holds ", rows, " rows, more than its capacity ", capacity);
-        b.begin = 0;
-        for (Tensor<T>* t : {&b.obs_, &b.act_, &b.next_obs_, &b.rew_, &b.terminal_})
-            t->resize(static_cast<int>(rows), t->cols);
-    }
-    for (auto [part, v] : {std::pair<const char*, View<const T>>{"obs", b.obs()}, {"act", b.act()},
-                           {"next_obs", b.next_obs()}, {"rew", b.rew()}, {"terminal", b.terminal()}})
-        a.field(name + "." + part, const_cast<T*>(v.data), v.size());
-}
-// save() writes what visit() lists (visit only reads the object when writing: the const_cast
-// changes nothing); load() reads it back.
-template <class X>
-void save(CheckpointWriter& w, const std::string& name, const X& x) {
-    visit(w, name, const_cast<X&>(x));
-}
-template <class X>
-void load(CheckpointReader& r, const std::string& name, X& x) {
-    visit(r, name, x);
-}
-// The settings a checkpoint was made with, as (name, value) text: written first, and compared
-// one by one when reading, so that resuming with other settings names the first that differs.
-using CheckpointSettings = std::vector<std::pair<std::string, std::string>>;
-inline void save_settings(CheckpointWriter& w, const std::string& kind, const CheckpointSettings& s) {
-    w.text("kind", kind);
-    w.u64("settings", s.size());
-    for (const auto& kv : s) w.text("setting." + kv.first, kv.second);
-}
-inline void check_settings(CheckpointReader& r, const std::string& kind, const CheckpointSettings& s) {
-    const std::string found = r.text("kind");
-    if (found != kind) fail("checkpoint: made by ", found, ", not by ", kind);
-    const uint64_t n = r.u64("settings");
-    if (n != s.size()) fail("checkpoint: holds ", n, " settings, this run has ", s.size());
-    for (const auto& kv : s) {
-        const std::string v = r.text("setting." + kv.first);
-        if (v != kv.second)
-            fail("checkpoint: setting ", kv.first, " is ", v, " in the checkpoint but ", kv.second, " in this run");
-    }
-}
-// A number as exact text (17 significant digits), for CheckpointSettings.
-inline std::string exact(double v) {
-    std::ostringstream s;
-    s.precision(17);
-    s << v;
-    return s.str();
-}
-
-// =================================================================================================
-// 14. Model-based RL with on-policy data aggregation (assignment Algorithm 1; reference 3.5, 4)
-// =================================================================================================
-// The library runs the loops and hands each iteration's results to the caller (a RunSink); it
+// The library runs the loop and hands each iteration's results to the caller (a RunSink); it
 // opens no file. examples/run_log.hpp writes them as the reference's files and progress lines.
 
 // The settings run_mb and run_mbpo share: those of the reference's run_hw4_mb.py but the
 // planner's, with its defaults (reference section 2.1).
 struct LoopConfig {
-    // exp_name defaults to the reference's placeholder value for --exp_name; env_name: which env (the caller makes it)
-    std::string exp_name = "todo", env_name;
+    std::string exp_name = "todo", env_name;  // "todo": the reference's placeholder for --exp_name
     int n_iter = 20;
     int ensemble_size = 3;
     bool add_sl_noise = false;
@@ -2301,60 +1989,517 @@ struct LoopConfig {
     ModelType model_type = ModelType::deterministic;  // probabilistic: PETS's Gaussian members (section 9)
     uint64_t seed = 1;
     int scalar_log_freq = 1;  // -1: no evaluation and no eval metrics
-    // The caller's, not the loops' (which open no file): where run directories go, and whether
-    // the caller writes the checkpoint the sink is handed after every iteration (examples/run_log.hpp).
+    // The caller's, not the loop's (which opens no file): where run directories go, and whether
+    // the caller saves the run's state after every iteration (examples/run_log.hpp).
     std::string data_dir = "data";
     bool save_params = false;
 
-    // Throws ConfigError naming the first setting out of range. env_name, exp_name and data_dir
-    // are the caller's (which envs exist, where files go): examples/common.hpp checks them.
-    void validate() const {
-        auto bad = [](const char* field, const std::string& problem) { throw ConfigError("LoopConfig", field, problem); };
-        auto positive = [&](const char* field, int v) {
-            if (v <= 0) bad(field, "must be positive, got " + std::to_string(v));
-        };
-        positive("n_iter", n_iter);
-        positive("ensemble_size", ensemble_size);
-        positive("num_agent_train_steps_per_iter", num_agent_train_steps_per_iter);
-        positive("batch_size_initial", batch_size_initial);
-        positive("batch_size", batch_size);
-        positive("train_batch_size", train_batch_size);
-        positive("eval_batch_size", eval_batch_size);
-        if (!(learning_rate > 0)) {
-            std::ostringstream v;
-            v << learning_rate;
-            bad("learning_rate", "must be positive, got " + v.str());
-        }
-        if (n_layers < 0) bad("n_layers", "must be >= 0, got " + std::to_string(n_layers));
-        positive("size", size);
-        if (scalar_log_freq != -1 && scalar_log_freq <= 0)
-            bad("scalar_log_freq", "must be -1 or positive, got " + std::to_string(scalar_log_freq));
+    // The field table (section 15). run_hw4_mb.py lists the planner's flags after ensemble_size,
+    // and so does the table when given a planner (MBConfig's).
+    template <class V>
+    void fields(V&& f, MPCConfig* planner = nullptr) {
+        f(Field{"env_name", Rule::any, 0, "obstacles-cs285-v0 | reacher-cs285-v0 | cheetah-cs285-v0"}, env_name);
+        f(Field{"exp_name", Rule::any, kUnchecked, "name of the run directory data/hw4_<exp_name>_<env_name>_<time>"},
+          exp_name);
+        f(Field{"n_iter", Rule::positive, kUnchecked, "outer iterations"}, n_iter);
+        f(Field{"ensemble_size", Rule::positive, 0, "members of the dynamics ensemble"}, ensemble_size);
+        if (planner) planner->fields(f, false);
+        f(Field{"add_sl_noise", Rule::any, 0, "noise the new observations in the buffer"}, add_sl_noise);
+        f(Field{"num_agent_train_steps_per_iter", Rule::positive, 0, "ensemble steps per iteration"},
+          num_agent_train_steps_per_iter);
+        f(Field{"batch_size_initial", Rule::positive, 0, "env steps collected at iteration 0 (random)"},
+          batch_size_initial);
+        f(Field{"batch_size", Rule::positive, 0, "env steps collected per later iteration"}, batch_size);
+        f(Field{"train_batch_size", Rule::positive, 0, "minibatch rows per member per step"}, train_batch_size);
+        f(Field{"eval_batch_size", Rule::positive, 0, "env steps of evaluation per iteration"}, eval_batch_size);
+        f(Field{"learning_rate", Rule::positive, 0, "Adam step size of the dynamics models"}, learning_rate);
+        f(Field{"n_layers", Rule::non_negative, 0, "hidden layers per member"}, n_layers);
+        f(Field{"size", Rule::positive, 0, "units per hidden layer"}, size);
+        f(Field{"seed", Rule::any, 0, "seed of every random draw"}, seed);
+        f(Field{"scalar_log_freq", Rule::minus1_or_positive, 0, "evaluate and log every this many iterations; -1: never"},
+          scalar_log_freq);
+        f(Field{"model_type", Rule::any, kBeyond,
+                "deterministic | probabilistic: members predict s' - s, or a Gaussian of it (PETS)"},
+          model_type, Names("deterministic", "probabilistic"));
+        if (planner) planner->fields(f, true);
+        f(Field{"save_params", Rule::any, kUnchecked, "save the run's state after every iteration (for --resume)"},
+          save_params);
+        f(Field{"data_dir", Rule::any, kUnchecked, "where run directories go"}, data_dir);
     }
+    void validate() const;  // throws ConfigError naming the first setting out of range (section 15)
 };
 
 // Every setting of the reference's run_hw4_mb.py: the shared ones and the planner's.
 struct MBConfig : LoopConfig {
     MPCConfig mpc;
 
-    // The shared settings, the planner's, then how they go together.
-    void validate() const {
-        LoopConfig::validate();
-        mpc.validate();
-        auto bad = [](const char* field, const std::string& problem) { throw ConfigError("MBConfig", field, problem); };
-        if (mpc.propagation == Propagation::expectation && mpc.particles != 0 && mpc.particles != ensemble_size)
-            bad("mpc_particles", "must be 0 or ensemble_size = " + std::to_string(ensemble_size) +
-                                     " with expectation (one particle per member), got " +
-                                     std::to_string(mpc.particles) + "; more need mpc_propagation ts1 or tsinf");
-        if (mpc.true_model && (mpc.propagation != Propagation::expectation || mpc.particles != 0))
-            bad("mpc_model", "true takes no trajectory sampling (the simulator is exact): mpc_propagation must be "
-                             "expectation and mpc_particles 0");
+    template <class V>
+    void fields(V&& f) {
+        LoopConfig::fields(f, &mpc);
+    }
+    void validate() const;  // the shared settings, the planner's, then how they go together
+};
+
+// One iteration's results, the metrics the reference logs (reference 4.1), and what else the
+// loop shows its caller.
+struct ReturnStats {  // of the paths' returns: mean, population std, max, min; mean path length
+    double mean = NAN, std = NAN, max = NAN, min = NAN, ep_len = NAN;
+};
+struct ModelDiagnostics {  // of the model on held-out data (section 16)
+    double one_step = NAN, open_loop = NAN, disagreement = NAN;
+};
+struct IterationReport {
+    int itr = 0, n_iter = 0;
+    ReturnStats train, eval;  // the collected paths; the evaluation's (NaN when not evaluated)
+    long envsteps = 0;        // env steps collected for training so far (not evaluation, not Q1's)
+    double loss = NAN;        // the ensemble's last training loss
+    double critic_loss = NAN, alpha = NAN;  // MBPO: SAC's last critic loss and its temperature
+    ModelDiagnostics model;   // on the evaluation paths (NaN when not evaluated)
+};
+// Q1's check (reference 4.2): member 0's open-loop predictions of 10 random steps (section 16).
+struct ModelPredictions {
+    Tensor<float> truth, pred;  // [steps, ob_dim] true states and member 0's predictions (steps <= 10)
+    double mpe = NAN;           // mean of (predicted - true)^2
+};
+// MBPO, after each iteration's SAC training: the real paths just collected, and both buffers.
+struct MBPOIteration {
+    int itr;
+    const Rollouts<float>& paths;              // collected this iteration, clean
+    const ReplayBuffer<float>& model_buffer;   // real data, noised if add_sl_noise
+    const ReplayBuffer<float>& sac_buffer;     // clean real data and model rollouts, FIFO
+};
+
+// Thrown when RunSink::stop says so: the run stopped between two env steps or gradient steps, and
+// what the sink was given so far (rows, states) stays whole.
+struct Interrupted : std::runtime_error {
+    int itr;  // the iteration that was stopped (iterations before it are complete)
+    explicit Interrupted(int at) : std::runtime_error("run stopped on request in iteration " + std::to_string(at)), itr(at) {}
+};
+
+// Where a run stands between two iterations.
+struct LoopState {
+    int itr = 0;            // the next iteration to run
+    long envsteps = 0;      // env steps collected for training so far
+    uint64_t episodes = 0;  // env resets so far: the k-th draws from Rng(seed, Stream::reset, k)
+};
+
+// A run's whole state after an iteration, one of the two set (below): what a checkpoint saves.
+struct MBRun;
+struct MBPORun;
+struct RunState {
+    const MBRun* mb = nullptr;
+    const MBPORun* mbpo = nullptr;
+};
+
+// Where the loops report; every callback may be left empty.
+struct RunSink {
+    std::function<void(const IterationReport&)> iteration;  // at the end of every iteration
+    // run_mb, iteration 0: Q1's model predictions and the loss of every model training step
+    std::function<void(const ModelPredictions&, const std::vector<double>& losses)> model_check;
+    std::function<void(const MBPOIteration&)> mbpo_buffers;  // run_mbpo, after the SAC training
+    // After iteration(), when the run's state is complete: next_itr iterations are done.
+    // mbrl_checkpoint.hpp's save_checkpoint(out, run) writes the state to continue from.
+    std::function<void(int next_itr, const RunState& run)> checkpoint;
+    // After a saved state was read and accepted (mbrl_checkpoint.hpp): the run continues at next_itr.
+    std::function<void(int next_itr)> resumed;
+    // Polled before every env step, every model training step and every SAC step: true stops
+    // the run at once by throwing Interrupted. Called from the thread that called run_mb.
+    std::function<bool()> stop;
+
+    void poll(int itr) const {
+        if (stop && stop()) throw Interrupted(itr);
     }
 };
 
-// Mean, population std, max and min of the path returns, and the mean path length.
-struct ReturnStats {
-    double mean = NAN, std = NAN, max = NAN, min = NAN, ep_len = NAN;
+// Part II's reports (section 16), which the loop uses.
+template <class T>
+ReturnStats return_stats(const Rollouts<T>& r);
+template <class T>
+ModelDiagnostics model_diagnostics(const Ensemble<T>& ens, const Rollouts<T>& paths, int horizon = 10);
+template <class Env>
+ModelPredictions model_predictions(Env& env, const Ensemble<float>& ens, uint64_t seed, uint64_t* episodes);
+
+// Algorithm 1's skeleton, shared by run_mb and run_mbpo. Per iteration, in the reference's order:
+//   1. collect whole paths with `policy` (batch_size_initial steps at iteration 0, then batch_size)
+//   2. add them to the model's buffer (add_sl_noise if asked) and recompute the statistics
+//   3. train the ensemble: num_agent_train_steps_per_iter minibatch steps
+//   4. after_training(itr, paths, losses, report): what the algorithm does with the model
+//   5. evaluate `policy` (when scalar_log_freq says so), diagnose the model on the evaluation
+//      paths (model_diagnostics) and report the iteration
+//   6. hand the sink the run's state to continue from
+// from iteration state.itr (0, or where a saved state left off) to cfg.n_iter. The sink's stop
+// predicate is polled before every env step and every model training step.
+template <class Env, class Policy, class AfterTraining>
+void model_based_loop(Env& env, const LoopConfig& cfg, Ensemble<float>& ens, ReplayBuffer<float>& buffer,
+                      Policy&& policy, LoopState& state, const RunSink& sink, AfterTraining&& after_training,
+                      const RunState& run) {
+    Rollouts<float> paths, eval_paths;
+    std::vector<double> losses;
+    uint64_t* episodes = &state.episodes;
+    for (int itr = state.itr; itr < cfg.n_iter; ++itr) {
+        auto polled = [&](View<const float> obs, View<float> act) {
+            sink.poll(itr);
+            policy(obs, act);
+        };
+        // 1. collect
+        sample_trajectories(env, polled, itr == 0 ? cfg.batch_size_initial : cfg.batch_size, env.ep_len(), cfg.seed,
+                            episodes, paths);
+        state.envsteps += paths.steps();
+        // 2. add to the buffer, recompute the statistics
+        Rng noise_rng(cfg.seed, Stream::noise, static_cast<uint64_t>(itr));
+        buffer.add(paths, cfg.add_sl_noise, noise_rng);
+        ens.fit_stats(buffer.obs(), buffer.act(), buffer.next_obs());
+        // 3. train the ensemble
+        Rng sample_rng(cfg.seed, Stream::sample, static_cast<uint64_t>(itr));
+        losses.clear();
+        for (int step = 0; step < cfg.num_agent_train_steps_per_iter; ++step) {
+            sink.poll(itr);
+            losses.push_back(ens.train_step(buffer.obs(), buffer.act(), buffer.next_obs(), cfg.train_batch_size,
+                                            sample_rng));
+        }
+        IterationReport report;
+        report.itr = itr;
+        report.n_iter = cfg.n_iter;
+        report.envsteps = state.envsteps;
+        report.loss = losses.empty() ? NAN : losses.back();
+        report.train = return_stats(paths);
+        // 4. the algorithm's own step
+        after_training(itr, paths, losses, report);
+        // 5. evaluate and report
+        if (cfg.scalar_log_freq != -1 && itr % cfg.scalar_log_freq == 0) {
+            sample_trajectories(env, polled, cfg.eval_batch_size, env.ep_len(), cfg.seed, episodes, eval_paths);
+            report.eval = return_stats(eval_paths);
+            report.model = model_diagnostics(ens, eval_paths);
+        }
+        if (sink.iteration) sink.iteration(report);
+        // 6. the state to continue from
+        state.itr = itr + 1;
+        if (sink.checkpoint) sink.checkpoint(state.itr, run);
+    }
+}
+
+// Everything run_mb carries from one iteration to the next: what its checkpoint holds.
+struct MBRun {
+    MBConfig cfg;
+    LoopState loop;
+    std::shared_ptr<Ensemble<float>> model;  // shared with the planner
+    ReplayBuffer<float> buffer;              // every real transition (capacity 1,000,000)
+    MPC<float> mpc;                          // its call counter keys the planner's random numbers
+    uint64_t random_actions = 0;             // uniform actions drawn before the first data
+
+    template <class Env>
+    MBRun(Env& env, const MBConfig& c)
+        : cfg(validated(c)),
+          model(std::make_shared<Ensemble<float>>(env.obs_dim(), env.act_dim(), c.ensemble_size, c.n_layers, c.size,
+                                                  static_cast<float>(c.learning_rate), c.seed, Activation::tanh,
+                                                  c.model_type)),
+          buffer(env.obs_dim(), env.act_dim(), 1000000),
+          mpc(model, &Env::reward, bounds(env, true), bounds(env, false), c.mpc, c.seed) {}
+    static const MBConfig& validated(const MBConfig& c) {
+        c.validate();
+        return c;
+    }
+    template <class Env>
+    static std::vector<float> bounds(Env& env, bool low) {
+        std::vector<float> b(env.act_dim());
+        for (int j = 0; j < env.act_dim(); ++j) b[j] = low ? env.act_low(j) : env.act_high(j);
+        return b;
+    }
 };
+
+// The training loop of run_hw4_mb.py: MPC on the learned ensemble (uniform random actions until
+// the first data exists, reference 3.4); at iteration 0, after training, Q1's model check.
+// With cfg.mpc.true_model, the planner scores its candidates on `truth` (a TrueModel of this very
+// env, e.g. envs/true_model.hpp's) instead; the ensemble is still trained, checked and diagnosed,
+// so that the two runs compare column by column. Continues `run` from run.loop.itr (0 for a new
+// run; mbrl_checkpoint.hpp reads a saved one) up to run.cfg.n_iter.
+template <class Env>
+void run_mb(Env& env, MBRun& run, const RunSink& sink = {}, TrueModel<float>* truth = nullptr) {
+    const MBConfig& cfg = run.cfg;
+    if (cfg.mpc.true_model) {
+        if (!truth) fail("run_mb: mpc true_model is set but no TrueModel was given");
+        run.mpc.plan_on(*truth);
+    }
+    Ensemble<float>& ens = *run.model;
+    auto policy = [&](View<const float> obs, View<float> act) {
+        if (run.buffer.size() == 0) {  // no statistics yet, so a uniform random action
+            Rng rng(cfg.seed, Stream::policy, run.random_actions++);
+            for (int j = 0; j < env.act_dim(); ++j) act[j] = static_cast<float>(rng.uniform(env.act_low(j), env.act_high(j)));
+        } else {
+            run.mpc.act(obs, act);
+        }
+    };
+    auto q1_check = [&](int itr, const Rollouts<float>&, const std::vector<double>& losses, IterationReport&) {
+        if (itr != 0) return;
+        const ModelPredictions p = model_predictions(env, ens, cfg.seed, &run.loop.episodes);
+        if (sink.model_check) sink.model_check(p, losses);
+    };
+    model_based_loop(env, cfg, ens, run.buffer, policy, run.loop, sink, q1_check, RunState{&run, nullptr});
+}
+// A new run.
+template <class Env>
+void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}, TrueModel<float>* truth = nullptr) {
+    MBRun run(env, cfg);
+    run_mb(env, run, sink, truth);
+}
+
+// =================================================================================================
+// 14. MBPO: SAC on real and model-generated data (assignment Problem 6; reference 3.5-3.7)
+// =================================================================================================
+// Per iteration: collect with the SAC policy -> real transitions to the model buffer (noised if
+// asked), statistics -> train the ensemble -> the real transitions, clean, to the SAC buffer, then
+// sac_n_iter times: one model rollout of rollout_length steps into the SAC buffer (none when the
+// length is 0: plain SAC), then SAC steps on minibatches of the SAC buffer -> evaluate the SAC
+// policy and report.
+
+// Every setting of the reference's run_hw4_mbpo.py (reference section 2.2).
+struct MBPOConfig {
+    LoopConfig mb;               // the shared settings (the SAC policy acts: no planner's)
+    SACConfig sac;
+    int sac_n_iter = 200;        // SAC rounds per iteration
+    int sac_train_steps = 1;     // SAC steps per round
+    int rollout_length = 1;      // 0 = model-free SAC
+    int sac_buffer_size = 100000;
+    bool reward_pre_step = false;  // reward a model step by its state (the public solutions), not its predicted next
+    bool random_member = false;    // step with one member drawn per step (MBPO paper), not the ensemble mean
+
+    // The field table (section 15). run_hw4_mbpo.py accepts the planner's flags too (no planner
+    // runs): a caller that wants to accept them passes an unused MPCConfig as `planner`.
+    template <class V>
+    void fields(V&& f, MPCConfig* planner = nullptr) {
+        mb.fields(f, planner);
+        sac.fields(f);
+        f(Field{"sac_n_iter", Rule::positive, 0, "SAC rounds (a model rollout, then SAC steps) per iteration"}, sac_n_iter);
+        f(Field{"sac_num_agent_train_steps_per_iter", Rule::positive, 0, "SAC steps per SAC round"}, sac_train_steps);
+        f(Field{"mbpo_rollout_length", Rule::non_negative, 0, "model rollout length k; 0 = model-free SAC"},
+          rollout_length);
+        f(Field{"sac_buffer_size", Rule::positive, kNoFlag, "transitions the SAC buffer keeps (FIFO)"}, sac_buffer_size);
+        f(Field{"mbpo_rollout_reward", Rule::any, kBeyond,
+                "post | pre: model steps rewarded by the predicted next state or by the state they start from"},
+          reward_pre_step, Names("post", "pre"));
+        f(Field{"mbpo_rollout_model", Rule::any, kBeyond,
+                "mean | random: model steps by the ensemble mean or by one member drawn per step"},
+          random_member, Names("mean", "random"));
+    }
+    void validate() const;  // throws ConfigError naming the first setting out of range (section 15)
+};
+
+// Scratch of model rollouts, sized once: nothing is allocated per rollout.
+struct RolloutWork {
+    std::vector<MLPWork<float>> work;  // [E] one row through each member
+    Tensor<float> pred, eps;           // [1, ob_dim] one member's prediction; its noise (probabilistic members)
+    std::vector<float> ob, next, ac;   // [ob_dim], [ob_dim], [ac_dim]
+    RolloutWork(const Ensemble<float>& ens)
+        : pred(1, ens.obs_dim), eps(1, ens.obs_dim), ob(ens.obs_dim), next(ens.obs_dim), ac(ens.act_dim) {
+        for (const MLP<float>& net : ens.nets) work.emplace_back(net, 1);
+    }
+};
+
+// One model rollout (reference 3.6): start at a state of the model buffer, act with the SAC
+// policy, step with the ensemble-mean prediction (or, with random_member, one member's, drawn per
+// step). Each step keeps the start's terminal flag, as the reference does. The reward is the env's
+// reward of the predicted next state, the same convention as the real env and as MPC here; with
+// reward_pre_step, of the state the step starts from, as the public solutions do. Probabilistic
+// members predict a draw of their Gaussian (noise from `rng`, after the step's member draw), as
+// the MBPO paper does; with random_member that is the paper's rollout exactly.
+template <class Env>
+void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuffer<float>& buffer, int length,
+                   Rng& rng, RolloutWork& s, Rollouts<float>& out, bool reward_pre_step = false,
+                   bool random_member = false) {
+    const int D = ens.obs_dim, A = ens.act_dim, E = ens.size();
+    out.clear(D, A);
+    if (buffer.size() == 0) fail("model_rollout: the model's buffer is empty (no start state to roll out from)");
+    const int start = static_cast<int>(rng.below(static_cast<uint64_t>(buffer.size())));
+    const float terminal = buffer.terminal()(start, 0);
+    std::copy(buffer.obs().row(start), buffer.obs().row(start) + D, s.ob.begin());
+    for (int t = 0; t < length; ++t) {
+        sac.act(s.ob, s.ac);
+        std::fill(s.next.begin(), s.next.end(), 0.0f);
+        const int pick = random_member ? static_cast<int>(rng.below(static_cast<uint64_t>(E))) : -1;
+        for (int m = 0; m < E; ++m) {  // the mean of the members' predictions, or the picked one's
+            if (pick >= 0 && m != pick) continue;
+            if (ens.probabilistic()) {
+                for (int j = 0; j < D; ++j) s.eps(0, j) = static_cast<float>(rng.normal());
+                ens.predict_sample(m, s.ob, s.ac, s.pred.view(), s.eps.view(), s.work[m]);
+            } else {
+                ens.predict(m, s.ob, s.ac, s.pred.view(), s.work[m]);
+            }
+            for (int j = 0; j < D; ++j) s.next[j] += pick >= 0 ? s.pred(0, j) : s.pred(0, j) / static_cast<float>(E);
+        }
+        float r = 0;
+        Env::reward(reward_pre_step ? s.ob.data() : s.next.data(), s.ac.data(), 1, &r, nullptr);
+        out.push(s.ob, s.ac, r, s.next, terminal != 0.0f);
+        std::swap(s.ob, s.next);
+    }
+}
+
+// Everything run_mbpo carries from one iteration to the next: what its checkpoint holds.
+struct MBPORun {
+    MBPOConfig cfg;
+    LoopState loop;
+    Ensemble<float> model;
+    SAC<float> sac;
+    ReplayBuffer<float> model_buffer;  // every real transition, noised if add_sl_noise (capacity 1,000,000)
+    ReplayBuffer<float> sac_buffer;    // clean real transitions and model rollouts (capacity sac_buffer_size)
+    uint64_t rollouts = 0;             // model rollouts so far: the k-th draws from Rng(seed, Stream::rollout, k)
+
+    template <class Env>
+    MBPORun(Env& env, const MBPOConfig& c)
+        : cfg(validated(c)),
+          model(env.obs_dim(), env.act_dim(), c.mb.ensemble_size, c.mb.n_layers, c.mb.size,
+                static_cast<float>(c.mb.learning_rate), c.mb.seed, Activation::tanh, c.mb.model_type),
+          sac(env.obs_dim(), env.act_dim(), bound(env, true), bound(env, false), c.sac, c.mb.seed),
+          model_buffer(env.obs_dim(), env.act_dim(), 1000000),
+          sac_buffer(env.obs_dim(), env.act_dim(), c.sac_buffer_size) {}
+    static const MBPOConfig& validated(const MBPOConfig& c) {
+        c.validate();
+        return c;
+    }
+    // The reference clamps SAC's actions to [min over j of act_low(j), max over j of act_high(j)].
+    template <class Env>
+    static float bound(Env& env, bool low) {
+        float b = low ? env.act_low(0) : env.act_high(0);
+        for (int j = 1; j < env.act_dim(); ++j) b = low ? std::min(b, env.act_low(j)) : std::max(b, env.act_high(j));
+        return b;
+    }
+};
+
+// The scratch of run_mbpo: SAC minibatches and model rollouts, allocated once.
+struct MBPOWork {
+    Tensor<float> obs, act, rew, next, done;  // [B, ob_dim], [B, ac_dim], [B, 1], [B, ob_dim], [B, 1]
+    std::vector<int> rows;                    // [B] the minibatch's rows of the SAC buffer
+    RolloutWork rollout_work;
+    Rollouts<float> rollout;                  // one model rollout
+    MBPOWork(const MBPORun& r)
+        : obs(r.cfg.sac.batch, r.model.obs_dim), act(r.cfg.sac.batch, r.model.act_dim), rew(r.cfg.sac.batch, 1),
+          next(r.cfg.sac.batch, r.model.obs_dim), done(r.cfg.sac.batch, 1), rollout_work(r.model) {}
+};
+
+// The training loop of run_hw4_mbpo.py: the skeleton of section 13 with the SAC policy (sampling,
+// also at iteration 0) and, after the model's training, the SAC rounds. Continues `run` from
+// run.loop.itr (0 for a new run; mbrl_checkpoint.hpp reads a saved one) up to run.cfg.mb.n_iter.
+template <class Env>
+void run_mbpo(Env& env, MBPORun& run, const RunSink& sink = {}) {
+    const MBPOConfig& cfg = run.cfg;
+    const uint64_t seed = cfg.mb.seed;
+    const int B = cfg.sac.batch;
+    MBPOWork w(run);
+    auto policy = [&](View<const float> obs, View<float> act) { run.sac.act(obs, act); };
+    auto sac_rounds = [&](int itr, const Rollouts<float>& paths, const std::vector<double>&, IterationReport& report) {
+        run.sac_buffer.add(paths);  // clean
+        for (int k = 0; k < cfg.sac_n_iter; ++k) {
+            if (cfg.rollout_length > 0) {
+                Rng rrng(seed, Stream::rollout, run.rollouts++);
+                model_rollout<Env>(run.model, run.sac, run.model_buffer, cfg.rollout_length, rrng, w.rollout_work,
+                                   w.rollout, cfg.reward_pre_step, cfg.random_member);
+                run.sac_buffer.add(w.rollout);
+            }
+            for (int s = 0; s < cfg.sac_train_steps; ++s) {
+                sink.poll(itr);
+                const int n = std::min(B, run.sac_buffer.size());
+                Rng brng(seed, Stream::sac_train, static_cast<uint64_t>(run.sac.training_step), 1);  // minibatch
+                sample_distinct(run.sac_buffer.size(), n, brng, w.rows);
+                run.sac_buffer.gather(w.rows, n, w.obs, w.act, w.rew, w.next, w.done);
+                run.sac.train(w.obs.view(), w.act.view(), w.rew.view(), w.next.view(), w.done.view());
+            }
+        }
+        if (sink.mbpo_buffers) sink.mbpo_buffers(MBPOIteration{itr, paths, run.model_buffer, run.sac_buffer});
+        report.critic_loss = run.sac.last_critic_loss;
+        report.alpha = run.sac.alpha();
+    };
+    model_based_loop(env, cfg.mb, run.model, run.model_buffer, policy, run.loop, sink, sac_rounds,
+                     RunState{nullptr, &run});
+}
+// A new run.
+template <class Env>
+void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}) {
+    MBPORun run(env, cfg);
+    run_mbpo(env, run, sink);
+}
+
+// =================================================================================================
+// PART II: MACHINERY
+// =================================================================================================
+
+// =================================================================================================
+// 15. Settings: one field table per config, and the checks derived from it
+// =================================================================================================
+// Each config lists its settings once, in fields(f): f(Field{name, rule, tags, help}, member) or,
+// for a choice among names, f(Field{...}, member, Names(...)). `name` is the reference's flag
+// (without "--"), which is how every message, checkpoint and command line names the setting,
+// whatever the member is called (cem is mpc_action_sampling_strategy, batch is
+// sac_train_batch_size, sac_train_steps is sac_num_agent_train_steps_per_iter, ...). From the
+// table come validate()'s checks (here), the settings a checkpoint records and compares
+// (mbrl_checkpoint.hpp), and the examples' command-line flags (examples/flags.hpp).
+
+// Throws ConfigError unless `v` obeys the field's rule (numbers only; names and switches are free).
+template <class X>
+void check_rule(const char* config, const Field& d, const X& v) {
+    if constexpr (std::is_arithmetic<X>::value && !std::is_same<X, bool>::value) {
+        const double x = static_cast<double>(v);
+        const char* need = nullptr;
+        switch (d.rule) {
+            case Rule::any: break;
+            case Rule::positive: need = x > 0 ? nullptr : "must be positive"; break;
+            case Rule::non_negative: need = x >= 0 ? nullptr : "must be >= 0"; break;
+            case Rule::minus1_or_positive: need = x == -1 || x > 0 ? nullptr : "must be -1 or positive"; break;
+            case Rule::unit_open: need = x > 0 && x <= 1 ? nullptr : "must be in (0, 1]"; break;
+            case Rule::unit_closed: need = x >= 0 && x <= 1 ? nullptr : "must be in [0, 1]"; break;
+        }
+        if (!need) return;
+        std::ostringstream s;
+        s << need << ", got " << v;
+        throw ConfigError(config, d.name, s.str());
+    }
+}
+// Every field of config c against its rule, in the table's order. (fields() does not change the
+// config; it takes it by non-const reference so that one table serves reading and writing.)
+template <class Config>
+void check_rules(const char* name, const Config& c) {
+    const_cast<Config&>(c).fields([&](const Field& d, auto& v, auto&&...) { check_rule(name, d, v); });
+}
+
+inline void MPCConfig::validate() const {
+    check_rules("MPCConfig", *this);
+    if (cem_num_elites <= 0 || cem_num_elites > num_sequences)
+        throw ConfigError("MPCConfig", "cem_num_elites",
+                          "must be in [1, mpc_num_action_sequences = " + std::to_string(num_sequences) + "], got " +
+                              std::to_string(cem_num_elites));
+}
+inline void SACConfig::validate() const { check_rules("SACConfig", *this); }
+inline void LoopConfig::validate() const { check_rules("LoopConfig", *this); }
+inline void MBConfig::validate() const {
+    LoopConfig::validate();
+    mpc.validate();
+    auto bad = [](const char* field, const std::string& problem) { throw ConfigError("MBConfig", field, problem); };
+    if (mpc.propagation == Propagation::expectation && mpc.particles != 0 && mpc.particles != ensemble_size)
+        bad("mpc_particles", "must be 0 or ensemble_size = " + std::to_string(ensemble_size) +
+                                 " with expectation (one particle per member), got " + std::to_string(mpc.particles) +
+                                 "; more need mpc_propagation ts1 or tsinf");
+    if (mpc.true_model && (mpc.propagation != Propagation::expectation || mpc.particles != 0))
+        bad("mpc_model", "true takes no trajectory sampling (the simulator is exact): mpc_propagation must be "
+                         "expectation and mpc_particles 0");
+}
+inline void MBPOConfig::validate() const { check_rules("MBPOConfig", *this); }
+
+// A setting's value as text: numbers exactly (doubles to 17 significant digits), switches 0 / 1,
+// choices by name. What a checkpoint records (mbrl_checkpoint.hpp).
+template <class X>
+std::string setting_text(const X& v) {
+    std::ostringstream s;
+    if constexpr (std::is_floating_point<X>::value) s.precision(17);
+    if constexpr (std::is_same<X, bool>::value) s << (v ? 1 : 0);
+    else s << v;
+    return s.str();
+}
+template <class X>
+std::string setting_text(const X& v, const Names& names) {
+    return names.text[static_cast<int>(v)];
+}
+
+// =================================================================================================
+// 16. Reports and model diagnostics
+// =================================================================================================
 template <class T>
 ReturnStats return_stats(const Rollouts<T>& r) {
     ReturnStats s;
@@ -2374,10 +2519,6 @@ ReturnStats return_stats(const Rollouts<T>& r) {
 
 // Q1's diagnostic (reference 4.2): from a fresh reset, 10 uniform random actions executed in the
 // env and, open loop, by member 0 alone; the model prediction error MPE = mean of (predicted - true)^2.
-struct ModelPredictions {
-    Tensor<float> truth, pred;  // [steps, ob_dim] true states and member 0's predictions (steps <= 10)
-    double mpe = NAN;
-};
 template <class Env>
 ModelPredictions model_predictions(Env& env, const Ensemble<float>& ens, uint64_t seed, uint64_t* episodes) {
     const int H = 10, D = env.obs_dim(), A = env.act_dim();
@@ -2426,11 +2567,8 @@ ModelPredictions model_predictions(Env& env, const Ensemble<float>& ens, uint64_
 //                 error divided by the observation's std (stats.obs) per dimension
 //   disagreement  population std across members of their normalized state changes (0 for one member)
 // Probabilistic members are represented by their means. NaN where there is nothing to measure.
-struct ModelDiagnostics {
-    double one_step = NAN, open_loop = NAN, disagreement = NAN;
-};
 template <class T>
-ModelDiagnostics model_diagnostics(const Ensemble<T>& ens, const Rollouts<T>& paths, int horizon = 10) {
+ModelDiagnostics model_diagnostics(const Ensemble<T>& ens, const Rollouts<T>& paths, int horizon) {
     ModelDiagnostics d;
     const int N = paths.steps(), D = ens.obs_dim, E = ens.size();
     if (N == 0) return d;
@@ -2488,431 +2626,83 @@ ModelDiagnostics model_diagnostics(const Ensemble<T>& ens, const Rollouts<T>& pa
     return d;
 }
 
-// What MBPO shows after each iteration's SAC training (tests check the data flow with it): the
-// real paths just collected, and both buffers.
-struct MBPOIteration {
-    int itr;
-    const Rollouts<float>& paths;              // collected this iteration, clean
-    const ReplayBuffer<float>& model_buffer;   // real data, noised if add_sl_noise
-    const ReplayBuffer<float>& sac_buffer;     // clean real data and model rollouts, FIFO
-};
-
-// One iteration's results, the metrics the reference logs (reference 4.1).
-struct IterationReport {
-    int itr = 0, n_iter = 0;
-    ReturnStats train, eval;  // the collected paths; the evaluation's (NaN when not evaluated)
-    long envsteps = 0;        // env steps collected for training so far (not evaluation, not Q1's)
-    double loss = NAN;        // the ensemble's last training loss
-    double critic_loss = NAN, alpha = NAN;  // MBPO: SAC's last critic loss and its temperature
-    ModelDiagnostics model;   // on the evaluation paths (NaN when not evaluated)
-};
-
-// Thrown by run_mb and run_mbpo when RunSink::stop says so: the run stopped between two env
-// steps or gradient steps, and what the sink was given so far (rows, checkpoints) stays whole.
-struct Interrupted : std::runtime_error {
-    int itr;  // the iteration that was stopped (iterations before it are complete)
-    explicit Interrupted(int at) : std::runtime_error("run stopped on request in iteration " + std::to_string(at)), itr(at) {}
-};
-
-// Where the loops report; every callback may be left empty.
-struct RunSink {
-    std::function<void(const IterationReport&)> iteration;  // at the end of every iteration
-    // run_mb, iteration 0: Q1's model predictions and the loss of every model training step
-    std::function<void(const ModelPredictions&, const std::vector<double>& losses)> model_check;
-    std::function<void(const MBPOIteration&)> mbpo_buffers;  // run_mbpo, after the SAC training
-    // After iteration(), when the run's state is complete: next_itr iterations are done, and
-    // write(out) writes the checkpoint to continue from (section 13's format) into a stream.
-    std::function<void(int next_itr, const std::function<void(std::ostream&)>& write)> checkpoint;
-    // After a checkpoint was read and accepted (nothing is reported before): the run continues
-    // at iteration next_itr.
-    std::function<void(int next_itr)> resumed;
-    // Polled before every env step, every model training step and every SAC step: true stops
-    // the run at once by throwing Interrupted. Called from the thread that called run_mb.
-    std::function<bool()> stop;
-
-    void poll(int itr) const {
-        if (stop && stop()) throw Interrupted(itr);
-    }
-};
-
-// What the skeleton counts, besides the models and buffers: where a run stands between two
-// iterations (saved in every checkpoint).
-struct LoopState {
-    int itr = 0;            // the next iteration to run
-    long envsteps = 0;      // env steps collected for training so far
-    uint64_t episodes = 0;  // env resets so far: the k-th draws from Rng(seed, Stream::reset, k)
-};
-template <class Ar>
-void visit(Ar& a, const std::string& name, LoopState& s) {
-    a.count(name + ".itr", s.itr);
-    a.count(name + ".envsteps", s.envsteps);
-    a.count(name + ".episodes", s.episodes);
+// =================================================================================================
+// 17. Fast float exp and log
+// =================================================================================================
+// Fast float e^x and ln x for the sampling loops (trajectory sampling draws about a million
+// normals and soft-bounded variances per planning call; glibc's scalar exp, log1p and cos took
+// about a third of a PETS run's time). Branch-free polynomials with Cephes' expf and logf coefficients, so loops
+// over them vectorize; relative error below 4e-7 (tests/test_core.cpp checks them against <cmath>).
+inline float bits_to_float(uint32_t b) {
+    float f;
+    std::memcpy(&f, &b, sizeof f);
+    return f;
 }
-
-// The settings a checkpoint must agree on: all but n_iter (a resumed run may go further) and
-// those that do not touch the run (exp_name, save_params, data_dir); the planner's (m) when there
-// is one.
-inline CheckpointSettings checkpoint_settings(const LoopConfig& c, const MPCConfig* m) {
-    CheckpointSettings s = {{"env_name", c.env_name}, {"ensemble_size", std::to_string(c.ensemble_size)}};
-    if (m) {
-        const CheckpointSettings plan = {{"mpc_horizon", std::to_string(m->horizon)},
-                                         {"mpc_num_action_sequences", std::to_string(m->num_sequences)},
-                                         {"mpc_action_sampling_strategy", m->cem ? "cem" : "random"},
-                                         {"cem_iterations", std::to_string(m->cem_iterations)},
-                                         {"cem_num_elites", std::to_string(m->cem_num_elites)},
-                                         {"cem_alpha", exact(m->cem_alpha)}};
-        s.insert(s.end(), plan.begin(), plan.end());
-    }
-    const CheckpointSettings rest = {
-            {"add_sl_noise", std::to_string(c.add_sl_noise)},
-            {"num_agent_train_steps_per_iter", std::to_string(c.num_agent_train_steps_per_iter)},
-            {"batch_size_initial", std::to_string(c.batch_size_initial)},
-            {"batch_size", std::to_string(c.batch_size)},
-            {"train_batch_size", std::to_string(c.train_batch_size)},
-            {"eval_batch_size", std::to_string(c.eval_batch_size)},
-            {"learning_rate", exact(c.learning_rate)},
-            {"n_layers", std::to_string(c.n_layers)},
-            {"size", std::to_string(c.size)},
-            {"seed", std::to_string(c.seed)},
-            {"scalar_log_freq", std::to_string(c.scalar_log_freq)},
-            {"model_type", c.model_type == ModelType::probabilistic ? "probabilistic" : "deterministic"}};
-    s.insert(s.end(), rest.begin(), rest.end());
-    if (m) {
-        const CheckpointSettings sampling = {{"mpc_propagation", m->propagation == Propagation::ts1     ? "ts1"
-                                                                 : m->propagation == Propagation::tsinf ? "tsinf"
-                                                                                                       : "expectation"},
-                                             {"mpc_particles", std::to_string(m->particles)},
-                                             {"mpc_model", m->true_model ? "true" : "learned"}};
-        s.insert(s.end(), sampling.begin(), sampling.end());
-    }
-    return s;
+inline uint32_t float_to_bits(float f) {
+    uint32_t b;
+    std::memcpy(&b, &f, sizeof b);
+    return b;
 }
-inline CheckpointSettings checkpoint_settings(const MBConfig& c) { return checkpoint_settings(c, &c.mpc); }
-
-// Algorithm 1's skeleton, shared by run_mb and run_mbpo. Per iteration, in the reference's order:
-//   1. collect whole paths with `policy` (batch_size_initial steps at iteration 0, then batch_size)
-//   2. add them to the model's buffer (add_sl_noise if asked) and recompute the statistics
-//   3. train the ensemble: num_agent_train_steps_per_iter minibatch steps
-//   4. after_training(itr, paths, losses, report): what the algorithm does with the model
-//   5. evaluate `policy` (when scalar_log_freq says so), diagnose the model on the evaluation
-//      paths (model_diagnostics) and report the iteration
-//   6. hand the sink the checkpoint to continue from (write_state(out) writes it)
-// from iteration state.itr (0, or where a checkpoint left off) to cfg.n_iter. The sink's stop
-// predicate is polled before every env step and every model training step.
-template <class Env, class Policy, class AfterTraining, class WriteCheckpoint>
-void model_based_loop(Env& env, const LoopConfig& cfg, Ensemble<float>& ens, ReplayBuffer<float>& buffer,
-                      Policy&& policy, LoopState& state, const RunSink& sink, AfterTraining&& after_training,
-                      WriteCheckpoint&& write_state) {
-    Rollouts<float> paths, eval_paths;
-    std::vector<double> losses;
-    uint64_t* episodes = &state.episodes;
-    for (int itr = state.itr; itr < cfg.n_iter; ++itr) {
-        auto polled = [&](View<const float> obs, View<float> act) {
-            sink.poll(itr);
-            policy(obs, act);
-        };
-        // 1. collect
-        sample_trajectories(env, polled, itr == 0 ? cfg.batch_size_initial : cfg.batch_size, env.ep_len(), cfg.seed,
-                            episodes, paths);
-        state.envsteps += paths.steps();
-        // 2. add to the buffer, recompute the statistics
-        Rng noise_rng(cfg.seed, Stream::noise, static_cast<uint64_t>(itr));
-        buffer.add(paths, cfg.add_sl_noise, noise_rng);
-        ens.fit_stats(buffer.obs(), buffer.act(), buffer.next_obs());
-        // 3. train the ensemble
-        Rng sample_rng(cfg.seed, Stream::sample, static_cast<uint64_t>(itr));
-        losses.clear();
-        for (int step = 0; step < cfg.num_agent_train_steps_per_iter; ++step) {
-            sink.poll(itr);
-            losses.push_back(ens.train_step(buffer.obs(), buffer.act(), buffer.next_obs(), cfg.train_batch_size,
-                                            sample_rng));
-        }
-        IterationReport report;
-        report.itr = itr;
-        report.n_iter = cfg.n_iter;
-        report.envsteps = state.envsteps;
-        report.loss = losses.empty() ? NAN : losses.back();
-        report.train = return_stats(paths);
-        // 4. the algorithm's own step
-        after_training(itr, paths, losses, report);
-        // 5. evaluate and report
-        if (cfg.scalar_log_freq != -1 && itr % cfg.scalar_log_freq == 0) {
-            sample_trajectories(env, polled, cfg.eval_batch_size, env.ep_len(), cfg.seed, episodes, eval_paths);
-            report.eval = return_stats(eval_paths);
-            report.model = model_diagnostics(ens, eval_paths);
-        }
-        if (sink.iteration) sink.iteration(report);
-        // 6. the checkpoint to continue from
-        state.itr = itr + 1;
-        if (sink.checkpoint) sink.checkpoint(state.itr, write_state);
-    }
+// (No branches and no float selects, which compilers turn into branches: the clamp is an integer
+// min on the bits, which order as the floats do for each sign. NaN goes to a bound.)
+// e^x = 2^n p(r) with n = round(x / ln 2) and |r| <= ln 2 / 2; x is clamped to [-87, 88].
+inline float fast_exp(float x) {
+    uint32_t b = float_to_bits(x);
+    const uint32_t limit = 0x42b00000u + (b >> 31) * 0x7ffe0000u;  // the bits of 88, or of -87 if x < 0
+    b = b < limit ? b : limit;
+    x = bits_to_float(b);
+    const float t = x * 1.44269504088896341f;  // n = t rounded half away from zero, by a cast
+    const float n = static_cast<float>(static_cast<int32_t>(t + std::copysign(0.5f, t)));
+    const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;  // ln 2 in two parts
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    return p * bits_to_float(static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23);
 }
-
-// A run's checkpoint: its kind ("run_mb", "run_mbpo") and settings, the loop's state, then the
-// algorithm's own part, which `fields(a)` lists once for both directions (a is a
-// CheckpointWriter or a CheckpointReader, as in the types' visit()).
-template <class Fields>
-void write_checkpoint(std::ostream& out, const std::string& kind, const CheckpointSettings& settings,
-                      LoopState& state, Fields& fields) {
-    CheckpointWriter w;
-    save_settings(w, kind, settings);
-    save(w, "loop", state);
-    fields(w);
-    w.finish(out);
+// ln x for a normal float x > 0: x = 2^e m with m in [sqrt(1/2), sqrt(2)), ln x = e ln 2 + ln m.
+inline float fast_log(float x) {
+    const uint32_t b = float_to_bits(x);
+    const uint32_t big = (b & 0x007fffffu) > 0x003504f3u;  // 1 if the mantissa is above sqrt(2): halve m, add 1 to e
+    const float e = static_cast<float>(static_cast<int32_t>(b >> 23) - 127 + static_cast<int32_t>(big));
+    const float m = bits_to_float((b & 0x007fffffu) | (0x3f800000u - (big << 23)));
+    const float f = m - 1.0f, z = f * f;
+    float y = 7.0376836292e-2f;
+    y = y * f - 1.1514610310e-1f;
+    y = y * f + 1.1676998740e-1f;
+    y = y * f - 1.2420140846e-1f;
+    y = y * f + 1.4249322787e-1f;
+    y = y * f - 1.6668057665e-1f;
+    y = y * f + 2.0000714765e-1f;
+    y = y * f - 2.4999993993e-1f;
+    y = y * f + 3.3333331174e-1f;
+    y = y * f * z - 2.12194440e-4f * e - 0.5f * z;
+    return (f + y) + 0.693359375f * e;
 }
-// Reads back what write_checkpoint wrote, for a run of the same kind and settings. Throws
-// (naming the first thing that is wrong) if the kind, a setting or a field differs.
-template <class Fields>
-void resume_run(std::istream& in, const std::string& kind, const CheckpointSettings& settings, int n_iter,
-                LoopState& state, Fields& fields) {
-    CheckpointReader r(in);
-    check_settings(r, kind, settings);
-    load(r, "loop", state);
-    fields(r);
-    r.finish();
-    if (state.itr > n_iter)
-        fail("checkpoint: ", state.itr, " iterations are done already, more than n_iter = ", n_iter);
-}
-
-// The training loop of run_hw4_mb.py: MPC on the learned ensemble (uniform random actions until
-// the first data exists, reference 3.4); at iteration 0, after training, Q1's model check.
-// With cfg.mpc.true_model, the planner scores its candidates on `truth` (a TrueModel of this very
-// env, e.g. envs/true_model.hpp's) instead; the ensemble is still trained, checked and diagnosed,
-// so that the two runs compare column by column.
-// With `resume`, continues from the checkpoint read from it (made by a run_mb with the same
-// settings but n_iter) up to cfg.n_iter, bit for bit as if never stopped.
-template <class Env>
-void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink = {}, std::istream* resume = nullptr,
-            TrueModel<float>* truth = nullptr) {
-    cfg.validate();
-    const int D = env.obs_dim(), A = env.act_dim();
-    std::vector<float> low(A), high(A);
-    for (int j = 0; j < A; ++j) {
-        low[j] = env.act_low(j);
-        high[j] = env.act_high(j);
-    }
-    auto ens_ptr = std::make_shared<Ensemble<float>>(D, A, cfg.ensemble_size, cfg.n_layers, cfg.size,
-                                                     static_cast<float>(cfg.learning_rate), cfg.seed,
-                                                     Activation::tanh, cfg.model_type);
-    Ensemble<float>& ens = *ens_ptr;
-    MPC<float> mpc(ens_ptr, &Env::reward, low, high, cfg.mpc, cfg.seed);
-    if (cfg.mpc.true_model) {
-        if (!truth) fail("run_mb: mpc true_model is set but no TrueModel was given");
-        mpc.plan_on(*truth);
-    }
-    ReplayBuffer<float> buffer(D, A, 1000000);
-    LoopState state;
-    uint64_t& episodes = state.episodes;
-    uint64_t random_actions = 0;
-    // The checkpoint's own part, for writing and reading.
-    const CheckpointSettings settings = checkpoint_settings(cfg);
-    auto fields = [&](auto& a) {
-        visit(a, "ensemble", ens);
-        visit(a, "buffer", buffer);
-        a.count("mpc.calls", mpc.calls);
-        a.count("random_actions", random_actions);
-    };
-    if (resume) {
-        resume_run(*resume, "run_mb", settings, cfg.n_iter, state, fields);
-        if (sink.resumed) sink.resumed(state.itr);
-    }
-    auto policy = [&](View<const float> obs, View<float> act) {
-        if (buffer.size() == 0) {  // no statistics yet, so a uniform random action
-            Rng rng(cfg.seed, Stream::policy, random_actions++);
-            for (int j = 0; j < A; ++j) act[j] = static_cast<float>(rng.uniform(low[j], high[j]));
-        } else {
-            mpc.act(obs, act);
-        }
-    };
-    model_based_loop(
-        env, cfg, ens, buffer, policy, state, sink,
-        [&](int itr, const Rollouts<float>&, const std::vector<double>& losses, IterationReport&) {
-            if (itr != 0) return;
-            const ModelPredictions p = model_predictions(env, ens, cfg.seed, &episodes);
-            if (sink.model_check) sink.model_check(p, losses);
-        },
-        [&](std::ostream& out) { write_checkpoint(out, "run_mb", settings, state, fields); });
+// Two independent standard normals from uniforms u1 in (0, 1] and u2 in [0, 1): Box-Muller with
+// both outputs, radius sqrt(-2 ln u1) and an angle uniform on the circle, q quarter turns (q =
+// floor(4 u2)) plus b in [-pi/4, pi/4], where sin and cos need only short polynomials (Cephes').
+inline void fast_normal_pair(double u1, double u2, float& z0, float& z1) {
+    const float radius = std::sqrt(-2.0f * fast_log(static_cast<float>(u1)));
+    const float v = static_cast<float>(4.0 * u2);
+    const int k = std::min(static_cast<int>(v), 3);  // v >= 0: the cast is floor
+    const float b = (v - static_cast<float>(k) - 0.5f) * 1.57079632679489662f, z = b * b;
+    const float c = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z -
+                    0.5f * z + 1.0f;
+    const float s = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * b + b;
+    // (c, s) turned by k quarter turns, without branches: an odd k turns once, (c, s) -> (-s, c);
+    // k >= 2 turns twice more, a change of sign.
+    const float odd = static_cast<float>(k & 1), even = 1.0f - odd;
+    const float sign = radius * static_cast<float>(1 - (k & 2));
+    z0 = sign * (even * c - odd * s);
+    z1 = sign * (even * s + odd * c);
 }
 
 // =================================================================================================
-// 15. MBPO: SAC on real and model-generated data (assignment Problem 6; reference 3.5-3.7)
-// =================================================================================================
-// Per iteration: collect with the SAC policy -> real transitions to the model buffer (noised if
-// asked), statistics -> train the ensemble -> the real transitions, clean, to the SAC buffer, then
-// sac_n_iter times: one model rollout of rollout_length steps into the SAC buffer (none when the
-// length is 0: plain SAC), then SAC steps on minibatches of the SAC buffer -> evaluate the SAC
-// policy and report.
-
-// Every setting of the reference's run_hw4_mbpo.py (reference section 2.2).
-struct MBPOConfig {
-    LoopConfig mb;               // the shared settings (the SAC policy acts: no planner's)
-    SACConfig sac;
-    int sac_n_iter = 200;        // SAC rounds per iteration
-    int sac_train_steps = 1;     // sac_num_agent_train_steps_per_iter: SAC steps per round
-    int rollout_length = 1;      // mbpo_rollout_length; 0 = model-free SAC
-    int sac_buffer_size = 100000;
-    // Switches for issue 11 (rlen 10 trails public runs); the defaults are this library's choices.
-    bool reward_pre_step = false;  // reward a model step by its state (the public solutions), not its predicted next
-    bool random_member = false;    // step with one member drawn per step (MBPO paper), not the ensemble mean
-
-    // Throws ConfigError naming the first setting out of range: mb's, sac's, then MBPO's own.
-    void validate() const {
-        mb.validate();
-        sac.validate();
-        auto bad = [](const char* field, const std::string& problem) { throw ConfigError("MBPOConfig", field, problem); };
-        if (sac_train_steps <= 0)
-            bad("sac_num_agent_train_steps_per_iter", "must be positive, got " + std::to_string(sac_train_steps));
-        if (sac_n_iter <= 0) bad("sac_n_iter", "must be positive, got " + std::to_string(sac_n_iter));
-        if (rollout_length < 0) bad("mbpo_rollout_length", "must be >= 0, got " + std::to_string(rollout_length));
-        if (sac_buffer_size <= 0) bad("sac_buffer_size", "must be positive, got " + std::to_string(sac_buffer_size));
-    }
-};
-
-// Scratch of model rollouts, sized once: nothing is allocated per rollout.
-struct RolloutWork {
-    std::vector<MLPWork<float>> work;  // [E] one row through each member
-    Tensor<float> pred, eps;           // [1, ob_dim] one member's prediction; its noise (probabilistic members)
-    std::vector<float> ob, next, ac;   // [ob_dim], [ob_dim], [ac_dim]
-    RolloutWork(const Ensemble<float>& ens)
-        : pred(1, ens.obs_dim), eps(1, ens.obs_dim), ob(ens.obs_dim), next(ens.obs_dim), ac(ens.act_dim) {
-        for (const MLP<float>& net : ens.nets) work.emplace_back(net, 1);
-    }
-};
-
-// One model rollout (reference 3.6): start at a state of the model buffer, act with the SAC
-// policy, step with the ensemble-mean prediction (or, with random_member, one member's, drawn per
-// step). Each step keeps the start's terminal flag, as the reference does. The reward is the env's
-// reward of the predicted next state, the same convention as the real env and as MPC here; with
-// reward_pre_step, of the state the step starts from, as the public solutions do. Probabilistic
-// members predict a draw of their Gaussian (noise from `rng`, after the step's member draw), as
-// the MBPO paper does; with random_member that is the paper's rollout exactly.
-template <class Env>
-void model_rollout(const Ensemble<float>& ens, SAC<float>& sac, const ReplayBuffer<float>& buffer, int length,
-                   Rng& rng, RolloutWork& s, Rollouts<float>& out, bool reward_pre_step = false,
-                   bool random_member = false) {
-    const int D = ens.obs_dim, A = ens.act_dim, E = ens.size();
-    out.clear(D, A);
-    if (buffer.size() == 0) fail("model_rollout: the model's buffer is empty (no start state to roll out from)");
-    const int start = static_cast<int>(rng.below(static_cast<uint64_t>(buffer.size())));
-    const float terminal = buffer.terminal()(start, 0);
-    std::copy(buffer.obs().row(start), buffer.obs().row(start) + D, s.ob.begin());
-    for (int t = 0; t < length; ++t) {
-        sac.act(s.ob, s.ac);
-        std::fill(s.next.begin(), s.next.end(), 0.0f);
-        const int pick = random_member ? static_cast<int>(rng.below(static_cast<uint64_t>(E))) : -1;
-        for (int m = 0; m < E; ++m) {  // the mean of the members' predictions, or the picked one's
-            if (pick >= 0 && m != pick) continue;
-            if (ens.probabilistic()) {
-                for (int j = 0; j < D; ++j) s.eps(0, j) = static_cast<float>(rng.normal());
-                ens.predict_sample(m, s.ob, s.ac, s.pred.view(), s.eps.view(), s.work[m]);
-            } else {
-                ens.predict(m, s.ob, s.ac, s.pred.view(), s.work[m]);
-            }
-            for (int j = 0; j < D; ++j) s.next[j] += pick >= 0 ? s.pred(0, j) : s.pred(0, j) / static_cast<float>(E);
-        }
-        float r = 0;
-        Env::reward(reward_pre_step ? s.ob.data() : s.next.data(), s.ac.data(), 1, &r, nullptr);
-        out.push(s.ob, s.ac, r, s.next, terminal != 0.0f);
-        std::swap(s.ob, s.next);
-    }
-}
-
-// The training loop of run_hw4_mbpo.py: the skeleton of section 14 with the SAC policy (sampling,
-// also at iteration 0) and, after the model's training, the SAC rounds.
-// The settings an MBPO checkpoint must agree on: the MB ones (section 14), SAC's and MBPO's own.
-inline CheckpointSettings checkpoint_settings(const MBPOConfig& c) {
-    CheckpointSettings s = checkpoint_settings(c.mb, nullptr);
-    const SACConfig& q = c.sac;
-    const CheckpointSettings more = {
-        {"sac_n_layers", std::to_string(q.n_layers)},
-        {"sac_size", std::to_string(q.size)},
-        {"sac_learning_rate", exact(q.learning_rate)},
-        {"sac_discount", exact(q.discount)},
-        {"sac_init_temperature", exact(q.init_temperature)},
-        {"critic_tau", exact(q.tau)},
-        {"sac_train_batch_size", std::to_string(q.batch)},
-        {"sac_num_critic_updates_per_agent_update", std::to_string(q.critic_updates)},
-        {"sac_num_actor_updates_per_agent_update", std::to_string(q.actor_updates)},
-        {"sac_actor_update_frequency", std::to_string(q.actor_update_frequency)},
-        {"sac_critic_target_update_frequency", std::to_string(q.critic_target_update_frequency)},
-        {"sac_logstd", q.logstd_tanh ? "tanh" : "clamp"},
-        {"sac_n_iter", std::to_string(c.sac_n_iter)},
-        {"sac_num_agent_train_steps_per_iter", std::to_string(c.sac_train_steps)},
-        {"mbpo_rollout_length", std::to_string(c.rollout_length)},
-        {"sac_buffer_size", std::to_string(c.sac_buffer_size)},
-        {"mbpo_rollout_reward", c.reward_pre_step ? "pre" : "post"},
-        {"mbpo_rollout_model", c.random_member ? "random" : "mean"}};
-    s.insert(s.end(), more.begin(), more.end());
-    return s;
-}
-
-// With `resume`, continues from a checkpoint of run_mbpo, as run_mb does.
-template <class Env>
-void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}, std::istream* resume = nullptr) {
-    cfg.validate();
-    const LoopConfig& mb = cfg.mb;
-    const int D = env.obs_dim(), A = env.act_dim();
-    float low = env.act_low(0), high = env.act_high(0);
-    for (int j = 1; j < A; ++j) {
-        low = std::min(low, env.act_low(j));
-        high = std::max(high, env.act_high(j));
-    }
-    Ensemble<float> ens(D, A, mb.ensemble_size, mb.n_layers, mb.size, static_cast<float>(mb.learning_rate), mb.seed,
-                        Activation::tanh, mb.model_type);
-    SAC<float> sac(D, A, low, high, cfg.sac, mb.seed);
-    ReplayBuffer<float> model_buffer(D, A, 1000000), sac_buffer(D, A, cfg.sac_buffer_size);
-
-    // Scratch of the SAC minibatches and model rollouts, allocated once.
-    const int B = cfg.sac.batch;
-    Tensor<float> b_obs(B, D), b_act(B, A), b_rew(B, 1), b_next(B, D), b_done(B, 1);
-    RolloutWork rollout_work(ens);
-    std::vector<int> rows;
-    Rollouts<float> rollout;
-    LoopState state;
-    uint64_t rollouts = 0;
-    // The checkpoint's own part, for writing and reading.
-    const CheckpointSettings settings = checkpoint_settings(cfg);
-    auto fields = [&](auto& a) {
-        visit(a, "ensemble", ens);
-        visit(a, "sac", sac);
-        visit(a, "model_buffer", model_buffer);
-        visit(a, "sac_buffer", sac_buffer);
-        a.count("rollouts", rollouts);
-    };
-    if (resume) {
-        resume_run(*resume, "run_mbpo", settings, mb.n_iter, state, fields);
-        if (sink.resumed) sink.resumed(state.itr);
-    }
-
-    auto policy = [&](View<const float> obs, View<float> act) { sac.act(obs, act); };
-    auto sac_rounds = [&](int itr, const Rollouts<float>& paths, const std::vector<double>&, IterationReport& report) {
-        sac_buffer.add(paths);  // clean
-        for (int k = 0; k < cfg.sac_n_iter; ++k) {
-            if (cfg.rollout_length > 0) {
-                Rng rrng(mb.seed, Stream::rollout, rollouts++);
-                model_rollout<Env>(ens, sac, model_buffer, cfg.rollout_length, rrng, rollout_work, rollout,
-                                   cfg.reward_pre_step, cfg.random_member);
-                sac_buffer.add(rollout);
-            }
-            for (int s = 0; s < cfg.sac_train_steps; ++s) {
-                sink.poll(itr);
-                const int n = std::min(B, sac_buffer.size());
-                Rng brng(mb.seed, Stream::sac_train, static_cast<uint64_t>(sac.training_step), 1);  // minibatch
-                sample_distinct(sac_buffer.size(), n, brng, rows);
-                sac_buffer.gather(rows, n, b_obs, b_act, b_rew, b_next, b_done);
-                sac.train(b_obs.view(), b_act.view(), b_rew.view(), b_next.view(), b_done.view());
-            }
-        }
-        if (sink.mbpo_buffers) sink.mbpo_buffers(MBPOIteration{itr, paths, model_buffer, sac_buffer});
-        report.critic_loss = sac.last_critic_loss;
-        report.alpha = sac.alpha();
-    };
-    model_based_loop(env, mb, ens, model_buffer, policy, state, sink, sac_rounds,
-                     [&](std::ostream& out) { write_checkpoint(out, "run_mbpo", settings, state, fields); });
-}
-
-// =================================================================================================
-// Appendix: speed. The tuned matrix multiply behind matmul()'s contract (section 4)
+// 18. Speed: the tuned matrix multiply behind matmul()'s contract (section 4)
 // =================================================================================================
 // Goto/BLIS structure:
 //  1. pack op(B) into column panels, zero-padded to whole vectors: panel p is [K + 1, width_p]

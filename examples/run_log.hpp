@@ -3,7 +3,7 @@
 // flags.csv (the settings), metrics.csv (one row per iteration, the reference's keys) and, for
 // run_mb, predictions.csv and losses.csv (iteration 0, the Q1 figures); one progress line is
 // printed per iteration (reference 4.1). With --save_params, checkpoint.bin (the library's
-// format, mbrl.hpp section 13) is replaced after every iteration, and a run continues from it
+// format, mbrl_checkpoint.hpp) is replaced after every iteration, and a run continues from it
 // with --resume DIR. Every write is checked: a full disk is an error naming the file.
 #ifndef MBRL_EXAMPLES_RUN_LOG_HPP
 #define MBRL_EXAMPLES_RUN_LOG_HPP
@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "../envs/true_model.hpp"
-#include "../mbrl.hpp"
+#include "../mbrl_checkpoint.hpp"
 
 namespace mbrl_examples {
 
@@ -215,9 +215,9 @@ class RunLog {
         s.stop = [] { return stop_signal() != 0; };
         s.resumed = [this](int next_itr) { resumed(next_itr); };
         if (save_params_)
-            s.checkpoint = [this](int next_itr, const std::function<void(std::ostream&)>& write) {
+            s.checkpoint = [this](int next_itr, const mbrl::RunState& run) {
                 std::ostringstream out;
-                write(out);
+                mbrl::save_checkpoint(out, run);
                 write_file_atomically(checkpoint_path(), out.str());
                 checkpoint_itr_ = next_itr;
             };

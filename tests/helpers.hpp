@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "../mbrl.hpp"
+#include "../mbrl_checkpoint.hpp"
 
 namespace test {
 

@@ -184,7 +184,7 @@ TEST_CASE("Checkpoint: a stop request ends the run inside an iteration; rows sta
     RunSink sink = log.sink();
     int checkpoints = 0, polls_after = 0;
     auto write_checkpoint = sink.checkpoint;
-    sink.checkpoint = [&](int next, const std::function<void(std::ostream&)>& w) {
+    sink.checkpoint = [&](int next, const RunState& w) {
         write_checkpoint(next, w);
         ++checkpoints;
     };

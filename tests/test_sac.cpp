@@ -80,7 +80,7 @@ TEST_CASE("SAC: actor gradients (mean network and log-std, through tanh and the 
     test::fill_uniform(noise, data_rng, -2, 2);
     auto loss = [&] { return s.actor_gradients(b.obs.view(), noise.view()); };
     loss();
-    const std::vector<double> ga(s.actor.grads.begin(), s.actor.grads.end()), gs = s.dlogstd;
+    const std::vector<double> ga(s.actor.grads.begin(), s.actor.grads.end()), gs = s.work.dlogstd;
     CHECK(worst_fd(s.actor.params.data(), ga.data(), ga.size(), loss) < 1e-5);
     CHECK(worst_fd(s.logstd.data(), gs.data(), gs.size(), loss) < 1e-5);
 }
@@ -97,7 +97,7 @@ TEST_CASE("SAC with log std = tanh(p) (issue 11 switch): std and the log-std gra
     test::fill_uniform(noise, data_rng, -2, 2);
     auto loss = [&] { return s.actor_gradients(b.obs.view(), noise.view()); };
     loss();
-    const std::vector<double> gs = s.dlogstd;
+    const std::vector<double> gs = s.work.dlogstd;
     CHECK(gs[1] != 0.0);
     CHECK(worst_fd(s.logstd.data(), gs.data(), gs.size(), loss) < 1e-5);
 }
