@@ -16,7 +16,7 @@
 #                     sets (x86 builds; aarch64 under qemu-user compared)
 #   make test-arm64   the core tests cross-built for aarch64 and run under qemu-user
 #   make torch-mbpo SEED=S [TORCH_ARGS=...]   q6 rlen10 by tests/mbpo_torch.py, an independent PyTorch MBPO written
-#                     from the reference spec, on this library's cheetah (issue 11's cross-check)
+#                     from the reference spec, on this library's cheetah (the q6 cross-check, docs/results.md)
 #
 # Missing Debian packages (doctest-dev, libmujoco-dev, gnuplot-nox, python3, parallel, OpenMP) are installed when
 # running as root; otherwise the exact apt-get command is printed.
@@ -34,10 +34,10 @@ LDLIBS   := -lmujoco
 BUILD    := build
 PYTHON   := /usr/bin/python3
 
-HEADERS  := mbrl.hpp $(wildcard envs/*.hpp) $(wildcard examples/*.hpp)
+HEADERS  := mbrl.hpp mbrl_checkpoint.hpp $(wildcard envs/*.hpp) $(wildcard examples/*.hpp)
 TEST_SRC := $(filter-out tests/isa_scores.cpp tests/cheetah_capi.cpp,$(wildcard tests/*.cpp))
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
-EXAMPLES := q1 q2 q3 q4 q5 q6 bench env_speed
+EXAMPLES := q1 q2 q3 q4 q5 q6 minimal bench env_speed
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
 QUESTIONS := q1 q2 q3 q4 q5 q6
 Q_BIN    := $(QUESTIONS:%=$(BUILD)/%)
@@ -96,16 +96,11 @@ $(BUILD)/tests/test_sweep.o: CPPFLAGS += -DMBRL_BUILD_DIR=\"$(CURDIR)/$(BUILD)\"
 $(BUILD)/run_tests: $(TEST_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
-# The README's API tour, extracted from README.md, must compile and run.
-$(BUILD)/tour.cpp: README.md
+# examples/minimal.cpp, the API tour, must compile and run, and so must the same program built
+# without OpenMP (the pragmas compile away), warning-free.
+$(BUILD)/minimal_serial: examples/minimal.cpp $(HEADERS) | deps-build
 	@mkdir -p $(BUILD)
-	sed -n '/^<!-- tour -->/,/^<!-- \/tour -->/p' README.md | sed '/^<!--/d; /^```/d' > $@
-$(BUILD)/tour: $(BUILD)/tour.cpp $(HEADERS) | deps-build
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -I$(CURDIR) $< -o $@ $(LDLIBS)
-
-# ... and so must the same program built without OpenMP (the pragmas compile away).
-$(BUILD)/tour_serial: $(BUILD)/tour.cpp $(HEADERS) | deps-build
-	$(CXX) $(CPPFLAGS) $(filter-out -fopenmp,$(CXXFLAGS)) -Werror -I$(CURDIR) $< -o $@ $(LDLIBS)
+	$(CXX) $(CPPFLAGS) $(filter-out -fopenmp,$(CXXFLAGS)) -Werror $< -o $@ $(LDLIBS)
 
 # The tests under AddressSanitizer and UndefinedBehaviorSanitizer (any report fails the run).
 # SANITIZE_ARGS passes doctest options, e.g. SANITIZE_ARGS='-tc=*Checkpoint*'.
@@ -122,10 +117,10 @@ $(BUILD)/san/run_tests: $(SAN_OBJ)
 sanitize: deps-build $(BUILD)/san/run_tests $(BUILD)/q2 $(BUILD)/q4
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/san/run_tests $(SANITIZE_ARGS)
 
-test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/tour $(BUILD)/tour_serial $(BUILD)/q2 $(BUILD)/q4
+test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_serial $(BUILD)/q2 $(BUILD)/q4
 	$(BUILD)/run_tests
-	$(BUILD)/tour
-	$(BUILD)/tour_serial
+	$(BUILD)/minimal
+	$(BUILD)/minimal_serial
 	tests/plot_test.sh $(BUILD)/plot_test
 
 # ---------------------------------------------------------------------------------------------
@@ -177,7 +172,7 @@ plots: deps-run
 # ---------------------------------------------------------------------------------------------
 # The same planning scores, bit for bit, from the native build, the AVX2 build, the portable
 # kernel (no vector extensions) and an AVX-512 build where this CPU has AVX-512; aarch64 (NEON,
-# under qemu-user) is compared too, and agrees to the last bit on most numbers (README says why
+# under qemu-user) is compared too, and agrees to the last bit on most numbers (docs/testing.md says why
 # not on all).
 ARM_CXX  := aarch64-linux-gnu-g++
 ARM_RUN  := qemu-aarch64 -L /usr/aarch64-linux-gnu
@@ -206,7 +201,7 @@ test-isa: deps-build
 	  paste $(BUILD)/isa/native.txt $(BUILD)/isa/arm64.txt | $(PYTHON) -c 'import sys; \
 	  p = [[float.fromhex(x.split()[-1]) for x in l.split("\t")] for l in sys.stdin]; s = max(abs(a) for a, b in p); \
 	  d = [abs(a - b) / s for a, b in p]; n = sum(x > 0 for x in d); \
-	  print("test-isa: aarch64: %d of %d numbers differ, by at most %.1e of the largest (see README)" % (n, len(d), max(d))); \
+	  print("test-isa: aarch64: %d of %d numbers differ, by at most %.1e of the largest (see docs/testing.md)" % (n, len(d), max(d))); \
 	  sys.exit(max(d) > 1e-4)'; \
 	else echo "test-isa: no aarch64 cross compiler or qemu-user; skipped"; exit 1; fi
 	@echo "test-isa: every x86 build gave the same $$(wc -l < $(BUILD)/isa/native.txt) numbers, bit for bit"
@@ -226,7 +221,7 @@ clean:
 	rm -rf $(BUILD)
 
 # ---------------------------------------------------------------------------------------------
-# Sweeps: the assignment's commands for several seeds (README, "Sweeps and results")
+# Sweeps: the assignment's commands for several seeds (docs/sweeps.md)
 # ---------------------------------------------------------------------------------------------
 SEEDS    ?= 1
 JOBS     ?= 2

@@ -1,6 +1,6 @@
 // Problem 1: the dynamics model alone. Cheetah, 20000 random steps, one iteration; writes the
 // model's open-loop predictions (predictions.csv, with the MPE) and its training losses.
-#include "common.hpp"
+#include "main.hpp"
 
 int main(int argc, char** argv) {
     const std::string common =

@@ -1,6 +1,6 @@
 // Problem 2: random-shooting MPC on obstacles after one iteration of training on random data.
 // Expect Train_AverageReturn about -160 (random actions) and Eval_AverageReturn -70 to -50.
-#include "common.hpp"
+#include "main.hpp"
 
 int main(int argc, char** argv) {
     return mbrl_examples::mb_main(argc, argv, {

@@ -1,6 +1,6 @@
 // Problem 3: iterative model-based RL with on-policy data aggregation on the three envs.
 // Expected returns: obstacles -25 to -20, reacher -300 to -250, cheetah 250 to 350.
-#include "common.hpp"
+#include "main.hpp"
 
 int main(int argc, char** argv) {
     return mbrl_examples::mb_main(argc, argv, {

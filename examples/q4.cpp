@@ -1,6 +1,6 @@
 // Problem 4: reacher ablations: planning horizon (5, 15, 30), number of candidate sequences
 // (100, 1000) and ensemble size (1, 3, 5), each with the others at H 10, K 1000, 3 members.
-#include "common.hpp"
+#include "main.hpp"
 
 int main(int argc, char** argv) {
     const std::string common =

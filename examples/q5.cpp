@@ -1,6 +1,6 @@
 // Problem 5: random shooting against CEM (2 and 4 rounds) on cheetah, 5 iterations.
 // Expect about 800 or more with CEM.
-#include "common.hpp"
+#include "main.hpp"
 
 int main(int argc, char** argv) {
     const std::string common =

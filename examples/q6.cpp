@@ -1,6 +1,6 @@
 // Problem 6: MBPO on cheetah. SAC alone (rollout length 0), Dyna (1-step model rollouts) and MBPO
 // (10-step rollouts), 10 iterations of 5000 real steps each. Expect about 1000 or more with 10.
-#include "common.hpp"
+#include "main.hpp"
 
 int main(int argc, char** argv) {
     const std::string common =

@@ -139,7 +139,7 @@ inline void write_file_atomically(const std::string& path, const std::string& by
 }
 
 // The signal that asked the run to stop (SIGINT, SIGTERM), or 0. Set by the handler of
-// examples/common.hpp, polled through RunSink::stop.
+// examples/main.hpp, polled through RunSink::stop.
 inline volatile std::sig_atomic_t& stop_signal() {
     static volatile std::sig_atomic_t s = 0;
     return s;

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../examples/common.hpp"
+#include "../examples/main.hpp"
 #include "helpers.hpp"
 
 using namespace mbrl;

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <set>
 
-#include "../examples/common.hpp"
+#include "../examples/main.hpp"
 #include "helpers.hpp"
 
 using namespace mbrl;
