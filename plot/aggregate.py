@@ -9,9 +9,11 @@
   plot/aggregate.py results DATA_DIR COMMANDS_FILE OUT_MD [--readme README.md]
       The results table: one row per command of COMMANDS_FILE (the list `make commands` prints;
       the question is the binary's name, the run its --exp_name), with the final and the best
-      Eval_AverageReturn as mean +- std over seeds, the number of seeds and the mean wall time.
-      With --readme, the table also replaces the block between <!-- results --> and
-      <!-- /results --> in that file.
+      Eval_AverageReturn, the final Train_AverageReturn and training loss as mean +- std over
+      seeds, the number of seeds, the mean wall time, the assignment's expectation and the figure.
+      With --readme, a shorter table (run, minutes per run, the assignment's expectation, the final
+      Eval_AverageReturn as mean +- std (n), the figure) replaces the block between
+      <!-- results --> and <!-- /results --> in that file.
 
   plot/aggregate.py sweep JOBLOG... [--cores N]
       How long a sweep took and how busy it kept the machine, from GNU parallel's job log(s)
@@ -133,17 +135,49 @@ def series(data_dir, exp, out):
     print(len(runs))
 
 
-# What the assignment expects, for the results table (assignment.txt).
+# What the assignment expects of each run (docs/reference.md section 5), for the results tables.
 EXPECT = {
-    "q1_cheetah_n500_arch1x32": "loss < 0.2 by step 500",
+    "q1_cheetah_n500_arch1x32": "loss below 0.2 by step 500",
+    "q1_cheetah_n5_arch2x250": "no number (compare the MPE)",
+    "q1_cheetah_n500_arch2x250": "no number (compare the MPE)",
     "q2_obstacles_singleiteration": "Train about -160, Eval -70 to -50",
-    "q3_obstacles": "-25 to -20",
-    "q3_reacher": "-300 to -250",
-    "q3_cheetah": "250 to 350",
+    "q3_obstacles": "-25 to -20; about 40 min",
+    "q3_reacher": "-300 to -250; 2-3 h",
+    "q3_cheetah": "250 to 350; 3-4 h",
+    "q4_reacher_horizon5": "no number (effect of the horizon)",
+    "q4_reacher_horizon15": "no number (effect of the horizon)",
+    "q4_reacher_horizon30": "no number (effect of the horizon)",
+    "q4_reacher_numseq100": "no number (effect of the sequences)",
+    "q4_reacher_numseq1000": "no number (effect of the sequences)",
+    "q4_reacher_ensemble1": "no number (effect of the ensemble size)",
+    "q4_reacher_ensemble3": "no number (effect of the ensemble size)",
+    "q4_reacher_ensemble5": "no number (effect of the ensemble size)",
+    "q5_cheetah_random": "no number (random shooting against CEM)",
     "q5_cheetah_cem_2": "about 800 or more (CEM)",
-    "q5_cheetah_cem_4": "about 800 or more (CEM)",
-    "q6_cheetah_rlen10": "about 1000 or more",
+    "q5_cheetah_cem_4": "about 800 or more (CEM); 2-3 h on a GPU, over twice that without",
+    "q6_cheetah_rlenl0": "no number (model-free SAC baseline)",
+    "q6_cheetah_rlen1": "no number (Dyna)",
+    "q6_cheetah_rlen10": "about 1000 or more; about 100 min on a GPU",
 }
+
+
+def figure(exp):
+    """The figure (under data/figures/) that shows a run, as plot/plot.sh names it."""
+    if exp.startswith("q1_"):
+        return exp + "_predictions.png"
+    if exp.startswith("q2_"):
+        return "q2_returns.png"
+    if exp.startswith("q4_reacher_"):
+        for kind in ("horizon", "numseq", "ensemble"):
+            if exp.startswith("q4_reacher_" + kind):
+                return "q4_%s.png" % kind
+    if exp.startswith("q5_"):
+        return "q5_cem.png"
+    if exp.startswith("q6_"):
+        return "q6_mbpo.png"
+    if exp.startswith("q3_"):
+        return exp + ".png"
+    return None
 
 
 def mean_std(vals, digits):
@@ -176,6 +210,50 @@ def last_value(rows, col):
     return None
 
 
+def minutes(seconds):
+    m = seconds / 60.0
+    if m < 0.1:
+        return "< 0.1"
+    return "%.1f" % m if m < 10 else "%.0f" % m
+
+
+def summarize(data_dir, exp):
+    """What the tables say about one exp_name: its complete runs (per seed the newest) and more."""
+    by_seed = runs_by_seed(data_dir, exp)
+    done = [r for _, r in sorted(by_seed.items(), key=lambda kv: (len(kv[0]), kv[0])) if r["complete"]]
+    bests = []
+    for r in done:
+        vals = [v for v in (to_float(row.get("Eval_AverageReturn")) for row in r["rows"]) if v is not None]
+        bests.append(max(vals) if vals else None)
+    return {
+        "done": done,
+        "partial": len(by_seed) - len(done),
+        "seeds": [r["seed"] for r in done],
+        "finals": [last_value(r["rows"], "Eval_AverageReturn") for r in done],
+        "trains": [last_value(r["rows"], "Train_AverageReturn") for r in done],
+        "bests": bests,
+        "losses": [last_value(r["rows"], "Training Loss") for r in done],
+        "times": [v for v in (last_value(r["rows"], "TimeSinceStart") for r in done) if v is not None],
+    }
+
+
+def ours(s):
+    """The README's result cell: mean ± std (n) of the final Eval_AverageReturn (q1: the final
+    training loss; q2: Train and Eval, as the assignment states both)."""
+    n = len(s["done"])
+    if n == 0:
+        text = "not run yet"
+    elif all(v is None for v in s["finals"]):
+        text = "loss %s (n=%d)" % (mean_std(s["losses"], 3), n)
+    elif s["done"][0]["exp"].startswith("q2_"):
+        text = "Train %s, Eval %s (n=%d)" % (mean_std(s["trains"], 1), mean_std(s["finals"], 1), n)
+    else:
+        text = "%s (n=%d)" % (mean_std(s["finals"], 1), n)
+    if s["partial"]:
+        text += "; %d seed%s incomplete" % (s["partial"], "s" if s["partial"] > 1 else "")
+    return text
+
+
 def results(data_dir, commands_file, out, readme=None):
     runs_listed = []  # (question, exp_name) in the order of the command list, each once
     with open(commands_file) as f:
@@ -187,35 +265,30 @@ def results(data_dir, commands_file, out, readme=None):
             exp = words[words.index("--exp_name") + 1]
             if (question, exp) not in runs_listed:
                 runs_listed.append((question, exp))
+    stats = {exp: summarize(data_dir, exp) for _, exp in runs_listed}
+    # data/results.md: everything per run
     lines = [
         "<!-- written by plot/aggregate.py (make results) from the metrics.csv files under %s/; do not edit -->" % data_dir,
         "",
-        "| question | run | seeds | final Eval_AverageReturn | best Eval_AverageReturn | final training loss |"
-        " mean wall time | assignment expects |",
-        "|---|---|---|---|---|---|---|---|",
+        "| question | run | seeds | final Eval_AverageReturn | best Eval_AverageReturn | final Train_AverageReturn |"
+        " final training loss | mean wall time | assignment expects | figure |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for question, exp in runs_listed:
-        by_seed = runs_by_seed(data_dir, exp)
-        done = [r for _, r in sorted(by_seed.items()) if r["complete"]]
-        partial = len(by_seed) - len(done)
-        finals = [last_value(r["rows"], "Eval_AverageReturn") for r in done]
-        bests = []
-        for r in done:
-            vals = [v for v in (to_float(row.get("Eval_AverageReturn")) for row in r["rows"]) if v is not None]
-            bests.append(max(vals) if vals else None)
-        losses = [last_value(r["rows"], "Training Loss") for r in done]
-        times = [v for v in (last_value(r["rows"], "TimeSinceStart") for r in done) if v is not None]
-        seed_list = sorted((r["seed"] for r in done), key=lambda s: (len(s), s))
-        seeds = "%d (seed%s %s)" % (len(done), "s" if len(done) > 1 else "", ", ".join(seed_list)) if done else "0"
-        if partial:
-            seeds += ", %d incomplete" % partial
-        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            question, exp, seeds, mean_std(finals, 1), mean_std(bests, 1), mean_std(losses, 3),
-            duration(statistics.fmean(times)) if times else "—", EXPECT.get(exp, "")))
+        s = stats[exp]
+        n = len(s["done"])
+        seeds = "%d (seed%s %s)" % (n, "s" if n > 1 else "", ", ".join(s["seeds"])) if n else "0"
+        if s["partial"]:
+            seeds += ", %d incomplete" % s["partial"]
+        fig = figure(exp)
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            question, exp, seeds, mean_std(s["finals"], 1), mean_std(s["bests"], 1), mean_std(s["trains"], 1),
+            mean_std(s["losses"], 3), duration(statistics.fmean(s["times"])) if s["times"] else "—",
+            EXPECT.get(exp, ""), "[%s](figures/%s)" % (fig, fig) if fig else ""))
     lines += [
         "",
         "Mean ± sample standard deviation over the seeds (one value: a single seed). Final: the last"
-        " iteration's Eval_AverageReturn; best: the highest of any iteration; wall time: the last"
+        " iteration's value; best: the highest Eval_AverageReturn of any iteration; wall time: the last"
         " TimeSinceStart. Only complete runs count (metrics.csv has n_iter rows); per seed, the newest"
         " complete run is used.",
     ]
@@ -223,6 +296,29 @@ def results(data_dir, commands_file, out, readme=None):
     with open(out, "w") as f:
         f.write(text)
     if readme:
+        # README.md: one row per run, the assignment's expectation beside ours
+        rel = os.path.relpath(os.path.join(data_dir, "figures"), os.path.dirname(os.path.abspath(readme)) or ".")
+        short = [
+            "<!-- written by plot/aggregate.py (make results) from the metrics.csv files under %s/; do not edit -->" % data_dir,
+            "",
+            "| run | min per run | the assignment expects | ours: final Eval return, mean ± std (n seeds) | figure |",
+            "|---|---|---|---|---|",
+        ]
+        for question, exp in runs_listed:
+            s = stats[exp]
+            fig = figure(exp)
+            short.append("| `%s` | %s | %s | %s | %s |" % (
+                exp, minutes(statistics.fmean(s["times"])) if s["times"] else "—", EXPECT.get(exp, ""), ours(s),
+                "[%s](%s/%s)" % (fig[:-4], rel, fig) if fig else ""))
+        short += [
+            "",
+            "Minutes: the mean wall time of a run (its last TimeSinceStart, one thread). Std: the sample"
+            " standard deviation over seeds (none with n=1). q1 shows the final training loss, q2 the"
+            " Train and Eval returns of its one iteration. Complete runs only, per seed the newest;"
+            " more columns in [data/results.md](%s)." % os.path.relpath(
+                os.path.abspath(out), os.path.dirname(os.path.abspath(readme))),
+        ]
+        block = "\n".join(short) + "\n"
         with open(readme) as f:
             doc = f.read()
         begin, end = "\n<!-- results -->\n", "\n<!-- /results -->\n"  # each a line of its own
@@ -230,7 +326,7 @@ def results(data_dir, commands_file, out, readme=None):
         j = doc.find(end, i + 1) if i >= 0 else -1
         if i < 0 or j < 0:
             sys.exit("aggregate.py: %s has no %s ... %s block" % (readme, begin.strip(), end.strip()))
-        new = doc[: i + len(begin)] + text + doc[j + 1:]
+        new = doc[: i + len(begin)] + block + doc[j + 1:]
         if new != doc:
             with open(readme, "w") as f:
                 f.write(new)
