@@ -2091,6 +2091,15 @@ struct RunState {
     const MBPORun* mbpo = nullptr;
 };
 
+// Where a run stands inside an iteration: the phase, and its steps done of its total (env steps
+// while collecting or evaluating, gradient steps while training the model or SAC).
+enum class Phase { collecting, training_model, training_sac, evaluating };
+struct Progress {
+    int itr = 0, n_iter = 0;
+    Phase phase = Phase::collecting;
+    long done = 0, total = 0;  // done <= total; a phase starts at 0
+};
+
 // Where the loops report; every callback may be left empty.
 struct RunSink {
     std::function<void(const IterationReport&)> iteration;  // at the end of every iteration
@@ -2102,12 +2111,16 @@ struct RunSink {
     std::function<void(int next_itr, const RunState& run)> checkpoint;
     // After a saved state was read and accepted (mbrl_checkpoint.hpp): the run continues at next_itr.
     std::function<void(int next_itr)> resumed;
-    // Polled before every env step, every model training step and every SAC step: true stops
-    // the run at once by throwing Interrupted. Called from the thread that called run_mb.
+    // Called before every env step, every model training step and every SAC step with where the
+    // run stands (nothing is computed for it when it is empty); results do not depend on it.
+    std::function<void(const Progress&)> progress;
+    // Polled at the same points: true stops the run at once by throwing Interrupted. Both are
+    // called from the thread that called run_mb.
     std::function<bool()> stop;
 
-    void poll(int itr) const {
-        if (stop && stop()) throw Interrupted(itr);
+    void poll(const Progress& p) const {
+        if (progress) progress(p);
+        if (stop && stop()) throw Interrupted(p.itr);
     }
 };
 
@@ -2128,7 +2141,7 @@ ModelPredictions model_predictions(Env& env, const Ensemble<float>& ens, uint64_
 //      paths (model_diagnostics) and report the iteration
 //   6. hand the sink the run's state to continue from
 // from iteration state.itr (0, or where a saved state left off) to cfg.n_iter. The sink's stop
-// predicate is polled before every env step and every model training step.
+// predicate (and progress) is polled before every env step and every model training step.
 template <class Env, class Policy, class AfterTraining>
 void model_based_loop(Env& env, const LoopConfig& cfg, Ensemble<float>& ens, ReplayBuffer<float>& buffer,
                       Policy&& policy, LoopState& state, const RunSink& sink, AfterTraining&& after_training,
@@ -2137,13 +2150,15 @@ void model_based_loop(Env& env, const LoopConfig& cfg, Ensemble<float>& ens, Rep
     std::vector<double> losses;
     uint64_t* episodes = &state.episodes;
     for (int itr = state.itr; itr < cfg.n_iter; ++itr) {
-        auto polled = [&](View<const float> obs, View<float> act) {
-            sink.poll(itr);
+        Progress at{itr, cfg.n_iter, Phase::collecting, 0, 0};
+        auto polled = [&](View<const float> obs, View<float> act) {  // the policy, after a poll
+            sink.poll(at);
+            at.done = std::min(at.done + 1, at.total);  // the last path may run past the total
             policy(obs, act);
         };
         // 1. collect
-        sample_trajectories(env, polled, itr == 0 ? cfg.batch_size_initial : cfg.batch_size, env.ep_len(), cfg.seed,
-                            episodes, paths);
+        at.total = itr == 0 ? cfg.batch_size_initial : cfg.batch_size;
+        sample_trajectories(env, polled, static_cast<int>(at.total), env.ep_len(), cfg.seed, episodes, paths);
         state.envsteps += paths.steps();
         // 2. add to the buffer, recompute the statistics
         Rng noise_rng(cfg.seed, Stream::noise, static_cast<uint64_t>(itr));
@@ -2152,8 +2167,10 @@ void model_based_loop(Env& env, const LoopConfig& cfg, Ensemble<float>& ens, Rep
         // 3. train the ensemble
         Rng sample_rng(cfg.seed, Stream::sample, static_cast<uint64_t>(itr));
         losses.clear();
+        at = Progress{itr, cfg.n_iter, Phase::training_model, 0, cfg.num_agent_train_steps_per_iter};
         for (int step = 0; step < cfg.num_agent_train_steps_per_iter; ++step) {
-            sink.poll(itr);
+            at.done = step;
+            sink.poll(at);
             losses.push_back(ens.train_step(buffer.obs(), buffer.act(), buffer.next_obs(), cfg.train_batch_size,
                                             sample_rng));
         }
@@ -2167,6 +2184,7 @@ void model_based_loop(Env& env, const LoopConfig& cfg, Ensemble<float>& ens, Rep
         after_training(itr, paths, losses, report);
         // 5. evaluate and report
         if (cfg.scalar_log_freq != -1 && itr % cfg.scalar_log_freq == 0) {
+            at = Progress{itr, cfg.n_iter, Phase::evaluating, 0, cfg.eval_batch_size};
             sample_trajectories(env, polled, cfg.eval_batch_size, env.ep_len(), cfg.seed, episodes, eval_paths);
             report.eval = return_stats(eval_paths);
             report.model = model_diagnostics(ens, eval_paths);
@@ -2395,7 +2413,8 @@ void run_mbpo(Env& env, MBPORun& run, const RunSink& sink = {}) {
                 run.sac_buffer.add(w.rollout);
             }
             for (int s = 0; s < cfg.sac_train_steps; ++s) {
-                sink.poll(itr);
+                sink.poll(Progress{itr, cfg.mb.n_iter, Phase::training_sac, static_cast<long>(k) * cfg.sac_train_steps + s,
+                                   static_cast<long>(cfg.sac_n_iter) * cfg.sac_train_steps});
                 const int n = std::min(B, run.sac_buffer.size());
                 Rng brng(seed, Stream::sac_train, static_cast<uint64_t>(run.sac.training_step), 1);  // minibatch
                 sample_distinct(run.sac_buffer.size(), n, brng, w.rows);

@@ -1,5 +1,5 @@
 // envs/true_model.hpp: the true simulator as a model for the planner (mbrl::TrueModel, section 11
-// of mbrl.hpp), for any env of envs/ (issue 13: the upper bound of planning with a perfect model).
+// of mbrl.hpp), for any env of envs/ (the upper bound of planning with a perfect model).
 //
 //   Cheetah env;                                // the real env, stepped by the run
 //   mbrl::envs::TrueSimulator<Cheetah> sim(env);

@@ -4,14 +4,22 @@
 //   build/bench [--threads N] [--torch "COMMAND"]
 //
 // COMMAND runs examples/bench_torch.py (the Makefile passes it); it is run twice, with the
-// environment as it is and tuned as ../shared/reference/machine.md advises (OpenMP threads that
+// environment as it is and tuned as docs/speed.md describes (OpenMP threads that
 // sleep instead of spinning, OpenBLAS told the core type, PyTorch's kernels for the same
 // instruction set as this build: AVX-512 for an AVX-512 build, AVX2 for an AVX2 build), and our
 // speed-up is quoted against the faster of the two. Times are medians over repetitions.
-// Besides the table, one line per workload for scripts:
-//   BENCH isa=<avx512|avx2|neon|generic> workload=<name> ms=<ours> torch_ms=<ms or -> speedup=<x or ->
+// The denominator drifts on a shared VM, so the peak is measured many times, interleaved with
+// the workloads (peak, workload, peak, ...); the median of the readings is used and their spread
+// printed, beside the reading of an independent loop written with intrinsics.
+// Besides the table, one line per workload for scripts (plain numbers, "-" when not measured):
+//   BENCH isa=<avx512|avx2|neon|generic> workload=<name> threads=<n> ms=<ours> peak_pct=<% of the median peak>
+//         torch_ms=<ms> speedup=<torch_ms / ms>
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+
+#if defined(__AVX512F__) || defined(__FMA__)
+#include <immintrin.h>
 #endif
 
 #include <cstdio>
@@ -54,12 +62,14 @@ static const char* isa_name() {
 // Peak fp32 FMA throughput of `threads` threads: per thread kChains independent chains
 // y = y * a + b, each one vector register wide (kWidth floats), enough to hide the FMA latency
 // (4 cycles) on two FMA units (8 chains) while leaving registers for a and b: 10 chains with 16
-// vector registers (AVX2 and the portable default), 16 with 32 (AVX-512, NEON).
+// vector registers (AVX2 and the portable default), 16 with 32 (AVX-512, NEON). GCC keeps the
+// chains in full-width registers (objdump -d build/bench: vfmadd...ps on zmm / ymm, kChains of
+// them per loop trip). One reading: the best of 3 short runs (about 0.1 s).
 static double fma_peak_gflops(int threads) {
     constexpr int kChains = MBRL_VEC_BYTES == 64 || MBRL_TILE_MR == 8 ? 16 : 10, kWidth = Vec<float>::kW;
-    const long iters = 40000000 / kWidth;
+    const long iters = 12000000 / kWidth;
     double best = 0;
-    for (int rep = 0; rep < 5; ++rep) {
+    for (int rep = 0; rep < 3; ++rep) {
         Timer timer;
         float sink = 0;
         MBRL_OMP(parallel num_threads(threads) reduction(+ : sink))
@@ -80,6 +90,69 @@ static double fma_peak_gflops(int threads) {
     }
     return best;
 }
+
+// The same measured by a loop written independently, with intrinsics: 12 accumulators of the
+// widest FMA this build has. 0 where the build has no FMA intrinsics (NEON, generic).
+static double fma_peak_intrinsics(int threads) {
+#if defined(__AVX512F__) || defined(__FMA__)
+#if defined(__AVX512F__)
+    using V = __m512;
+    constexpr int kW = 16;
+    auto set1 = [](float x) { return _mm512_set1_ps(x); };
+    auto fma = [](V x, V a, V b) { return _mm512_fmadd_ps(x, a, b); };
+    auto sum = [](V x) { return _mm512_reduce_add_ps(x); };
+#else
+    using V = __m256;
+    constexpr int kW = 8;
+    auto set1 = [](float x) { return _mm256_set1_ps(x); };
+    auto fma = [](V x, V a, V b) { return _mm256_fmadd_ps(x, a, b); };
+    auto sum = [](V x) {
+        alignas(32) float t[8];
+        _mm256_store_ps(t, x);
+        return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+    };
+#endif
+    const long iters = 12000000 / kW;
+    double best = 0;
+    for (int rep = 0; rep < 3; ++rep) {
+        Timer timer;
+        float total = 0;
+        MBRL_OMP(parallel num_threads(threads) reduction(+ : total))
+        {
+            const V a = set1(0.999999f), b = set1(1e-7f);
+            V y0 = set1(1.0f), y1 = set1(1.1f), y2 = set1(1.2f), y3 = set1(1.3f), y4 = set1(1.4f), y5 = set1(1.5f);
+            V y6 = set1(1.6f), y7 = set1(1.7f), y8 = set1(1.8f), y9 = set1(1.9f), y10 = set1(2.0f), y11 = set1(2.1f);
+            for (long i = 0; i < iters; ++i) {
+                y0 = fma(y0, a, b), y1 = fma(y1, a, b), y2 = fma(y2, a, b), y3 = fma(y3, a, b);
+                y4 = fma(y4, a, b), y5 = fma(y5, a, b), y6 = fma(y6, a, b), y7 = fma(y7, a, b);
+                y8 = fma(y8, a, b), y9 = fma(y9, a, b), y10 = fma(y10, a, b), y11 = fma(y11, a, b);
+            }
+            total += sum(y0) + sum(y1) + sum(y2) + sum(y3) + sum(y4) + sum(y5) + sum(y6) + sum(y7) + sum(y8) +
+                     sum(y9) + sum(y10) + sum(y11);
+        }
+        const double s = timer.seconds();
+        if (total == 42.0f) std::printf(" ");
+        best = std::max(best, 2.0 * 12 * kW * iters * threads / s / 1e9);
+    }
+    return best;
+#else
+    (void)threads;
+    return 0;
+#endif
+}
+
+// Peak readings taken between the workloads, per thread count; the median is the denominator.
+struct PeakReadings {
+    std::vector<double> one, two;
+    void take() {
+        one.push_back(fma_peak_gflops(1));
+        two.push_back(fma_peak_gflops(2));
+    }
+    static double median(std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v.empty() ? 0 : v[v.size() / 2];
+    }
+};
 
 static void set_threads(int n) {
 #ifdef _OPENMP
@@ -120,9 +193,8 @@ int main(int argc, char** argv) {
     set_threads(threads);
     std::printf("mbrl.hpp benchmark: %s build (micro-tile %d x %d floats), %d thread(s), GCC %s\n\n", isa_name(), kMR,
                 kNR<float>, threads, __VERSION__);
-    const double peak1 = fma_peak_gflops(1), peak2 = fma_peak_gflops(2);
-    const double peak = threads >= 2 ? peak2 : peak1;
-    std::printf("measured fp32 FMA peak: 1 thread %.0f GFLOP/s, 2 threads %.0f GFLOP/s\n\n", peak1, peak2);
+    PeakReadings peaks;
+    peaks.take();
 
     struct Result {
         std::string name, what;
@@ -143,6 +215,7 @@ int main(int argc, char** argv) {
         const double s = median_seconds(200, mm);
         results.push_back({"matmul", "matmul 1000x250x250", 2.0 * 1000 * 250 * 250 / 1e9, s * 1e3, threads, "matmul"});
     }
+    peaks.take();
     // 2. one MPC call at the cheetah shape: 3 members of 27 -> 250 -> 250 -> 21 (tanh), K = 1000,
     //    H = 15, random shooting; at the chosen thread count and at 1 thread (scaling)
     const int E = 3, K = 1000, H = 15, ob = Cheetah::kObsDim, ac = Cheetah::kActDim;
@@ -158,11 +231,13 @@ int main(int argc, char** argv) {
         auto call = [&] { mpc.act(obs, act); };
         results.push_back({"mpc_call", "one MPC call (random shooting, cheetah shape)", plan_gflop,
                            median_seconds(20, call) * 1e3, threads, "plan_call"});
+        peaks.take();
         set_threads(1);
         results.push_back({"mpc_call_1thread", "the same MPC call on 1 thread", plan_gflop,
                            median_seconds(10, call) * 1e3, 1, "plan_call"});
         set_threads(threads);
     }
+    peaks.take();
     // 2b. the same call with probabilistic members (27 -> 250 -> 250 -> 42: mean and log-variance)
     //     and TS-inf, one particle per member (PETS; README, beyond the homework)
     {
@@ -179,6 +254,7 @@ int main(int argc, char** argv) {
         results.push_back({"mpc_call_tsinf", "the same with probabilistic members, TS-inf", pets_gflop,
                            median_seconds(20, [&] { mpc.act(obs, act); }) * 1e3, threads, "plan_tsinf"});
     }
+    peaks.take();
     // 3. one ensemble training step: 3 members x 512 rows, forward, backward and Adam
     {
         const int rows = 20000;
@@ -194,6 +270,7 @@ int main(int argc, char** argv) {
         results.push_back({"train_step", "ensemble training step (3 x 512 rows)", E * 512 * per_row / 1e9, s * 1e3,
                            threads, "train_step"});
     }
+    peaks.take();
     // 4. one SAC update, batch 256: critic step (both critics, their targets, the actor on s'),
     //    target update, actor step (actor forward and backward through both critics), temperature
     {
@@ -214,6 +291,20 @@ int main(int argc, char** argv) {
         const double gflop = B * (2 * actor_f + 6 * critic_f + 4 * 2 * critic_f + 2 * actor_f) / 1e9;
         results.push_back({"sac_update", "one SAC update (batch 256, 2x256 nets)", gflop, s * 1e3, threads, "sac_update"});
     }
+    peaks.take();
+    const double peak1 = PeakReadings::median(peaks.one), peak2 = PeakReadings::median(peaks.two);
+    const double peak = threads >= 2 ? peak2 : peak1;
+    auto spread = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        char b[64];
+        std::snprintf(b, sizeof b, "%.0f-%.0f", v.front(), v.back());
+        return std::string(b);
+    };
+    std::printf("measured fp32 FMA peak, median of %zu readings between the workloads (spread): 1 thread %.0f GFLOP/s "
+                "(%s), 2 threads %.0f GFLOP/s (%s)\n",
+                peaks.one.size(), peak1, spread(peaks.one).c_str(), peak2, spread(peaks.two).c_str());
+    std::printf("the same by an independent intrinsics loop: 1 thread %.0f GFLOP/s, 2 threads %.0f GFLOP/s\n\n",
+                fma_peak_intrinsics(1), fma_peak_intrinsics(2));
 
     // PyTorch, twice at the chosen thread count (as the environment has it, and tuned for this
     // build's instruction set), and tuned once at 1 thread for the MPC call.
@@ -240,16 +331,18 @@ int main(int argc, char** argv) {
         const bool one = r.threads == 1 && threads > 1;
         const double a = one ? -1.0 : ms(asis, r.torch), b = ms(one ? tuned1 : tuned, r.torch);
         const double best = a > 0 && b > 0 ? std::min(a, b) : std::max(a, b);
-        char ta[16] = "-", tb[16] = "-", sp[16] = "-", tm[32] = "-";
+        char ta[16] = "-", tb[16] = "-", sp[16] = "-", tm[32] = "-", spn[16] = "-";
         if (a > 0) std::snprintf(ta, sizeof ta, "%.2f ms", a);
         if (b > 0) std::snprintf(tb, sizeof tb, "%.2f ms", b);
         if (best > 0) std::snprintf(sp, sizeof sp, "%.2fx", best / r.ms);
+        if (best > 0) std::snprintf(spn, sizeof spn, "%.3f", best / r.ms);
         if (best > 0) std::snprintf(tm, sizeof tm, "%.3f", best);
-        std::printf("%-46s %7.3f %9.3f %8.0f %5.0f%% | %11s %11s %9s\n", r.what.c_str(), r.gflop, r.ms, gfs,
-                    100 * gfs / (r.threads == 1 ? peak1 : peak), ta, tb, sp);
+        const double pct = 100 * gfs / (r.threads == 1 ? peak1 : peak);
+        std::printf("%-46s %7.3f %9.3f %8.0f %5.0f%% | %11s %11s %9s\n", r.what.c_str(), r.gflop, r.ms, gfs, pct, ta,
+                    tb, sp);
         char line[256];
-        std::snprintf(line, sizeof line, "BENCH isa=%s workload=%s ms=%.3f torch_ms=%s speedup=%s\n", isa_name(),
-                      r.name.c_str(), r.ms, tm, best > 0 ? sp : "-");
+        std::snprintf(line, sizeof line, "BENCH isa=%s workload=%s threads=%d ms=%.3f peak_pct=%.1f torch_ms=%s speedup=%s\n",
+                      isa_name(), r.name.c_str(), r.threads, r.ms, pct, tm, spn);
         lines += line;
     }
     const double scaling = results[2].ms / results[1].ms;

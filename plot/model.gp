@@ -1,4 +1,4 @@
-# Model diagnostics of one run (issue 13): per iteration, on the held-out evaluation paths, the
+# Model diagnostics of one run: per iteration, on the held-out evaluation paths, the
 # ensemble mean's one-step error, its open-loop error after 10 steps and the members'
 # disagreement, all in normalized units (mbrl.hpp, model_diagnostics), with the training loss.
 #

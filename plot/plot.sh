@@ -233,7 +233,7 @@ else
     echo "skip q6_mbpo.png: none of its runs exist"
 fi
 
-# ---------------------------------------------------------------- beyond the homework (issue 13)
+# ---------------------------------------------------------------- beyond the homework
 # Each figure: the homework's run beside the same settings with the true simulator or with
 # probabilistic members; drawn when at least one of the latter exists.
 beyond_figure() { # name title baseline-exp baseline-label exp label ...
@@ -258,7 +258,7 @@ beyond_figure beyond_q6_prob "Cheetah MBPO (rollout length 10): deterministic vs
     q6_cheetah_rlen10 "deterministic, ensemble mean" q6_cheetah_rlen10_prob "probabilistic, one member per step"
 
 # ---------------------------------------------------------------- model diagnostics: one per run
-# Every exp_name whose newest run logged the Model_* columns (issue 13) gets <exp>_model.png.
+# Every exp_name whose newest run logged the Model_* columns gets <exp>_model.png.
 model_runs=0
 declare -A seen_exp=()
 for d in "$DATA_DIR"/hw4_*/; do

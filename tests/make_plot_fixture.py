@@ -12,7 +12,7 @@ METRICS = ("Iteration,Eval_AverageReturn,Eval_StdReturn,Eval_MaxReturn,Eval_MinR
            "Train_EnvstepsSoFar,TimeSinceStart,Training Loss,Initial_DataCollection_AverageReturn")
 
 
-MODEL = ",Model_OneStepError,Model_OpenLoop10Error,Model_Disagreement"  # issue 13's diagnostics
+MODEL = ",Model_OneStepError,Model_OpenLoop10Error,Model_Disagreement"  # the model diagnostics
 
 
 def run(exp, env, n_iter, base, step, q1=False, model=False):
@@ -52,4 +52,4 @@ for exp in ("q4_reacher_ensemble3", "q4_reacher_numseq1000", "q4_reacher_horizon
     run(exp, "reacher-cs285-v0", 3, -600, 80)
 run("q5_cheetah_random", "cheetah-cs285-v0", 3, 0, 150)
 run("q6_cheetah_rlen10", "cheetah-cs285-v0", 3, -100, 300, model=True)
-run("q3_obstacles_true", "obstacles-cs285-v0", 3, -40, 8)  # issue 13: beyond_obstacles_true.png
+run("q3_obstacles_true", "obstacles-cs285-v0", 3, -40, 8)  # beyond_obstacles_true.png

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """tests/mbpo_torch.py: an independent PyTorch MBPO (CS285 fall-2022 HW4, q6) on cheetah-cs285-v0.
 
-Written from the reference specification (hw4_reference.md) only (section numbers below refer to it), as
+Written from the reference specification (docs/reference.md) only (section numbers below refer to it), as
 a cross-check of the C++ library's q6 numbers. The env is the C++ one, through the extern "C" shim
 tests/cheetah_capi.cpp (build command at its top); nothing else is shared with the C++ code.
 

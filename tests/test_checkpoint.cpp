@@ -1,4 +1,4 @@
-// tests/test_checkpoint.cpp: issue 9. Checkpoints and resume (a resumed run is bit-identical to
+// tests/test_checkpoint.cpp: checkpoints and resume (a resumed run is bit-identical to
 // an uninterrupted one, for the MB loop and for MBPO), stopping on request, bad checkpoints,
 // one validation per config, exceptions out of OpenMP regions, and write errors.
 #include <unistd.h>
@@ -329,6 +329,28 @@ TEST_CASE("OpenMP regions: a throwing reward function is caught and rethrown; Na
     MPC<float> nan_cem(ens, nan_reward, {-1, -1}, {1, 1}, cfg, 1);
     nan_cem.calls = 5;
     CHECK_THROWS_WITH_AS(nan_cem.act(obs, act), doctest::Contains("planning call 5, round 0"), std::invalid_argument);
+}
+
+TEST_CASE("OpenMP regions: trajectory sampling (TS1, TS-inf) catches and rethrows a throwing reward function") {
+    // Without the guard, an exception leaving the parallel loop ends the program (std::terminate).
+    for (ModelType type : {ModelType::deterministic, ModelType::probabilistic}) {
+        auto ens = std::make_shared<Ensemble<float>>(2, 2, 3, 1, 8, 1e-3f, 1, Activation::tanh, type);
+        for (Propagation prop : {Propagation::ts1, Propagation::tsinf}) {
+            MPCConfig cfg;
+            cfg.num_sequences = 900;  // several jobs
+            cfg.horizon = 2;
+            cfg.propagation = prop;
+            cfg.particles = 6;
+            const float obs[2] = {0.1f, 0.2f};
+            float act[2];
+            MPC<float> bad(ens, throwing_reward, {-1, -1}, {1, 1}, cfg, 1);
+            CAPTURE(static_cast<int>(prop));
+            REQUIRE(bad.jobs.size() > 1);
+            CHECK_THROWS_WITH_AS(bad.act(obs, act), "reward failed", std::runtime_error);
+            MPC<float> good(ens, quiet_reward, {-1, -1}, {1, 1}, cfg, 1);  // and the same planner works
+            CHECK_NOTHROW(good.act(obs, act));
+        }
+    }
 }
 
 TEST_CASE("ParallelErrors: the exception of the lowest iteration wins, whatever the threads") {

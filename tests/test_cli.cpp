@@ -1,5 +1,5 @@
 // tests/test_cli.cpp: the command line of the question binaries against the reference's scripts
-// (hw4_reference.md section 2): every flag and alias lands in its own field and no other, and
+// (docs/reference.md section 2): every flag and alias lands in its own field and no other, and
 // every default equals the reference's. The table below is typed in from the reference document
 // (docs/reference.md section 2), not derived from the field tables that make the flags.
 #include <functional>
@@ -100,7 +100,7 @@ std::string current(const Row& r, MBPOConfig& c, std::vector<Flag>& flags) {
 
 }  // namespace
 
-TEST_CASE("Command line: every default equals the reference's (hw4_reference.md section 2)") {
+TEST_CASE("Command line: every default equals the reference's (docs/reference.md section 2)") {
     MBPOConfig c;
     std::vector<Flag> flags = mbpo_flags(c);
     for (const Row& r : reference_table()) {
@@ -131,7 +131,7 @@ TEST_CASE("Command line: the flags are exactly the reference's, with its aliases
     // ... and its aliases (reference 2.2: -n, -eb, -tb). q6 also accepts run_hw4_mb.py's other
     // aliases (-e, -noise, -b, -lr, -l, -s), which run_hw4_mbpo.py lacks: a harmless superset.
     for (const char* a : {"-n", "-eb", "-tb"}) CHECK(have_aliases.count(a) == 1);
-    // Every flag beyond the reference's (q6's switches, issue 13's flags) has the value that runs
+    // Every flag beyond the reference's (q6's switches, PETS and the true model) has the value that runs
     // made before it existed ran with, so that --skip_if_complete knows their flags.csv.
     std::set<std::string> reference;
     for (const Row& r : reference_table()) reference.insert(r.names[0]);

@@ -1,4 +1,4 @@
-// tests/test_envs.cpp: the three environments against the reference spec (hw4_reference.md
+// tests/test_envs.cpp: the three environments against the reference spec (docs/reference.md
 // sections 1 and 2). The main() of the test binary lives in tests/main.cpp.
 #include <doctest/doctest.h>
 

@@ -280,7 +280,7 @@ TEST_CASE("Command line of q6 (run_hw4_mbpo.py flags): SAC flags parse, bad valu
     CHECK(MBPOConfig().sac.size == 64);      // the reference's defaults
     CHECK(MBPOConfig().sac_n_iter == 200);
     CHECK(MBPOConfig().rollout_length == 1);
-    CHECK_FALSE(c.reward_pre_step);  // issue 11's switches: off unless asked
+    CHECK_FALSE(c.reward_pre_step);  // q6's rollout switches: off unless asked
     CHECK_FALSE(c.random_member);
     CHECK_FALSE(c.sac.logstd_tanh);
     parse_flags(split_words("--mbpo_rollout_reward pre --mbpo_rollout_model random --sac_logstd tanh"), flags);

@@ -1,4 +1,4 @@
-// Issue 13: probabilistic members (PETS), trajectory sampling in the planner, MBPO rollouts that
+// tests/test_pets.cpp: probabilistic members (PETS), trajectory sampling in the planner, MBPO rollouts that
 // sample the Gaussians, planning on the true simulator, and the model diagnostics of every run.
 #include <omp.h>
 #include <unistd.h>

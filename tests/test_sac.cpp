@@ -85,7 +85,7 @@ TEST_CASE("SAC: actor gradients (mean network and log-std, through tanh and the 
     CHECK(worst_fd(s.logstd.data(), gs.data(), gs.size(), loss) < 1e-5);
 }
 
-TEST_CASE("SAC with log std = tanh(p) (issue 11 switch): std and the log-std gradient follow tanh") {
+TEST_CASE("SAC with log std = tanh(p) (--sac_logstd tanh): std and the log-std gradient follow tanh") {
     SAC<double> s = small_sac();
     s.cfg.logstd_tanh = true;
     s.logstd = {-0.3, 2.5};  // 2.5 is outside the clamp's [-20, 2]; tanh still passes a gradient
@@ -211,7 +211,7 @@ TEST_CASE("MBPO model rollout: ensemble-mean steps, the env's reward of the pred
     }
 }
 
-TEST_CASE("MBPO model rollout switches (issue 11): the pre-step reward, one member drawn per step") {
+TEST_CASE("MBPO model rollout switches: the pre-step reward, one member drawn per step") {
     RolloutCase k(
         [](int i) {
             return Transition{{0.1f * i, 0.5f, 0.7f, -0.8f},

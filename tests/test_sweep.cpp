@@ -188,7 +188,7 @@ TEST_CASE("--skip_if_complete skips a complete run of the same flags, not an inc
 
 TEST_CASE("--skip_if_complete: a run made before a flag existed ran with its default, for q1..q5 and q6 alike") {
     SweepTempDir tmp;
-    std::set<std::string> added;  // every flag added after the reference's (issues 11 and 13), and the commit
+    std::set<std::string> added;  // every flag added after the reference's (q6 switches, PETS, true model), and the commit
     for (const auto& kv : beyond_defaults()) added.insert(kv.first);
     added.insert("commit");
     CHECK(added.count("sac_logstd") == 1);
