@@ -51,6 +51,13 @@ cp -R "$root/CMakeLists.txt" "$root/cmake" "$src/" && cp "$root"/mbrl*.hpp "$src
   step "$log" cmake --install "$tmp/pkg-build" --prefix "$staging" &&
   rm -rf "$src" "$tmp/pkg-build" && mv "$staging" "$prefix"
 installed=$?
+for f in "$root"/mbrl*.hpp "$root"/envs/*.hpp; do
+  case $f in */envs/*) dest=$prefix/include/mbrl/envs ;; *) dest=$prefix/include/mbrl ;; esac
+  [ $installed = 0 ] && [ ! -f "$dest/${f##*/}" ] && { echo "not installed: $f" >>"$log"; installed=1; }
+done
+for f in "$root"/envs/*.xml; do
+  [ $installed = 0 ] && [ ! -f "$prefix/share/mbrl/envs/${f##*/}" ] && { echo "not installed: $f" >>"$log"; installed=1; }
+done
 if [ $installed = 0 ] && grep -rl "$src\|$tmp/pkg-build\|$staging" "$prefix" >>"$log"; then
   echo "the installed files above name the source, build or install directory" >>"$log"; installed=1
 fi
