@@ -122,6 +122,15 @@ test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_s
 	$(BUILD)/minimal
 	$(BUILD)/minimal_serial
 	tests/plot_test.sh $(BUILD)/plot_test
+	$(MAKE) --no-print-directory test-cmake
+
+# The three ways into the library from another project (docs/cmake.md): find_package after
+# cmake --install into a temporary prefix, add_subdirectory, pkg-config (tests/cmake/run.sh).
+CMAKE_DEPS := cmake:cmake pkg-config:pkgconf
+.PHONY: test-cmake
+test-cmake: deps-build
+	$(call ensure_packages,$(CMAKE_DEPS))
+	CXX="$(CXX)" tests/cmake/run.sh
 
 # ---------------------------------------------------------------------------------------------
 # Examples, benchmark, demo
