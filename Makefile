@@ -121,6 +121,7 @@ test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_s
 	$(BUILD)/run_tests
 	$(BUILD)/minimal
 	$(BUILD)/minimal_serial
+	tests/headers/run.sh
 	tests/plot_test.sh $(BUILD)/plot_test
 	$(MAKE) --no-print-directory test-cmake
 

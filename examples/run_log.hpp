@@ -226,7 +226,7 @@ class ProgressLine {
     bool terminal_;
     double every_;
     mbrl::Timer clock_;
-    double last_ = -1e9, itr_start_ = 0, phase_start_ = 0, itr_seconds_ = 0;
+    double last_ = 0, itr_start_ = 0, phase_start_ = 0, itr_seconds_ = 0;
     long phase_done0_ = 0;
     int itr_ = -1, itrs_done_ = 0;
     mbrl::Phase phase_ = mbrl::Phase::collecting;

@@ -409,3 +409,36 @@ TEST_CASE("Write errors: an unwritable --data_dir exits with code 2 at start; a 
     CHECK(mbrl_examples::mb_main(static_cast<int>(rv.size()), rv.data(), {}) == 2);
     CHECK_FALSE(fs::exists(tmp.path / "nothing"));
 }
+
+// The settings a checkpoint records, in the order and the text that checkpoints written before
+// the field tables have: a checkpoint compares them one by one, so a change of order or of
+// format would stop every saved run from resuming. Typed in, not derived from the tables.
+TEST_CASE("Checkpoint settings: the field tables give the names, order and text of older checkpoints") {
+    MBConfig mb;
+    mb.env_name = "obstacles-cs285-v0";
+    mb.learning_rate = 0.001;
+    mb.mpc.cem_alpha = 0.25;
+    std::string got;
+    for (const auto& kv : checkpoint_settings(mb)) got += kv.first + "=" + kv.second + ";";
+    CHECK(got ==
+          "env_name=obstacles-cs285-v0;ensemble_size=3;mpc_horizon=10;mpc_num_action_sequences=1000;"
+          "mpc_action_sampling_strategy=random;cem_iterations=4;cem_num_elites=5;cem_alpha=0.25;add_sl_noise=0;"
+          "num_agent_train_steps_per_iter=1000;batch_size_initial=20000;batch_size=8000;train_batch_size=512;"
+          "eval_batch_size=400;learning_rate=0.001;n_layers=2;size=250;seed=1;scalar_log_freq=1;"
+          "model_type=deterministic;mpc_propagation=expectation;mpc_particles=0;mpc_model=learned;");
+    MBPOConfig p;
+    p.mb.env_name = "cheetah-cs285-v0";
+    p.mb.add_sl_noise = true;
+    p.sac.learning_rate = 3e-4;
+    got.clear();
+    for (const auto& kv : checkpoint_settings(p)) got += kv.first + "=" + kv.second + ";";
+    CHECK(got ==
+          "env_name=cheetah-cs285-v0;ensemble_size=3;add_sl_noise=1;num_agent_train_steps_per_iter=1000;"
+          "batch_size_initial=20000;batch_size=8000;train_batch_size=512;eval_batch_size=400;learning_rate=0.001;"
+          "n_layers=2;size=250;seed=1;scalar_log_freq=1;model_type=deterministic;sac_n_layers=2;sac_size=64;"
+          "sac_learning_rate=0.00029999999999999997;sac_discount=0.98999999999999999;sac_init_temperature=1;"
+          "critic_tau=0.0050000000000000001;sac_train_batch_size=256;sac_num_critic_updates_per_agent_update=1;"
+          "sac_num_actor_updates_per_agent_update=1;sac_actor_update_frequency=1;sac_critic_target_update_frequency=1;"
+          "sac_logstd=clamp;sac_n_iter=200;sac_num_agent_train_steps_per_iter=1;mbpo_rollout_length=1;"
+          "sac_buffer_size=100000;mbpo_rollout_reward=post;mbpo_rollout_model=mean;");
+}

@@ -267,7 +267,7 @@ TEST_CASE("Command line: bad flags exit with code 2, name the flag and write not
 
 TEST_CASE("Command line of q6 (run_hw4_mbpo.py flags): SAC flags parse, bad values exit with code 2") {
     MBPOConfig c;
-    auto flags = mbpo_flags(c);
+    auto flags = all_flags(c);  // the reference's flags and those beyond it
     parse_flags(split_words("--env_name cheetah-cs285-v0 --exp_name t --sac_n_iter 5000 --mbpo_rollout_length 10 "
                             "--sac_size 256 --sac_init_temperature 0.1 --sac_learning_rate 0.0003 -n 10"),
                 flags);
