@@ -364,7 +364,7 @@ inline Expected expected_events(const std::string& dir) {
 inline int lock_for_rewrite(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY);
     if (fd < 0) return -1;
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK) return fd;  // (no flock on this file system: no lock)
     ::close(fd);
     return -2;
 }
@@ -384,7 +384,7 @@ class EventFile {
         fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         try {
             if (fd_ < 0) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
-            if (::flock(fd_, LOCK_EX | LOCK_NB) != 0)
+            if (::flock(fd_, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)  // (other errors: no flock here)
                 throw std::runtime_error(tmp + " is in use by another process (rewriting " + path_ + ")");
             write_all(fd_, x.bytes, tmp);
             if (::fsync(fd_) != 0 || std::rename(tmp.c_str(), path_.c_str()) != 0)

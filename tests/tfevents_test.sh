@@ -6,7 +6,9 @@
 #             CSV byte for byte (build/tfevents --check)
 #   sigint    stopped by SIGINT in iteration 2 (after checkpoint 1): events equal the CSV; resumed
 #             with --resume DIR to 3 iterations: equal again
-#   sigkill   killed by SIGKILL in iteration 2: resumed by the same command with --skip_if_complete
+#   sigkill   frozen in iteration 2, given a metrics.csv row past its checkpoint, which
+#             build/tfevents must leave alone (the run holds the file), killed by SIGKILL, and
+#             continued by the same command with --skip_if_complete
 #   truncate  a kill between a row (and its event) and the checkpoint, and a record cut off
 #             mid-write: metrics.csv given a row past checkpoint.bin, the event file that row's
 #             event and half a record more (the checker must reject that file); resumed with
@@ -63,8 +65,15 @@ check --rows 3 "$dir"
 
 echo "tfevents_test: sigkill"
 start_and_freeze sigkill
+# While the run holds its event file, build/tfevents must not replace it (even when stale).
+ev=$(ls "$dir"/events.out.tfevents.*)
+cp "$ev" "$OUT/sigkill_events_before"
+tail -n 1 "$dir/metrics.csv" | sed 's/^0,/1,/' >> "$dir/metrics.csv"   # a row checkpoint.bin does not have
+"$BUILD/tfevents" "$OUT/sigkill" > "$OUT/sigkill_tool.log"
+grep -q '^skipped: .* is held by a running run$' "$OUT/sigkill_tool.log" || { cat "$OUT/sigkill_tool.log"; fail "sigkill: build/tfevents did not skip the running run"; }
+cmp -s "$ev" "$OUT/sigkill_events_before" || fail "sigkill: build/tfevents changed a running run's event file"
 kill -KILL $pid
-wait $pid 2>/dev/null || true
+{ wait $pid; } 2>/dev/null || true  # (no "Killed" job message)
 n=$(rows "$dir")
 [[ $n -lt 3 ]] || fail "sigkill: the run was complete before SIGKILL"
 "$Q2" "${TINY[@]}" --n_iter 3 --save_params --data_dir "$OUT/sigkill" --skip_if_complete > "$OUT/sigkill_resume.log" 2>&1 \
