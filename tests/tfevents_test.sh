@@ -35,10 +35,16 @@ check --rows 2 "$(run_dir "$OUT/fresh")"
 "$BUILD/tfevents" --check "$OUT/fresh"
 
 # Starts a 3-iteration run with --save_params in $OUT/$1 and freezes it (SIGSTOP) as soon as its
-# first checkpoint exists, i.e. early in iteration 2; sets pid and dir.
+# first checkpoint exists, i.e. early in iteration 2; sets pid (q2's), waiter (a subshell that
+# waits for it and exits with its status, so that no job message about a kill reaches stderr) and dir.
 start_and_freeze() {
-    "$Q2" "${TINY[@]}" --n_iter 3 --save_params --data_dir "$OUT/$1" > "$OUT/$1.log" 2>&1 &
-    pid=$!
+    rm -f "$OUT/$1.pid"
+    ( "$Q2" "${TINY[@]}" --n_iter 3 --save_params --data_dir "$OUT/$1" > "$OUT/$1.log" 2>&1 &
+      echo $! > "$OUT/$1.pid"
+      wait $! ) 2>/dev/null &
+    waiter=$!
+    until [[ -s $OUT/$1.pid ]]; do sleep 0.01; done
+    pid=$(cat "$OUT/$1.pid")
     dir=""
     while :; do
         dir=$(run_dir "$OUT/$1" || true)
@@ -55,7 +61,7 @@ start_and_freeze sigint
 kill -INT $pid
 kill -CONT $pid
 status=0
-wait $pid || status=$?
+wait $waiter || status=$?
 [[ $status == 130 ]] || { cat "$OUT/sigint.log"; fail "sigint: exit code $status, expected 130 (stopped by SIGINT)"; }
 n=$(rows "$dir")
 [[ $n -lt 3 ]] || fail "sigint: the run was complete before SIGINT"
@@ -73,7 +79,7 @@ tail -n 1 "$dir/metrics.csv" | sed 's/^0,/1,/' >> "$dir/metrics.csv"   # a row c
 grep -q '^skipped: .* is held by a running run$' "$OUT/sigkill_tool.log" || { cat "$OUT/sigkill_tool.log"; fail "sigkill: build/tfevents did not skip the running run"; }
 cmp -s "$ev" "$OUT/sigkill_events_before" || fail "sigkill: build/tfevents changed a running run's event file"
 kill -KILL $pid
-{ wait $pid; } 2>/dev/null || true  # (no "Killed" job message)
+wait $waiter || true
 n=$(rows "$dir")
 [[ $n -lt 3 ]] || fail "sigkill: the run was complete before SIGKILL"
 "$Q2" "${TINY[@]}" --n_iter 3 --save_params --data_dir "$OUT/sigkill" --skip_if_complete > "$OUT/sigkill_resume.log" 2>&1 \
