@@ -1,7 +1,10 @@
 # mbrl.hpp: build the tests, the benchmark and one example binary per assignment question.
 #
 #   make demo    the short end-to-end run (q2 on obstacles), its CSVs and its plot
-#   make test    build and run the doctest tests, and plot/plot.sh on a CSV fixture
+#   make test    build and run the doctest tests, plot/plot.sh on a CSV fixture, and test-tfevents
+#   make tfevents  write the TensorBoard event file of every run under data/ (docs/tensorboard.md)
+#   make test-tfevents  tiny q2 runs (fresh, interrupted and resumed): their event files decoded by
+#                protoc's classes and checked against metrics.csv (tests/tfevents_test.sh)
 #   make sanitize  the tests under AddressSanitizer and UndefinedBehaviorSanitizer (long)
 #   make bench   speed as ratios: against this machine's FMA peak and against PyTorch, for the
 #                native build and the AVX2 build (-march=haswell)
@@ -18,7 +21,8 @@
 #   make torch-mbpo SEED=S [TORCH_ARGS=...]   q6 rlen10 by tests/mbpo_torch.py, an independent PyTorch MBPO written
 #                     from the reference spec, on this library's cheetah (the q6 cross-check, docs/results.md)
 #
-# Missing Debian packages (doctest-dev, libmujoco-dev, gnuplot-nox, python3, parallel, OpenMP) are installed when
+# Missing Debian packages (doctest-dev, libmujoco-dev, gnuplot-nox, python3, parallel, OpenMP, and for
+# test-tfevents protobuf-compiler, python3-protobuf, python3-crc32c) are installed when
 # running as root; otherwise the exact apt-get command is printed.
 
 CXX      ?= g++
@@ -37,13 +41,14 @@ PYTHON   := /usr/bin/python3
 HEADERS  := mbrl.hpp mbrl_checkpoint.hpp $(wildcard envs/*.hpp) $(wildcard examples/*.hpp)
 TEST_SRC := $(filter-out tests/isa_scores.cpp tests/cheetah_capi.cpp,$(wildcard tests/*.cpp))
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
-EXAMPLES := q1 q2 q3 q4 q5 q6 minimal bench env_speed
+EXAMPLES := q1 q2 q3 q4 q5 q6 minimal bench env_speed tfevents
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
 QUESTIONS := q1 q2 q3 q4 q5 q6
 Q_BIN    := $(QUESTIONS:%=$(BUILD)/%)
 
 .PHONY: all examples test bench demo plots clean torch-mbpo deps deps-build deps-run q1 q2 q3 q4 q5 q6 \
-        commands sweep slurm results test-slurm deps-sweep test-isa test-arm64 sanitize
+        commands sweep slurm results test-slurm deps-sweep test-isa test-arm64 sanitize \
+        tfevents test-tfevents deps-tfevents
 all: examples
 examples: deps-build $(EX_BIN)
 
@@ -117,7 +122,7 @@ $(BUILD)/san/run_tests: $(SAN_OBJ)
 sanitize: deps-build $(BUILD)/san/run_tests $(BUILD)/q2 $(BUILD)/q4
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/san/run_tests $(SANITIZE_ARGS)
 
-test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_serial $(BUILD)/q2 $(BUILD)/q4
+test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_serial $(BUILD)/q2 $(BUILD)/q4 test-tfevents
 	$(BUILD)/run_tests
 	$(BUILD)/minimal
 	$(BUILD)/minimal_serial
@@ -132,6 +137,15 @@ CMAKE_DEPS := cmake:cmake pkg-config:pkgconf
 test-cmake: deps-build
 	$(call ensure_packages,$(CMAKE_DEPS))
 	CXX="$(CXX)" tests/cmake/run.sh
+
+# TensorBoard event files (docs/tensorboard.md): tiny q2 runs, fresh, stopped by SIGINT, killed
+# and cut off, each resumed; their event files decoded by Debian's protoc classes and crc32c.
+TFEVENTS_DEPS := $(PYTHON):python3 protoc:protobuf-compiler /usr/lib/python3/dist-packages/google/protobuf/__init__.py:python3-protobuf \
+                 /usr/share/doc/python3-crc32c/copyright:python3-crc32c
+deps-tfevents:
+	$(call ensure_packages,$(TFEVENTS_DEPS))
+test-tfevents: deps-build deps-tfevents $(BUILD)/q2 $(BUILD)/tfevents
+	PYTHON=$(PYTHON) tests/tfevents_test.sh $(BUILD) $(CURDIR)/$(BUILD)/test-tfevents
 
 # ---------------------------------------------------------------------------------------------
 # Examples, benchmark, demo
@@ -176,6 +190,11 @@ q1 q2 q3 q4 q5 q6: %: deps $(BUILD)/%
 
 plots: deps-run
 	plot/plot.sh data data/figures
+
+# The event file of every run under data/ from its metrics.csv (runs whose file is up to date, or
+# held by a running run, are left alone), so that `tensorboard --logdir data` shows them.
+tfevents: $(BUILD)/tfevents
+	$(BUILD)/tfevents data
 
 # ---------------------------------------------------------------------------------------------
 # Other instruction sets (not part of make test)

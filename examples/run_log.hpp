@@ -5,6 +5,8 @@
 // printed per iteration (reference 4.1). With --save_params, checkpoint.bin (the library's
 // format, mbrl_checkpoint.hpp) is replaced after every iteration, and a run continues from it
 // with --resume DIR. Every write is checked: a full disk is an error naming the file.
+// TensorBoard: events.out.tfevents.<start>.<host> holds metrics.csv's rows as events, rewritten
+// from metrics.csv when the run starts or resumes and appended to after every row (tfevents.hpp).
 #ifndef MBRL_EXAMPLES_RUN_LOG_HPP
 #define MBRL_EXAMPLES_RUN_LOG_HPP
 
@@ -27,6 +29,7 @@
 
 #include "../envs/true_model.hpp"
 #include "../mbrl_checkpoint.hpp"
+#include "tfevents.hpp"  // TensorBoard: the event file beside metrics.csv
 
 namespace mbrl_examples {
 
@@ -264,6 +267,7 @@ class RunLog {
           save_params_(cfg.save_params) {
         if (!resume_dir.empty()) return;
         metrics_ = std::make_unique<CsvWriter>(dir_ + "/metrics.csv", metric_names());
+        events_ = std::make_unique<tfevents::EventFile>(dir_);  // TensorBoard: the event file, from metrics.csv
         CsvWriter flags(dir_ + "/flags.csv", {"flag", "value"});
         for (const auto& kv : settings) flags.write({kv.first, kv.second});
         if (verbose_) std::printf("writing %s/\n", dir_.c_str());
@@ -331,6 +335,7 @@ class RunLog {
         for (const auto& kv : settings_) flags << kv.first << "," << kv.second << "\n";
         write_file_atomically(dir_ + "/flags.csv", flags.str());
         metrics_ = std::make_unique<CsvWriter>(path, metric_names(), /*append=*/true);
+        events_ = std::make_unique<tfevents::EventFile>(dir_);  // TensorBoard: rewritten from the rows kept
         checkpoint_itr_ = next_itr;
         if (verbose_) std::printf("resuming %s/ at iteration %d\n", dir_.c_str(), next_itr + 1);
     }
@@ -341,9 +346,14 @@ class RunLog {
         if (r.itr == 0) initial_return_ = r.train.mean;
         const double t = time_offset_ + clock_.seconds();
         const mbrl::ReturnStats &train = r.train, &eval = r.eval;
-        metrics_->row({double(r.itr), eval.mean, eval.std, eval.max, eval.min, eval.ep_len, train.mean, train.std,
-                       train.max, train.min, train.ep_len, double(r.envsteps), t, r.loss, initial_return_,
-                       r.model.one_step, r.model.open_loop, r.model.disagreement});
+        const std::vector<double> row = {double(r.itr), eval.mean, eval.std, eval.max, eval.min, eval.ep_len,
+                                         train.mean, train.std, train.max, train.min, train.ep_len,
+                                         double(r.envsteps), t, r.loss, initial_return_,
+                                         r.model.one_step, r.model.open_loop, r.model.disagreement};
+        std::vector<std::string> cells;
+        for (double v : row) cells.push_back(csv_num(v));
+        metrics_->write(cells);  // the text CsvWriter::row would write
+        events_->row(cells);  // TensorBoard: the same row, from the same text
         if (!verbose_) return;
         char extra[64] = "";
         if (!std::isnan(r.alpha))
@@ -358,6 +368,7 @@ class RunLog {
     std::string dir_;
     Settings settings_;
     std::unique_ptr<CsvWriter> metrics_;
+    std::unique_ptr<tfevents::EventFile> events_;  // TensorBoard: metrics.csv's rows as events (tfevents.hpp)
     bool verbose_, save_params_;
     mbrl::Timer clock_;
     double time_offset_ = 0;  // TimeSinceStart of the last row before a resume
