@@ -2,6 +2,7 @@
 #
 #   make demo    the short end-to-end run (q2 on obstacles), its CSVs and its plot
 #   make test    build and run the doctest tests, and plot/plot.sh on a CSV fixture
+#   make test-compile-fail  environment types that miss a member must not compile (part of make test)
 #   make sanitize  the tests under AddressSanitizer and UndefinedBehaviorSanitizer (long)
 #   make bench   speed as ratios: against this machine's FMA peak and against PyTorch, for the
 #                native build and the AVX2 build (-march=haswell)
@@ -37,13 +38,13 @@ PYTHON   := /usr/bin/python3
 HEADERS  := mbrl.hpp $(wildcard envs/*.hpp) $(wildcard examples/*.hpp)
 TEST_SRC := $(filter-out tests/isa_scores.cpp tests/cheetah_capi.cpp,$(wildcard tests/*.cpp))
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
-EXAMPLES := q1 q2 q3 q4 q5 q6 bench env_speed
+EXAMPLES := q1 q2 q3 q4 q5 q6 bench env_speed pendulum
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
 QUESTIONS := q1 q2 q3 q4 q5 q6
 Q_BIN    := $(QUESTIONS:%=$(BUILD)/%)
 
 .PHONY: all examples test bench demo plots clean torch-mbpo deps deps-build deps-run q1 q2 q3 q4 q5 q6 \
-        commands sweep slurm results test-slurm deps-sweep test-isa test-arm64 sanitize
+        commands sweep slurm results test-slurm deps-sweep test-isa test-arm64 sanitize test-compile-fail
 all: examples
 examples: deps-build $(EX_BIN)
 
@@ -127,6 +128,12 @@ test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/tour $(BUILD)/tour_serial 
 	$(BUILD)/tour
 	$(BUILD)/tour_serial
 	tests/plot_test.sh $(BUILD)/plot_test
+	tests/compile_fail/run.sh "$(CXX)"
+
+# A type that is not an environment, given to sample_trajectories, run_mb or run_mbpo, must fail
+# to compile with mbrl.hpp's message naming the missing member (tests/compile_fail/run.sh).
+test-compile-fail:
+	tests/compile_fail/run.sh "$(CXX)"
 
 # ---------------------------------------------------------------------------------------------
 # Examples, benchmark, demo
