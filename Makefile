@@ -5,6 +5,7 @@
 #   make tfevents  write the TensorBoard event file of every run under data/ (docs/tensorboard.md)
 #   make test-tfevents  tiny q2 runs (fresh, interrupted and resumed): their event files decoded by
 #                protoc's classes and checked against metrics.csv (tests/tfevents_test.sh)
+#   make test-compile-fail  environment types that miss a member must not compile (part of make test)
 #   make sanitize  the tests under AddressSanitizer and UndefinedBehaviorSanitizer (long)
 #   make bench   speed as ratios: against this machine's FMA peak and against PyTorch, for the
 #                native build and the AVX2 build (-march=haswell)
@@ -41,14 +42,14 @@ PYTHON   := /usr/bin/python3
 HEADERS  := mbrl.hpp mbrl_checkpoint.hpp $(wildcard envs/*.hpp) $(wildcard examples/*.hpp)
 TEST_SRC := $(filter-out tests/isa_scores.cpp tests/cheetah_capi.cpp,$(wildcard tests/*.cpp))
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
-EXAMPLES := q1 q2 q3 q4 q5 q6 minimal bench env_speed tfevents
+EXAMPLES := q1 q2 q3 q4 q5 q6 minimal pendulum bench env_speed tfevents
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
 QUESTIONS := q1 q2 q3 q4 q5 q6
 Q_BIN    := $(QUESTIONS:%=$(BUILD)/%)
 
 .PHONY: all examples test bench demo plots clean torch-mbpo deps deps-build deps-run q1 q2 q3 q4 q5 q6 \
         commands sweep slurm results test-slurm deps-sweep test-isa test-arm64 sanitize \
-        tfevents test-tfevents deps-tfevents
+        tfevents test-tfevents deps-tfevents test-compile-fail
 all: examples
 examples: deps-build $(EX_BIN)
 
@@ -129,6 +130,7 @@ test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_s
 	tests/headers/run.sh
 	tests/plot_test.sh $(BUILD)/plot_test
 	$(MAKE) --no-print-directory test-cmake
+	tests/compile_fail/run.sh "$(CXX)"
 
 # The three ways into the library from another project (docs/cmake.md): find_package after
 # cmake --install into a temporary prefix, add_subdirectory, pkg-config (tests/cmake/run.sh).
@@ -146,6 +148,11 @@ deps-tfevents:
 	$(call ensure_packages,$(TFEVENTS_DEPS))
 test-tfevents: deps-build deps-tfevents $(BUILD)/q2 $(BUILD)/tfevents
 	PYTHON=$(PYTHON) tests/tfevents_test.sh $(BUILD) $(CURDIR)/$(BUILD)/test-tfevents
+
+# A type that is not an environment, given to sample_trajectories, run_mb or run_mbpo, must fail
+# to compile with mbrl.hpp's message naming the missing member (tests/compile_fail/run.sh).
+test-compile-fail:
+	tests/compile_fail/run.sh "$(CXX)"
 
 # ---------------------------------------------------------------------------------------------
 # Examples, benchmark, demo

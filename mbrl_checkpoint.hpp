@@ -396,6 +396,7 @@ void load_checkpoint(std::istream& in, Run& run) {
 // bit for bit as if never stopped; sink.resumed is told where the run continues.
 template <class Env>
 void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink, std::istream* resume, TrueModel<float>* truth = nullptr) {
+    static_assert(check_environment<Env>(), "mbrl: run_mb needs an environment");
     MBRun run(env, cfg);
     if (resume) {
         load_checkpoint(*resume, run);
@@ -405,6 +406,7 @@ void run_mb(Env& env, const MBConfig& cfg, const RunSink& sink, std::istream* re
 }
 template <class Env>
 void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink, std::istream* resume) {
+    static_assert(check_environment<Env>(), "mbrl: run_mbpo needs an environment");
     MBPORun run(env, cfg);
     if (resume) {
         load_checkpoint(*resume, run);

@@ -1,7 +1,8 @@
 // envs/common.hpp: what the three environments share and that needs no physics engine:
 // checking an action, and the distance used by the rewards.
 //
-// The environment interface (duck-typed: the training code in mbrl.hpp is templated on the env):
+// The environment interface (duck-typed: the training code in mbrl.hpp is templated on the env,
+// and checks it with mbrl::check_environment; docs/environments.md has the whole contract):
 //
 //   static constexpr const char* kName;  static constexpr int kObsDim, kActDim, kEpLen;
 //   int obs_dim() const;  int act_dim() const;  int ep_len() const;
