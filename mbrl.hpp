@@ -25,7 +25,7 @@
 //    5. Dense layer and MLP, forward beside backward           then trajectory sampling, true model
 //    6. Loss: mean squared error                           12. Soft actor-critic
 //    7. Adam                                               13. Algorithm 1: run_mb     14. MBPO: run_mbpo
-//   Part II, machinery: 15. settings (one field table per config) and their checks; 16. reports
+//   Part II, machinery: 15. checks: settings (one field table per config), environments; 16. reports
 //   and model diagnostics; 17. fast exp and log; 18. the tuned matrix multiply (speed).
 //
 // CONVENTIONS
@@ -46,7 +46,7 @@
 // - An environment is a type with obs_dim(), act_dim(), ep_len(), act_low(j), act_high(j),
 //   reset(rng, obs), step(act, obs, done) -> reward and a static batched reward(obs, act, n, rew,
 //   done); docs/environments.md says what each must do, and a type that lacks one fails to
-//   compile with a message naming it (check_environment, section 10).
+//   compile with a message naming it (check_environment, section 15).
 //
 // WHAT IS TUNED: the matrix multiply (packed panels, a register-tiled micro-kernel with bias and
 // activation fused in, section 18), tanh, exp and log, and OpenMP over independent work. GCC and
@@ -1108,67 +1108,10 @@ struct Rollouts {
     }
 };
 
-// The environment concept (docs/environments.md): one detector per member, is_environment<Env>
-// for all of them, and check_environment<Env>(), one static_assert per member, each naming the
-// member it misses. sample_trajectories, run_mb and run_mbpo open with
-// static_assert(check_environment<Env>()): the constant evaluation instantiates the check at
-// once, so its messages come before any error from the rest of the function. The detectors ask
-// for what the library calls (on an Env&), with results convertible to the types it uses.
-namespace env_concept {
-template <class Void, template <class> class Op, class Env, class R>
-struct detect : std::false_type {};
-template <template <class> class Op, class Env, class R>
-struct detect<std::void_t<Op<Env>>, Op, Env, R> : std::is_convertible<Op<Env>, R> {};
-using Reward = void (*)(const float* obs, const float* act, int n, float* rew, float* done);
-template <class E> using obs_dim = decltype(std::declval<E&>().obs_dim());
-template <class E> using act_dim = decltype(std::declval<E&>().act_dim());
-template <class E> using ep_len = decltype(std::declval<E&>().ep_len());
-template <class E> using act_low = decltype(std::declval<E&>().act_low(0));
-template <class E> using act_high = decltype(std::declval<E&>().act_high(0));
-template <class E>
-using reset = decltype(std::declval<E&>().reset(std::declval<Rng&>(), std::declval<std::vector<float>&>()));
-template <class E>
-using step = decltype(std::declval<E&>().step(std::declval<std::vector<float>&>(), std::declval<std::vector<float>&>(),
-                                              std::declval<bool&>()));
-template <class E> using reward = decltype(static_cast<Reward>(&E::reward));  // static, this signature
-}  // namespace env_concept
-template <class E> struct has_obs_dim : env_concept::detect<void, env_concept::obs_dim, E, int> {};
-template <class E> struct has_act_dim : env_concept::detect<void, env_concept::act_dim, E, int> {};
-template <class E> struct has_ep_len : env_concept::detect<void, env_concept::ep_len, E, int> {};
-template <class E> struct has_act_low : env_concept::detect<void, env_concept::act_low, E, float> {};
-template <class E> struct has_act_high : env_concept::detect<void, env_concept::act_high, E, float> {};
-template <class E> struct has_reset : env_concept::detect<void, env_concept::reset, E, void> {};
-template <class E> struct has_step : env_concept::detect<void, env_concept::step, E, float> {};
-template <class E> struct has_static_reward : env_concept::detect<void, env_concept::reward, E, env_concept::Reward> {};
-template <class E>
-struct is_environment
-    : std::bool_constant<has_obs_dim<E>::value && has_act_dim<E>::value && has_ep_len<E>::value &&
-                         has_act_low<E>::value && has_act_high<E>::value && has_reset<E>::value &&
-                         has_step<E>::value && has_static_reward<E>::value> {};
-template <class E>
-inline constexpr bool is_environment_v = is_environment<E>::value;
-
-// Returns true; a type that is not an environment stops the compilation here, with one message
-// per missing member.
+// An environment's members, checked at compile time with one message per missing member
+// (section 15; docs/environments.md describes each).
 template <class Env>
-constexpr bool check_environment() {
-    static_assert(has_obs_dim<Env>::value, "mbrl: the environment type has no member obs_dim() (int obs_dim() const)");
-    static_assert(has_act_dim<Env>::value, "mbrl: the environment type has no member act_dim() (int act_dim() const)");
-    static_assert(has_ep_len<Env>::value, "mbrl: the environment type has no member ep_len() (int ep_len() const)");
-    static_assert(has_act_low<Env>::value,
-                  "mbrl: the environment type has no member act_low(j) (float act_low(int j) const)");
-    static_assert(has_act_high<Env>::value,
-                  "mbrl: the environment type has no member act_high(j) (float act_high(int j) const)");
-    static_assert(has_reset<Env>::value,
-                  "mbrl: the environment type has no member reset(rng, obs) (void reset(Rng&, std::vector<float>&))");
-    static_assert(has_step<Env>::value,
-                  "mbrl: the environment type has no member step(act, obs, done) -> reward "
-                  "(float step(const std::vector<float>&, std::vector<float>&, bool&))");
-    static_assert(has_static_reward<Env>::value,
-                  "mbrl: the environment type has no member reward(obs, act, n, rew, done) (static: "
-                  "static void reward(const float*, const float*, int, float*, float*))");
-    return true;
-}
+constexpr bool check_environment();
 
 // Runs whole paths until at least min_steps steps are collected (reference sample_trajectories).
 // A path ends at done or after max_len steps; its last step is marked terminal either way.
@@ -2509,7 +2452,7 @@ void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}) {
 // =================================================================================================
 
 // =================================================================================================
-// 15. Settings: one field table per config, and the checks derived from it
+// 15. Checks: the settings (one field table per config) and the environment concept
 // =================================================================================================
 // Each config lists its settings once, in fields(f): f(Field{name, rule, tags, help}, member) or,
 // for a choice among names, f(Field{...}, member, Names(...)). `name` is the reference's flag
@@ -2582,6 +2525,68 @@ std::string setting_text(const X& v) {
 template <class X>
 std::string setting_text(const X& v, const Names& names) {
     return names.text[static_cast<int>(v)];
+}
+
+// The environment concept (docs/environments.md): one detector per member, is_environment<Env>
+// for all of them, and check_environment<Env>(), one static_assert per member, each naming the
+// member it misses. sample_trajectories, run_mb and run_mbpo open with
+// static_assert(check_environment<Env>()): the constant evaluation instantiates the check at
+// once, so its messages come before any error from the rest of the function. The detectors ask
+// for what the library calls (on an Env&), with results convertible to the types it uses.
+namespace env_concept {
+template <class Void, template <class> class Op, class Env, class R>
+struct detect : std::false_type {};
+template <template <class> class Op, class Env, class R>
+struct detect<std::void_t<Op<Env>>, Op, Env, R> : std::is_convertible<Op<Env>, R> {};
+using Reward = void (*)(const float* obs, const float* act, int n, float* rew, float* done);
+template <class E> using obs_dim = decltype(std::declval<E&>().obs_dim());
+template <class E> using act_dim = decltype(std::declval<E&>().act_dim());
+template <class E> using ep_len = decltype(std::declval<E&>().ep_len());
+template <class E> using act_low = decltype(std::declval<E&>().act_low(0));
+template <class E> using act_high = decltype(std::declval<E&>().act_high(0));
+template <class E>
+using reset = decltype(std::declval<E&>().reset(std::declval<Rng&>(), std::declval<std::vector<float>&>()));
+template <class E>
+using step = decltype(std::declval<E&>().step(std::declval<std::vector<float>&>(), std::declval<std::vector<float>&>(),
+                                              std::declval<bool&>()));
+template <class E> using reward = decltype(static_cast<Reward>(&E::reward));  // static, this signature
+}  // namespace env_concept
+template <class E> struct has_obs_dim : env_concept::detect<void, env_concept::obs_dim, E, int> {};
+template <class E> struct has_act_dim : env_concept::detect<void, env_concept::act_dim, E, int> {};
+template <class E> struct has_ep_len : env_concept::detect<void, env_concept::ep_len, E, int> {};
+template <class E> struct has_act_low : env_concept::detect<void, env_concept::act_low, E, float> {};
+template <class E> struct has_act_high : env_concept::detect<void, env_concept::act_high, E, float> {};
+template <class E> struct has_reset : env_concept::detect<void, env_concept::reset, E, void> {};
+template <class E> struct has_step : env_concept::detect<void, env_concept::step, E, float> {};
+template <class E> struct has_static_reward : env_concept::detect<void, env_concept::reward, E, env_concept::Reward> {};
+template <class E>
+struct is_environment
+    : std::bool_constant<has_obs_dim<E>::value && has_act_dim<E>::value && has_ep_len<E>::value &&
+                         has_act_low<E>::value && has_act_high<E>::value && has_reset<E>::value &&
+                         has_step<E>::value && has_static_reward<E>::value> {};
+template <class E>
+inline constexpr bool is_environment_v = is_environment<E>::value;
+
+// Returns true; a type that is not an environment stops the compilation here, with one message
+// per missing member.
+template <class Env>
+constexpr bool check_environment() {
+    static_assert(has_obs_dim<Env>::value, "mbrl: the environment type has no member obs_dim() (int obs_dim() const)");
+    static_assert(has_act_dim<Env>::value, "mbrl: the environment type has no member act_dim() (int act_dim() const)");
+    static_assert(has_ep_len<Env>::value, "mbrl: the environment type has no member ep_len() (int ep_len() const)");
+    static_assert(has_act_low<Env>::value,
+                  "mbrl: the environment type has no member act_low(j) (float act_low(int j) const)");
+    static_assert(has_act_high<Env>::value,
+                  "mbrl: the environment type has no member act_high(j) (float act_high(int j) const)");
+    static_assert(has_reset<Env>::value,
+                  "mbrl: the environment type has no member reset(rng, obs) (void reset(Rng&, std::vector<float>&))");
+    static_assert(has_step<Env>::value,
+                  "mbrl: the environment type has no member step(act, obs, done) -> reward "
+                  "(float step(const std::vector<float>&, std::vector<float>&, bool&))");
+    static_assert(has_static_reward<Env>::value,
+                  "mbrl: the environment type has no member reward(obs, act, n, rew, done) (static: "
+                  "static void reward(const float*, const float*, int, float*, float*))");
+    return true;
 }
 
 // =================================================================================================
