@@ -1,7 +1,9 @@
 # mbrl.hpp: build the tests, the benchmark and one example binary per assignment question.
 #
 #   make demo    the short end-to-end run (q2 on obstacles), its CSVs and its plot
-#   make test    build and run the doctest tests, and plot/plot.sh on a CSV fixture
+#   make test    build and run the doctest tests, plot/plot.sh on a CSV fixture, tests/kill9.sh (runs
+#                SIGKILLed at random instants and continued) and tests/two_runners.sh (one writer per run)
+#   make torture [KILLS=50]   tests/kill9.sh with KILLS kills (docs/reliability.md)
 #   make sanitize  the tests under AddressSanitizer and UndefinedBehaviorSanitizer (long)
 #   make bench   speed as ratios: against this machine's FMA peak and against PyTorch, for the
 #                native build and the AVX2 build (-march=haswell)
@@ -43,7 +45,7 @@ QUESTIONS := q1 q2 q3 q4 q5 q6
 Q_BIN    := $(QUESTIONS:%=$(BUILD)/%)
 
 .PHONY: all examples test bench demo plots clean torch-mbpo deps deps-build deps-run q1 q2 q3 q4 q5 q6 \
-        commands sweep slurm results test-slurm deps-sweep test-isa test-arm64 sanitize
+        commands sweep slurm results test-slurm deps-sweep test-isa test-arm64 sanitize torture
 all: examples
 examples: deps-build $(EX_BIN)
 
@@ -122,11 +124,18 @@ $(BUILD)/san/run_tests: $(SAN_OBJ)
 sanitize: deps-build $(BUILD)/san/run_tests $(BUILD)/q2 $(BUILD)/q4
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/san/run_tests $(SANITIZE_ARGS)
 
-test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/tour $(BUILD)/tour_serial $(BUILD)/q2 $(BUILD)/q4
+test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/tour $(BUILD)/tour_serial $(BUILD)/q2 $(BUILD)/q4 $(BUILD)/q6
 	$(BUILD)/run_tests
 	$(BUILD)/tour
 	$(BUILD)/tour_serial
 	tests/plot_test.sh $(BUILD)/plot_test
+	tests/kill9.sh --build $(BUILD) --kills 12
+	tests/two_runners.sh --build $(BUILD)
+
+# kill -9 at any instant, the long version (docs/reliability.md).
+KILLS ?= 50
+torture: deps-build $(BUILD)/q2 $(BUILD)/q6
+	tests/kill9.sh --build $(BUILD) --kills $(KILLS)
 
 # ---------------------------------------------------------------------------------------------
 # Examples, benchmark, demo

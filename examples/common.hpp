@@ -390,6 +390,8 @@ inline void print_help(const char* prog, std::vector<Flag>& flags, const std::ve
     std::printf("  %-42s continue the run in DIR from its checkpoint.bin (flags from its flags.csv;\n"
                 "  %-42s flags given here override them, e.g. a larger --n_iter)\n",
                 "--resume DIR", "");
+    std::printf("\nA run whose directory another process is writing (it holds the directory's .lock) is not\n"
+                "run: the holder's pid and host are printed, exit code %d.\n", kExitRunLocked);
     std::printf("\nCtrl-C or SIGTERM stops a run within about a second (exit code 130 / 143) and prints\n"
                 "the command that resumes it (with --save_params).\n");
     std::printf("\nThreads: OMP_NUM_THREADS (now %d). Results do not depend on it.\n", thread_count());
@@ -449,10 +451,14 @@ inline long csv_data_rows(const std::filesystem::path& file) {
 // into flags.csv) with the same value, except data_dir and the entries that are not flags
 // (threads, compiler, commit, command, save_params); a flag missing from the old file counts as
 // different, unless it is one of beyond_flags at its default (the old run predates it).
-// complete: the newest whose metrics.csv has n_iter whole data rows, or "". resumable: if none is
-// complete, the newest that has a checkpoint.bin (a run stopped part way with --save_params), or "".
+// complete: the newest whose metrics.csv has n_iter whole data rows and whose checkpoint.bin, if
+// any, holds n_iter iterations (a run killed between its last row and its last checkpoint is not
+// complete), or "". resumable: if none is complete, the newest that has a checkpoint.bin (a run
+// stopped part way with --save_params), or "". restartable: if neither, the newest incomplete one
+// made with --save_params but without a checkpoint yet (killed in its first iteration, or running
+// it now), or "".
 struct EarlierRuns {
-    std::string complete, resumable;
+    std::string complete, resumable, restartable;
 };
 inline EarlierRuns find_earlier_runs(const std::string& data_dir, const std::string& exp_name,
                                      const std::string& env_name, int n_iter,
@@ -462,7 +468,7 @@ inline EarlierRuns find_earlier_runs(const std::string& data_dir, const std::str
     EarlierRuns runs;
     if (!fs::is_directory(data_dir, ec)) return runs;
     const std::string prefix = "hw4_" + exp_name + "_" + env_name + "_";
-    std::vector<std::string> complete, resumable;
+    std::vector<std::string> complete, resumable, restartable;
     for (const auto& entry : fs::directory_iterator(data_dir, ec)) {
         const std::string name = entry.path().filename().string();
         if (name.rfind(prefix, 0) != 0 || !entry.is_directory(ec)) continue;
@@ -481,15 +487,21 @@ inline EarlierRuns find_earlier_runs(const std::string& data_dir, const std::str
                 same = it != old.end() && it->second == kv.second;
         }
         if (!same) continue;
-        if (csv_data_rows(entry.path() / "metrics.csv") >= n_iter)
+        const bool checkpoint = fs::is_regular_file(entry.path() / "checkpoint.bin", ec);
+        if (csv_data_rows(entry.path() / "metrics.csv") >= n_iter &&
+            (!checkpoint || checkpoint_iterations((entry.path() / "checkpoint.bin").string()) >= n_iter))
             complete.push_back(entry.path().string());
-        else if (fs::is_regular_file(entry.path() / "checkpoint.bin", ec))
+        else if (checkpoint)
             resumable.push_back(entry.path().string());
+        else if (old.count("save_params") && old.at("save_params") == "1")
+            restartable.push_back(entry.path().string());
     }
     std::sort(complete.begin(), complete.end());
     std::sort(resumable.begin(), resumable.end());
+    std::sort(restartable.begin(), restartable.end());
     if (!complete.empty()) runs.complete = complete.back();
     else if (!resumable.empty()) runs.resumable = resumable.back();
+    else if (!restartable.empty()) runs.restartable = restartable.back();
     return runs;
 }
 inline std::string find_complete_run(const std::string& data_dir, const std::string& exp_name,
@@ -699,6 +711,23 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
                             earlier.resumable.c_str());
                 continue_dir = earlier.resumable;
             }
+            // run_lock.hpp: a run with no checkpoint yet is made again, in a new directory, once
+            // its own is discarded; unless a process is running it now (exit kExitRunLocked).
+            if (!earlier.restartable.empty()) {
+                try {
+                    RunLock lock(earlier.restartable);
+                    discard_run_dir(earlier.restartable);
+                } catch (const RunLocked& e) {
+                    std::fprintf(stderr, "%s: busy: %s; not run (exit %d)\n", argv[0], e.what(), kExitRunLocked);
+                    return kExitRunLocked;
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+                    return 1;
+                }
+                std::printf("restart: %s on %s, seed %llu: the incomplete run in %s/ had no checkpoint; made again\n",
+                            b.exp_name.c_str(), b.env_name.c_str(), static_cast<unsigned long long>(b.seed),
+                            earlier.restartable.c_str());
+            }
         }
         std::printf("== %s on %s | seed %llu | %d thread(s) | %s ==\n", b.exp_name.c_str(), b.env_name.c_str(),
                     static_cast<unsigned long long>(b.seed), thread_count(), describe(cfgs[r]).c_str());
@@ -721,6 +750,9 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
                 std::fprintf(stderr, "%s: no checkpoint in %s/ (%s), so it cannot be resumed\n", argv[0], e.dir.c_str(),
                              b.save_params ? "no iteration was complete" : "the run had no --save_params");
             return 128 + (sig == SIGTERM ? SIGTERM : SIGINT);
+        } catch (const RunLocked& e) {  // run_lock.hpp: another process writes this run directory
+            std::fprintf(stderr, "%s: busy: %s; not run (exit %d)\n", argv[0], e.what(), kExitRunLocked);
+            return kExitRunLocked;
         } catch (const std::exception& e) {
             std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
             return 1;
