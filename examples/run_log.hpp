@@ -79,25 +79,6 @@ class CsvWriter {
     std::vector<std::string> columns_;
 };
 
-// Creates <root>/hw4_<exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS> (the reference's log directory
-// name; a suffix _2, _3, ... if two runs start in the same second) and returns its path.
-inline std::string make_run_dir(const std::string& root, const std::string& exp_name, const std::string& env_name) {
-    const std::time_t now = std::time(nullptr);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%d-%m-%Y_%H-%M-%S", std::localtime(&now));
-    const std::string base = root + "/hw4_" + exp_name + "_" + env_name + "_" + stamp;
-    std::error_code ec;
-    std::filesystem::create_directories(root, ec);
-    if (ec) throw std::runtime_error("cannot create the data directory " + root + ": " + ec.message());
-    std::string dir = base;
-    for (int k = 2;; ++k) {
-        if (std::filesystem::create_directory(dir, ec)) break;
-        if (ec) throw std::runtime_error("cannot create the run directory " + dir + ": " + ec.message());
-        dir = base + "_" + std::to_string(k);
-    }
-    return dir;
-}
-
 // Throws (naming the path and the reason) unless files can be created in dir, which is
 // created if missing: an unwritable --data_dir is reported before a run starts.
 inline void check_writable_dir(const std::string& dir) {
