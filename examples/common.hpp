@@ -694,6 +694,7 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
         }
     }
     install_stop_handlers();
+    bool busy = false;  // run_lock.hpp: a run not made because another process writes its directory
     for (std::size_t r = 0; r < runs.size(); ++r) {
         const LoopConfig& b = base(cfgs[r]);
         std::string continue_dir = resume_dir;
@@ -719,7 +720,8 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
                     discard_run_dir(earlier.restartable);
                 } catch (const RunLocked& e) {
                     std::fprintf(stderr, "%s: busy: %s; not run (exit %d)\n", argv[0], e.what(), kExitRunLocked);
-                    return kExitRunLocked;
+                    busy = true;
+                    continue;
                 } catch (const std::exception& e) {
                     std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
                     return 1;
@@ -752,14 +754,15 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
             return 128 + (sig == SIGTERM ? SIGTERM : SIGINT);
         } catch (const RunLocked& e) {  // run_lock.hpp: another process writes this run directory
             std::fprintf(stderr, "%s: busy: %s; not run (exit %d)\n", argv[0], e.what(), kExitRunLocked);
-            return kExitRunLocked;
+            busy = true;
+            continue;
         } catch (const std::exception& e) {
             std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
             return 1;
         }
         if (stop_signal() != 0) return 128 + (stop_signal() == SIGTERM ? SIGTERM : SIGINT);  // after a complete run
     }
-    return 0;
+    return busy ? kExitRunLocked : 0;
 }
 inline int mb_main(int argc, char** argv, const std::vector<std::string>& commands) {
     return question_main<MBConfig>(argc, argv, commands);
