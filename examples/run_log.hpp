@@ -4,7 +4,9 @@
 // run_mb, predictions.csv and losses.csv (iteration 0, the Q1 figures); one progress line is
 // printed per iteration (reference 4.1). With --save_params, checkpoint.bin (the library's
 // format, mbrl.hpp section 13) is replaced after every iteration, and a run continues from it
-// with --resume DIR. Every write is checked: a full disk is an error naming the file.
+// with --resume DIR. Every write is checked: a full disk is an error naming the file. A run
+// directory appears whole and is locked for the run's life (run_lock.hpp), so that a run killed
+// at any instant continues exactly (docs/reliability.md).
 #ifndef MBRL_EXAMPLES_RUN_LOG_HPP
 #define MBRL_EXAMPLES_RUN_LOG_HPP
 
