@@ -1,11 +1,13 @@
 # mbrl.hpp: build the tests, the benchmark and one example binary per assignment question.
 #
 #   make demo    the short end-to-end run (q2 on obstacles), its CSVs and its plot
-#   make test    build and run the doctest tests, plot/plot.sh on a CSV fixture, and test-tfevents
+#   make test    build and run the doctest tests, the examples, the header, CMake, compile-fail,
+#                TensorBoard, kill -9 and two-runner checks, and plot/plot.sh on a CSV fixture
 #   make tfevents  write the TensorBoard event file of every run under data/ (docs/tensorboard.md)
 #   make test-tfevents  tiny q2 runs (fresh, interrupted and resumed): their event files decoded by
 #                protoc's classes and checked against metrics.csv (tests/tfevents_test.sh)
 #   make test-compile-fail  environment types that miss a member must not compile (part of make test)
+#   make torture [KILLS=50]   tests/kill9.sh with KILLS kills (docs/reliability.md)
 #   make sanitize  the tests under AddressSanitizer and UndefinedBehaviorSanitizer (long)
 #   make bench   speed as ratios: against this machine's FMA peak and against PyTorch, for the
 #                native build and the AVX2 build (-march=haswell)
@@ -49,7 +51,7 @@ Q_BIN    := $(QUESTIONS:%=$(BUILD)/%)
 
 .PHONY: all examples test bench demo plots clean torch-mbpo deps deps-build deps-run q1 q2 q3 q4 q5 q6 \
         commands sweep slurm results test-slurm deps-sweep test-isa test-arm64 sanitize \
-        tfevents test-tfevents deps-tfevents test-compile-fail
+        tfevents test-tfevents deps-tfevents test-compile-fail torture
 all: examples
 examples: deps-build $(EX_BIN)
 
@@ -123,7 +125,8 @@ $(BUILD)/san/run_tests: $(SAN_OBJ)
 sanitize: deps-build $(BUILD)/san/run_tests $(BUILD)/q2 $(BUILD)/q4
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/san/run_tests $(SANITIZE_ARGS)
 
-test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_serial $(BUILD)/q2 $(BUILD)/q4 test-tfevents
+test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_serial $(BUILD)/q2 $(BUILD)/q4 $(BUILD)/q6 \
+      test-tfevents
 	$(BUILD)/run_tests
 	$(BUILD)/minimal
 	$(BUILD)/minimal_serial
@@ -131,6 +134,8 @@ test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_s
 	tests/plot_test.sh $(BUILD)/plot_test
 	$(MAKE) --no-print-directory test-cmake
 	tests/compile_fail/run.sh "$(CXX)"
+	tests/kill9.sh --build $(BUILD) --kills 12
+	tests/two_runners.sh --build $(BUILD)
 
 # The three ways into the library from another project (docs/cmake.md): find_package after
 # cmake --install into a temporary prefix, add_subdirectory, pkg-config (tests/cmake/run.sh).
@@ -153,6 +158,10 @@ test-tfevents: deps-build deps-tfevents $(BUILD)/q2 $(BUILD)/tfevents
 # to compile with mbrl.hpp's message naming the missing member (tests/compile_fail/run.sh).
 test-compile-fail:
 	tests/compile_fail/run.sh "$(CXX)"
+# kill -9 at any instant, the long version (docs/reliability.md).
+KILLS ?= 50
+torture: deps-build $(BUILD)/q2 $(BUILD)/q6
+	tests/kill9.sh --build $(BUILD) --kills $(KILLS)
 
 # ---------------------------------------------------------------------------------------------
 # Examples, benchmark, demo

@@ -310,6 +310,8 @@ inline void print_help(const char* prog, std::vector<Flag>& flags, const std::ve
     std::printf("  %-42s continue the run in DIR from its checkpoint.bin (flags from its flags.csv;\n"
                 "  %-42s flags given here override them, e.g. a larger --n_iter)\n",
                 "--resume DIR", "");
+    std::printf("\nA run whose directory another process is writing (it holds the directory's .lock) is not\n"
+                "run: the holder's pid and host are printed, exit code %d.\n", kExitRunLocked);
     std::printf("\nCtrl-C or SIGTERM stops a run within about a second (exit code 130 / 143) and prints\n"
                 "the command that resumes it (with --save_params).\n");
     std::printf("\nThreads: OMP_NUM_THREADS (now %d). Results do not depend on it.\n", thread_count());

@@ -213,6 +213,7 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
         }
     }
     install_stop_handlers();
+    bool busy = false;  // run_lock.hpp: a run not made because another process writes its directory
     for (std::size_t r = 0; r < runs.size(); ++r) {
         const LoopConfig& b = base(cfgs[r]);
         std::string continue_dir = resume_dir;
@@ -229,6 +230,24 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
                             b.exp_name.c_str(), b.env_name.c_str(), static_cast<unsigned long long>(b.seed),
                             earlier.resumable.c_str());
                 continue_dir = earlier.resumable;
+            }
+            // run_lock.hpp: a run with no checkpoint yet is made again, in a new directory, once
+            // its own is discarded; unless a process is running it now (exit kExitRunLocked).
+            if (!earlier.restartable.empty()) {
+                try {
+                    RunLock lock(earlier.restartable);
+                    discard_run_dir(earlier.restartable);
+                } catch (const RunLocked& e) {
+                    std::fprintf(stderr, "%s: busy: %s; not run (exit %d)\n", argv[0], e.what(), kExitRunLocked);
+                    busy = true;
+                    continue;
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+                    return 1;
+                }
+                std::printf("restart: %s on %s, seed %llu: the incomplete run in %s/ had no checkpoint; made again\n",
+                            b.exp_name.c_str(), b.env_name.c_str(), static_cast<unsigned long long>(b.seed),
+                            earlier.restartable.c_str());
             }
         }
         std::printf("== %s on %s | seed %llu | %d thread(s) | %s ==\n", b.exp_name.c_str(), b.env_name.c_str(),
@@ -252,13 +271,17 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
                 std::fprintf(stderr, "%s: no checkpoint in %s/ (%s), so it cannot be resumed\n", argv[0], e.dir.c_str(),
                              b.save_params ? "no iteration was complete" : "the run had no --save_params");
             return 128 + (sig == SIGTERM ? SIGTERM : SIGINT);
+        } catch (const RunLocked& e) {  // run_lock.hpp: another process writes this run directory
+            std::fprintf(stderr, "%s: busy: %s; not run (exit %d)\n", argv[0], e.what(), kExitRunLocked);
+            busy = true;
+            continue;
         } catch (const std::exception& e) {
             std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
             return 1;
         }
         if (stop_signal() != 0) return 128 + (stop_signal() == SIGTERM ? SIGTERM : SIGINT);  // after a complete run
     }
-    return 0;
+    return busy ? kExitRunLocked : 0;
 }
 inline int mb_main(int argc, char** argv, const std::vector<std::string>& commands) {
     return question_main<MBConfig>(argc, argv, commands);

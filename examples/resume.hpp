@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "flags.hpp"
+#include "run_log.hpp"
 
 namespace mbrl_examples {
 
@@ -56,10 +57,14 @@ inline long csv_data_rows(const std::filesystem::path& file) {
 // into flags.csv) with the same value, except data_dir and the entries that are not flags
 // (threads, compiler, commit, command, save_params); a flag missing from the old file counts as
 // different, unless it is one of beyond_flags at its default (the old run predates it).
-// complete: the newest whose metrics.csv has n_iter whole data rows, or "". resumable: if none is
-// complete, the newest that has a checkpoint.bin (a run stopped part way with --save_params), or "".
+// complete: the newest whose metrics.csv has n_iter whole data rows and whose checkpoint.bin, if
+// any, holds n_iter iterations (a run killed between its last row and its last checkpoint is not
+// complete), or "". resumable: if none is complete, the newest that has a checkpoint.bin (a run
+// stopped part way with --save_params), or "". restartable: if neither, the newest incomplete one
+// made with --save_params but without a checkpoint yet (killed in its first iteration, or running
+// it now), or "".
 struct EarlierRuns {
-    std::string complete, resumable;
+    std::string complete, resumable, restartable;
 };
 inline EarlierRuns find_earlier_runs(const std::string& data_dir, const std::string& exp_name,
                                      const std::string& env_name, int n_iter,
@@ -69,7 +74,7 @@ inline EarlierRuns find_earlier_runs(const std::string& data_dir, const std::str
     EarlierRuns runs;
     if (!fs::is_directory(data_dir, ec)) return runs;
     const std::string prefix = "hw4_" + exp_name + "_" + env_name + "_";
-    std::vector<std::string> complete, resumable;
+    std::vector<std::string> complete, resumable, restartable;
     for (const auto& entry : fs::directory_iterator(data_dir, ec)) {
         const std::string name = entry.path().filename().string();
         if (name.rfind(prefix, 0) != 0 || !entry.is_directory(ec)) continue;
@@ -88,15 +93,21 @@ inline EarlierRuns find_earlier_runs(const std::string& data_dir, const std::str
                 same = it != old.end() && it->second == kv.second;
         }
         if (!same) continue;
-        if (csv_data_rows(entry.path() / "metrics.csv") >= n_iter)
+        const bool checkpoint = fs::is_regular_file(entry.path() / "checkpoint.bin", ec);
+        if (csv_data_rows(entry.path() / "metrics.csv") >= n_iter &&
+            (!checkpoint || checkpoint_iterations((entry.path() / "checkpoint.bin").string()) >= n_iter))
             complete.push_back(entry.path().string());
-        else if (fs::is_regular_file(entry.path() / "checkpoint.bin", ec))
+        else if (checkpoint)
             resumable.push_back(entry.path().string());
+        else if (old.count("save_params") && old.at("save_params") == "1")
+            restartable.push_back(entry.path().string());
     }
     std::sort(complete.begin(), complete.end());
     std::sort(resumable.begin(), resumable.end());
+    std::sort(restartable.begin(), restartable.end());
     if (!complete.empty()) runs.complete = complete.back();
     else if (!resumable.empty()) runs.resumable = resumable.back();
+    else if (!restartable.empty()) runs.restartable = restartable.back();
     return runs;
 }
 inline std::string find_complete_run(const std::string& data_dir, const std::string& exp_name,

@@ -4,13 +4,17 @@
 // run_mb, predictions.csv and losses.csv (iteration 0, the Q1 figures); one progress line is
 // printed per iteration (reference 4.1). With --save_params, checkpoint.bin (the library's
 // format, mbrl_checkpoint.hpp) is replaced after every iteration, and a run continues from it
-// with --resume DIR. Every write is checked: a full disk is an error naming the file.
+// with --resume DIR. Every write is checked: a full disk is an error naming the file. A run
+// directory appears whole and is locked for the run's life (run_lock.hpp), so that a run killed
+// at any instant continues exactly (docs/reliability.md).
 // TensorBoard: events.out.tfevents.<start>.<host> holds metrics.csv's rows as events, rewritten
 // from metrics.csv when the run starts or resumes and appended to after every row (tfevents.hpp).
 #ifndef MBRL_EXAMPLES_RUN_LOG_HPP
 #define MBRL_EXAMPLES_RUN_LOG_HPP
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +33,7 @@
 
 #include "../envs/true_model.hpp"
 #include "../mbrl_checkpoint.hpp"
+#include "run_lock.hpp"
 #include "tfevents.hpp"  // TensorBoard: the event file beside metrics.csv
 
 namespace mbrl_examples {
@@ -78,25 +83,6 @@ class CsvWriter {
     std::FILE* f_ = nullptr;
     std::vector<std::string> columns_;
 };
-
-// Creates <root>/hw4_<exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS> (the reference's log directory
-// name; a suffix _2, _3, ... if two runs start in the same second) and returns its path.
-inline std::string make_run_dir(const std::string& root, const std::string& exp_name, const std::string& env_name) {
-    const std::time_t now = std::time(nullptr);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%d-%m-%Y_%H-%M-%S", std::localtime(&now));
-    const std::string base = root + "/hw4_" + exp_name + "_" + env_name + "_" + stamp;
-    std::error_code ec;
-    std::filesystem::create_directories(root, ec);
-    if (ec) throw std::runtime_error("cannot create the data directory " + root + ": " + ec.message());
-    std::string dir = base;
-    for (int k = 2;; ++k) {
-        if (std::filesystem::create_directory(dir, ec)) break;
-        if (ec) throw std::runtime_error("cannot create the run directory " + dir + ": " + ec.message());
-        dir = base + "_" + std::to_string(k);
-    }
-    return dir;
-}
 
 // Throws (naming the path and the reason) unless files can be created in dir, which is
 // created if missing: an unwritable --data_dir is reported before a run starts.
@@ -160,6 +146,136 @@ inline const std::vector<std::string>& metric_names() {
         "Model_OneStepError", "Model_OpenLoop10Error", "Model_Disagreement"};
     return names;
 }
+
+// --- kill -9 at any instant (docs/reliability.md) -------------------------------------------
+// flags.csv's text: the header row, then one "flag,value" row per setting.
+inline std::string flags_csv_text(const std::vector<std::pair<std::string, std::string>>& settings) {
+    std::string text = "flag,value\n";
+    for (const auto& kv : settings) text += kv.first + "," + kv.second + "\n";
+    return text;
+}
+
+// Renames the directory `from` to `to` unless `to` exists; 0, or the errno (EEXIST, ENOTEMPTY:
+// the name is taken). Where the kernel or file system has no RENAME_NOREPLACE, the name is
+// claimed by mkdir and the empty directory replaced by rename.
+inline int rename_dir_noreplace(const std::string& from, const std::string& to) {
+#ifdef RENAME_NOREPLACE
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return errno;
+#endif
+    if (::mkdir(to.c_str(), 0755) != 0) return errno;
+    if (std::rename(from.c_str(), to.c_str()) != 0) {
+        const int err = errno;
+        ::rmdir(to.c_str());
+        return err;
+    }
+    return 0;
+}
+
+// Removes what processes killed while creating or discarding a run directory left in root:
+// ".hw4_*.old-<pid>" (a directory being discarded) and ".hw4_*.new-<pid>" whose .lock no process
+// holds (a directory being created). No run reads either.
+inline void remove_stale_hidden_dirs(const std::string& root) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind(".hw4_", 0) != 0 || !e.is_directory(ec)) continue;
+        bool stale = name.find(".old-") != std::string::npos;
+        if (!stale && name.find(".new-") != std::string::npos) {
+            const int fd = ::open((e.path() / ".lock").c_str(), O_RDWR | O_CLOEXEC);
+            if (fd < 0) continue;  // its creator has not locked it yet
+            stale = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+            ::close(fd);
+        }
+        if (stale) fs::remove_all(e.path(), ec);
+    }
+}
+
+// Creates the run directory <root>/hw4_<exp_name>_<env_name>_<dd-mm-YYYY_HH-MM-SS> (the
+// reference's log directory name; a suffix _2, _3, ... if the name is taken) whole: it is made
+// as a hidden directory, locked (`lock` holds it from then on), given flags.csv and metrics.csv's
+// header row, and only then renamed to its name. A process killed at any instant leaves either
+// no run directory or one with both files, never one that a rerun would not recognise.
+inline std::string create_run_dir(const std::string& root, const std::string& exp_name, const std::string& env_name,
+                                  const std::string& flags_csv, RunLock& lock) {
+    const std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%d-%m-%Y_%H-%M-%S", std::localtime(&now));
+    const std::string name = "hw4_" + exp_name + "_" + env_name + "_" + stamp;
+    std::error_code ec;
+    std::filesystem::create_directories(root, ec);
+    if (ec) throw std::runtime_error("cannot create the data directory " + root + ": " + ec.message());
+    remove_stale_hidden_dirs(root);
+    const std::string tmp = root + "/." + name + ".new-" + std::to_string(::getpid());
+    std::filesystem::remove_all(tmp, ec);
+    if (!std::filesystem::create_directory(tmp, ec))
+        throw std::runtime_error("cannot create the run directory " + tmp + ": " + ec.message());
+    lock = RunLock(tmp);  // a lock is on the file, not on its name: it holds through the rename
+    write_file_atomically(tmp + "/flags.csv", flags_csv);
+    { CsvWriter header(tmp + "/metrics.csv", metric_names()); }
+    for (int k = 1;; ++k) {
+        const std::string dir = root + "/" + name + (k > 1 ? "_" + std::to_string(k) : "");
+        const int err = rename_dir_noreplace(tmp, dir);
+        if (err == 0) return dir;
+        if (err != EEXIST && err != ENOTEMPTY)
+            throw std::runtime_error("cannot create the run directory " + dir + ": " + std::strerror(err));
+    }
+}
+
+// Removes a run directory whose lock the caller holds: renamed first to a hidden name (atomic:
+// no rerun finds a half-removed run), then removed.
+inline void discard_run_dir(const std::string& dir) {
+    const std::filesystem::path p(dir);
+    const std::string trash =
+        (p.parent_path() / ("." + p.filename().string() + ".old-" + std::to_string(::getpid()))).string();
+    if (std::rename(dir.c_str(), trash.c_str()) != 0)
+        throw std::runtime_error("cannot remove the run directory " + dir + ": " + std::strerror(errno));
+    std::error_code ec;
+    std::filesystem::remove_all(trash, ec);
+}
+
+// The iterations done in the checkpoint file `path` (its field loop.itr), or -1 if the file is
+// missing or not a whole checkpoint (magic, version, length and checksum are checked).
+inline int checkpoint_iterations(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return -1;
+    std::ostringstream all;
+    all << in.rdbuf();
+    const std::string bytes = all.str();
+    try {
+        std::istringstream whole(bytes);
+        mbrl::CheckpointReader check(whole);
+    } catch (const std::exception&) {
+        return -1;
+    }
+    uint64_t n = 0;
+    std::memcpy(&n, bytes.data() + 12, sizeof n);
+    const std::size_t end = 20 + static_cast<std::size_t>(n);
+    std::size_t pos = 20;
+    while (end - pos >= 4) {  // fields: name length (u32), name, kind (u8), count (u64), elements
+        uint32_t len = 0;
+        std::memcpy(&len, bytes.data() + pos, 4);
+        pos += 4;
+        if (len > end - pos || end - pos - len < 9) return -1;
+        const std::string name = bytes.substr(pos, len);
+        pos += len;
+        const char kind = bytes[pos];
+        uint64_t count = 0;
+        std::memcpy(&count, bytes.data() + pos + 1, 8);
+        pos += 9;
+        const std::size_t size = kind == 'f' || kind == 'i' ? 4 : kind == 's' ? 1 : 8;
+        if (count > (end - pos) / size) return -1;
+        if (name == "loop.itr" && kind == 'u' && count == 1) {
+            uint64_t itr = 0;
+            std::memcpy(&itr, bytes.data() + pos, 8);
+            return static_cast<int>(itr);
+        }
+        pos += static_cast<std::size_t>(count) * size;
+    }
+    return -1;
+}
+// ---------------------------------------------------------------------------------------------
 
 // Seconds as "1h02m" or "3m05s".
 inline std::string hms(double seconds) {
@@ -260,16 +376,17 @@ class RunLog {
     using Settings = std::vector<std::pair<std::string, std::string>>;
     // A new run directory; or, with resume_dir, the directory of a run to continue, in which
     // nothing is written until the library has accepted its checkpoint (resumed()).
+    // Either way the directory is locked (run_lock.hpp) for the RunLog's life: RunLocked if another
+    // process holds it.
     RunLog(const mbrl::LoopConfig& cfg, const Settings& settings, bool verbose, const std::string& resume_dir = "")
-        : dir_(resume_dir.empty() ? make_run_dir(cfg.data_dir, cfg.exp_name, cfg.env_name) : resume_dir),
-          settings_(settings),
-          verbose_(verbose),
-          save_params_(cfg.save_params) {
-        if (!resume_dir.empty()) return;
-        metrics_ = std::make_unique<CsvWriter>(dir_ + "/metrics.csv", metric_names());
+        : dir_(resume_dir), settings_(settings), verbose_(verbose), save_params_(cfg.save_params) {
+        if (!resume_dir.empty()) {
+            lock_ = RunLock(dir_);
+            return;
+        }
+        dir_ = create_run_dir(cfg.data_dir, cfg.exp_name, cfg.env_name, flags_csv_text(settings), lock_);
+        metrics_ = std::make_unique<CsvWriter>(dir_ + "/metrics.csv", metric_names(), /*append=*/true);
         events_ = std::make_unique<tfevents::EventFile>(dir_);  // TensorBoard: the event file, from metrics.csv
-        CsvWriter flags(dir_ + "/flags.csv", {"flag", "value"});
-        for (const auto& kv : settings) flags.write({kv.first, kv.second});
         if (verbose_) std::printf("writing %s/\n", dir_.c_str());
     }
     const std::string& dir() const { return dir_; }
@@ -330,10 +447,7 @@ class RunLog {
         }
         for (const auto& r : rows) kept += r + "\n";
         write_file_atomically(path, kept);
-        std::ostringstream flags;
-        flags << "flag,value\n";
-        for (const auto& kv : settings_) flags << kv.first << "," << kv.second << "\n";
-        write_file_atomically(dir_ + "/flags.csv", flags.str());
+        write_file_atomically(dir_ + "/flags.csv", flags_csv_text(settings_));
         metrics_ = std::make_unique<CsvWriter>(path, metric_names(), /*append=*/true);
         events_ = std::make_unique<tfevents::EventFile>(dir_);  // TensorBoard: rewritten from the rows kept
         checkpoint_itr_ = next_itr;
@@ -365,6 +479,7 @@ class RunLog {
     }
 
    private:
+    RunLock lock_;  // first: released last, after every file is closed
     std::string dir_;
     Settings settings_;
     std::unique_ptr<CsvWriter> metrics_;

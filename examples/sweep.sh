@@ -34,6 +34,7 @@ if [[ $mode == _run ]]; then  # one job of a local sweep: _run LOG NAME THREADS 
     note=""
     grep -q '^skip: ' "$log" && note=", skipped: already complete"
     grep -q '^resume: ' "$log" && note=", resumed from its checkpoint"
+    grep -q ': busy: ' "$log" && note=", not run: another process is writing its run directory"
     echo "sweep: $(date +%H:%M:%S) finished $name (exit $status$note)"
     exit "$status"
 fi

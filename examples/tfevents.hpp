@@ -17,7 +17,7 @@
 //
 // start (whole seconds since the epoch) is the <start> of an existing event file's name;
 // otherwise the time in the run directory's name (..._dd-mm-YYYY_HH-MM-SS[_k], the local time
-// make_run_dir wrote); otherwise metrics.csv's modification time less its last TimeSinceStart.
+// create_run_dir wrote); otherwise metrics.csv's modification time less its last TimeSinceStart.
 // So the event file is a function of metrics.csv and the file's name: rewriting it from the CSV
 // gives the same bytes, and a resumed run's rows (TimeSinceStart continues across a resume) keep
 // increasing wall times.

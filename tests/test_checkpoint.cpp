@@ -180,29 +180,33 @@ TEST_CASE("Checkpoint: a stop request ends the run inside an iteration; rows sta
     const std::string a = run_and_log(env_a, c, {}, false);
     // The same run, stopped 7 polls into iteration 2 (index 1), after its first checkpoint.
     c.data_dir = (tmp.path / "b").string();
-    mbrl_examples::RunLog log(c, {}, false);
-    RunSink sink = log.sink();
-    int checkpoints = 0, polls_after = 0;
-    auto write_checkpoint = sink.checkpoint;
-    sink.checkpoint = [&](int next, const RunState& w) {
-        write_checkpoint(next, w);
-        ++checkpoints;
-    };
-    sink.stop = [&] { return checkpoints >= 1 && ++polls_after > 7; };
-    Obstacles env_b;
-    try {
-        run_mb(env_b, c, sink);
-        FAIL("run_mb was not stopped");
-    } catch (const Interrupted& e) {
-        CHECK(e.itr == 1);
+    std::string dir;
+    {  // the stopped process: its lock on the run directory ends with it (examples/run_lock.hpp)
+        mbrl_examples::RunLog log(c, {}, false);
+        RunSink sink = log.sink();
+        int checkpoints = 0, polls_after = 0;
+        auto write_checkpoint = sink.checkpoint;
+        sink.checkpoint = [&](int next, const RunState& w) {
+            write_checkpoint(next, w);
+            ++checkpoints;
+        };
+        sink.stop = [&] { return checkpoints >= 1 && ++polls_after > 7; };
+        Obstacles env_b;
+        try {
+            run_mb(env_b, c, sink);
+            FAIL("run_mb was not stopped");
+        } catch (const Interrupted& e) {
+            CHECK(e.itr == 1);
+        }
+        CHECK(polls_after == 8);  // stopped at the first poll that said so, within the iteration
+        CHECK(rows_of(log.dir()) == 1);
+        CHECK(checkpoints == 1);
+        dir = log.dir();
     }
-    CHECK(polls_after == 8);  // stopped at the first poll that said so, within the iteration
-    CHECK(rows_of(log.dir()) == 1);
-    CHECK(checkpoints == 1);
     Obstacles env_c;
-    run_and_log(env_c, c, {}, false, log.dir());
-    CHECK(metrics_without_time(a) == metrics_without_time(log.dir()));
-    CHECK(slurp(a + "/checkpoint.bin") == slurp(log.dir() + "/checkpoint.bin"));
+    run_and_log(env_c, c, {}, false, dir);
+    CHECK(metrics_without_time(a) == metrics_without_time(dir));
+    CHECK(slurp(a + "/checkpoint.bin") == slurp(dir + "/checkpoint.bin"));
 }
 
 TEST_CASE("Checkpoint: missing, truncated, corrupt or other settings: an error naming the file, nothing overwritten") {

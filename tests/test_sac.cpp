@@ -243,43 +243,65 @@ TEST_CASE("MBPO model rollout switches: the pre-step reward, one member drawn pe
     CHECK(used.size() > 1);
 }
 
-TEST_CASE("A short MBPO run: its SAC policy beats random actions and the best constant action, over 50+ eval episodes") {
+// Baselines on obstacles (reference 1.1 and a grid search): uniform random actions average about
+// -166; the best constant action, found over [-0.99, 0.99]^2 in steps of 0.099 (300 episodes each),
+// (0.4, -0.99), averages -88 to -90 (std of a return 55), heading straight for the goal -96.
+// One short run is not enough to compare with them: its final evaluation varies from seed to seed
+// (training, not evaluation, noise: 200+ episodes each) with a standard deviation of kMbpoSeedStd
+// (pooled over seeds 1-12 at -O3 and 1-8 in the sanitizer build at -O1, whose floating-point
+// streams differ: means -64.7 and -62.6; docs/reliability.md). So the test runs kMbpoSeeds seeds
+// and requires each to beat random actions, and their mean to beat the best constant action by
+// kMbpoMargin standard errors (of the larger of kMbpoSeedStd and the spread it sees): a policy no
+// better than that action passes with probability under 1%.
+constexpr int kMbpoSeeds = 8;
+constexpr double kMbpoSeedStd = 14.3, kMbpoMargin = 2.5, kRandomReturn = -166, kBestConstantReturn = -88;
+
+TEST_CASE("A short MBPO run: over 8 seeds, its SAC policy beats random actions and the best constant action") {
     namespace fs = std::filesystem;
     const fs::path tmp = fs::temp_directory_path() / ("mbrl_test_mbpo_" + std::to_string(::getpid()));  // runs may overlap
+    std::vector<double> evals;
+    for (int seed = 1; seed <= kMbpoSeeds; ++seed) {
+        CAPTURE(seed);
+        fs::remove_all(tmp);
+        MBPOConfig c;
+        c.mb.exp_name = "mbpo_short";
+        c.mb.env_name = Obstacles::kName;
+        c.mb.seed = static_cast<uint64_t>(seed);
+        c.mb.n_iter = 3;
+        c.mb.batch_size_initial = 1000;
+        c.mb.batch_size = 1000;
+        c.mb.num_agent_train_steps_per_iter = 50;
+        c.mb.size = 64;
+        c.mb.data_dir = tmp.string();
+        c.sac.size = 64;
+        c.sac.init_temperature = 0.1;
+        c.sac.learning_rate = 1e-3;
+        c.sac_n_iter = 1000;
+        c.rollout_length = 2;
+        c.mb.eval_batch_size = 20000;  // at least 200 episodes of at most 100 steps
+        Obstacles env;
+        const std::string dir = mbrl_examples::run_and_log(env, c, {}, false);
+        std::ifstream in(fs::path(dir) / "metrics.csv");
+        std::vector<std::string> lines;
+        for (std::string l; std::getline(in, l);) lines.push_back(l);
+        REQUIRE(lines.size() == 4);
+        std::stringstream last(lines.back());
+        std::vector<double> v;
+        for (std::string cell; std::getline(last, cell, ',');) v.push_back(cell.empty() ? NAN : std::stod(cell));
+        const double eval = v[1], stderr_eval = v[2] / std::sqrt(20000.0 / v[5]);  // over >= 20000 / ep_len episodes
+        MESSAGE("seed ", seed, ": eval ", eval, " +- ", stderr_eval, ", mean episode length ", v[5]);
+        CHECK(v[5] <= 100);
+        CHECK(eval - 4 * stderr_eval > kRandomReturn);
+        evals.push_back(eval);
+    }
     fs::remove_all(tmp);
-    MBPOConfig c;
-    c.mb.exp_name = "mbpo_short";
-    c.mb.env_name = Obstacles::kName;
-    c.mb.n_iter = 3;
-    c.mb.batch_size_initial = 1000;
-    c.mb.batch_size = 1000;
-    c.mb.num_agent_train_steps_per_iter = 50;
-    c.mb.size = 64;
-    c.mb.data_dir = tmp.string();
-    c.sac.size = 64;
-    c.sac.init_temperature = 0.1;
-    c.sac.learning_rate = 1e-3;
-    c.sac_n_iter = 1000;
-    c.rollout_length = 2;
-    c.mb.eval_batch_size = 5000;  // at least 50 episodes of at most 100 steps
-    Obstacles env;
-    const std::string dir = mbrl_examples::run_and_log(env, c, {}, false);
-    std::ifstream in(fs::path(dir) / "metrics.csv");
-    std::vector<std::string> lines;
-    for (std::string l; std::getline(in, l);) lines.push_back(l);
-    REQUIRE(lines.size() == 4);
-    std::stringstream last(lines.back());
-    std::vector<double> v;
-    for (std::string cell; std::getline(last, cell, ',');) v.push_back(cell.empty() ? NAN : std::stod(cell));
-    MESSAGE("MBPO on obstacles after 3000 steps: eval ", v[1], ", mean episode length ", v[5]);
-    // Uniform random actions: about -166 (reference 1.1). The best constant action, found by a grid
-    // search over [-0.99, 0.99]^2 in steps of 0.099 (300 episodes each), (0.4, -0.99), averages
-    // -88 to -90 (std of a return 55), and heading straight for the goal -96. Over 50+ episodes
-    // the mean of a policy no better than that constant one has a standard error of at most 8,
-    // so it exceeds -72 with probability about 1%; this run, over seeds 1-4, gives -58 to -65.
-    CHECK(v[5] <= 100);
-    CHECK(v[1] > -72);
-    fs::remove_all(tmp);
+    double mean = 0, var = 0;
+    for (double e : evals) mean += e / kMbpoSeeds;
+    for (double e : evals) var += (e - mean) * (e - mean) / (kMbpoSeeds - 1);
+    const double stderr_mean = std::max(kMbpoSeedStd, std::sqrt(var)) / std::sqrt(double(kMbpoSeeds));
+    MESSAGE("MBPO on obstacles after 3000 steps, ", kMbpoSeeds, " seeds: mean eval ", mean, ", spread ", std::sqrt(var),
+            ", standard error ", stderr_mean, "; the bound ", kBestConstantReturn + kMbpoMargin * stderr_mean);
+    CHECK(mean - kMbpoMargin * stderr_mean > kBestConstantReturn);
 }
 
 TEST_CASE("SAC against PyTorch: one training step (critics, targets, actor, temperature), in double") {
