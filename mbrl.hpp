@@ -2125,7 +2125,12 @@ class CheckpointReader {
     template <class T>
     void field(const std::string& name, T* p, std::size_t n) { array(name, p, n); }
     template <class I>
-    void count(const std::string& name, I& v) { v = static_cast<I>(u64(name)); }
+    void count(const std::string& name, I& v) {
+        const uint64_t u = u64(name);
+        if (u > static_cast<uint64_t>(std::numeric_limits<I>::max()))
+            fail("checkpoint: field '", name, "' holds ", u, ", more than its counter holds");
+        v = static_cast<I>(u);
+    }
     // Throws unless every byte of the payload was read.
     void finish() const {
         if (pos_ != payload_.size()) fail("checkpoint: ", payload_.size() - pos_, " bytes left after the last field");
@@ -2195,6 +2200,14 @@ void visit(Ar& a, const std::string& name, Ensemble<T>& e) {
     visit(a, name + ".stats.act", e.stats.act);
     visit(a, name + ".stats.delta", e.stats.delta);
     a.vector(name + ".perm", e.perm);
+    if constexpr (Ar::reading) {  // train_step indexes the data by it
+        std::vector<char> seen(e.perm.size());
+        for (const int i : e.perm) {
+            if (i < 0 || static_cast<std::size_t>(i) >= seen.size() || seen[i])
+                fail("checkpoint: ", name, ".perm is not a permutation of 0..", seen.size() - 1);
+            seen[i] = 1;
+        }
+    }
 }
 // SAC: the critics, their targets, the actor, log std, temperature, the five optimizers, and the
 // counters its random numbers are keyed by (training steps, actions taken).

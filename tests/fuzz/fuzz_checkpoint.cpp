@@ -1,0 +1,117 @@
+// tests/fuzz/fuzz_checkpoint.cpp: libFuzzer target for the checkpoint reader (mbrl.hpp section
+// 13): CheckpointReader on the input's bytes, then run_mb's state read from it as run_mb reads it
+// (resume_run with the fields of run_mb: settings, loop state, ensemble, buffer, counters), for a
+// tiny run on obstacles with a deterministic and with a probabilistic ensemble (the settings of
+// the seed checkpoints in corpus/fuzz_checkpoint).
+//
+// Each input is read twice: as it is, and with its length field and checksum made to fit (so
+// that mutated payloads reach the field reader rather than stopping at the checksum).
+// An input must either load or throw std::invalid_argument whose message starts "checkpoint: "
+// (the prefix examples/run_log.hpp relies on to name the file). A loaded state must be whole:
+// writing it back gives the same bytes, and the next steps of a run (a training step of the
+// ensemble on the buffer, one planning call) run without fault.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../../envs/obstacles.hpp"
+#include "../../mbrl.hpp"
+#include "fuzz_util.hpp"
+
+using namespace mbrl;
+
+namespace {
+
+// The settings of the seed checkpoints (tests/fuzz/corpus/fuzz_checkpoint/README.md).
+MBConfig tiny(ModelType type) {
+    MBConfig c;
+    c.env_name = Obstacles::kName;
+    c.n_iter = 2;
+    c.ensemble_size = 2;
+    c.batch_size_initial = 20;
+    c.batch_size = 10;
+    c.eval_batch_size = 10;
+    c.num_agent_train_steps_per_iter = 2;
+    c.train_batch_size = 4;
+    c.n_layers = 1;
+    c.size = 4;
+    c.mpc.num_sequences = 8;
+    c.mpc.horizon = 3;
+    c.model_type = type;
+    return c;
+}
+
+// run_mb's state, built as run_mb builds it, read from `bytes` as run_mb reads a checkpoint.
+void load_run_mb(const std::string& bytes, const MBConfig& cfg) {
+    Obstacles env;
+    const int D = env.obs_dim(), A = env.act_dim();
+    std::vector<float> low(A), high(A);
+    for (int j = 0; j < A; ++j) {
+        low[j] = env.act_low(j);
+        high[j] = env.act_high(j);
+    }
+    auto ens_ptr = std::make_shared<Ensemble<float>>(D, A, cfg.ensemble_size, cfg.n_layers, cfg.size,
+                                                     static_cast<float>(cfg.learning_rate), cfg.seed,
+                                                     Activation::tanh, cfg.model_type);
+    Ensemble<float>& ens = *ens_ptr;
+    MPC<float> mpc(ens_ptr, &Obstacles::reward, low, high, cfg.mpc, cfg.seed);
+    ReplayBuffer<float> buffer(D, A, 1000000);
+    LoopState state;
+    uint64_t random_actions = 0;
+    const CheckpointSettings settings = checkpoint_settings(cfg);
+    auto fields = [&](auto& a) {
+        visit(a, "ensemble", ens);
+        visit(a, "buffer", buffer);
+        a.count("mpc.calls", mpc.calls);
+        a.count("random_actions", random_actions);
+    };
+    std::istringstream in(bytes);
+    try {
+        resume_run(in, "run_mb", settings, cfg.n_iter, state, fields);
+    } catch (const std::invalid_argument& e) {
+        if (std::strncmp(e.what(), "checkpoint: ", 12) != 0)
+            mbrl_fuzz::finding("checkpoint error without the 'checkpoint: ' prefix", e.what());
+        mbrl_fuzz::check_message("checkpoint", e.what());
+        return;
+    }
+    // Loaded: the state is exactly what the bytes say ...
+    if (state.itr < 0 || state.itr > cfg.n_iter || state.envsteps < 0)
+        mbrl_fuzz::finding("loaded a loop state out of range", std::to_string(state.itr));
+    std::ostringstream out;
+    write_checkpoint(out, "run_mb", settings, state, fields);
+    if (out.str() != bytes) mbrl_fuzz::finding("loaded state", "written back, it differs from the bytes read");
+    // ... and the run can go on from it: a training step and a planning call.
+    if (buffer.size() > 0) {
+        try {
+            Rng rng(cfg.seed, Stream::sample, 0);
+            ens.train_step(buffer.obs(), buffer.act(), buffer.next_obs(), cfg.train_batch_size, rng);
+            std::vector<float> obs(buffer.obs().data, buffer.obs().data + D), act(A);
+            mpc.act(View<const float>(obs.data(), 1, D), View<float>(act.data(), 1, A));
+        } catch (const std::invalid_argument& e) {
+            mbrl_fuzz::check_message("after loading", e.what());  // e.g. NaN data: refused, named
+        }
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+    static const MBConfig configs[] = {tiny(ModelType::deterministic), tiny(ModelType::probabilistic)};
+    const std::string raw(reinterpret_cast<const char*>(data), size);
+    std::vector<std::string> inputs = {raw};
+    if (size >= 28) {  // the same bytes with the length field and the checksum that fit them
+        std::string fixed = raw;
+        const uint64_t n = size - 28;
+        std::memcpy(&fixed[12], &n, sizeof n);
+        const uint64_t sum = fnv1a64(fixed.data() + 20, n);
+        std::memcpy(&fixed[20 + n], &sum, sizeof sum);
+        if (fixed != raw) inputs.push_back(fixed);
+    }
+    for (const std::string& bytes : inputs)
+        for (const MBConfig& cfg : configs) load_run_mb(bytes, cfg);
+    return 0;
+}
