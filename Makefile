@@ -1,7 +1,8 @@
 # mbrl.hpp: build the tests, the benchmark and one example binary per assignment question.
 #
 #   make demo    the short end-to-end run (q2 on obstacles), its CSVs and its plot
-#   make test    build and run the doctest tests, and plot/plot.sh on a CSV fixture
+#   make test    build and run the doctest tests, plot/plot.sh on a CSV fixture, and each fuzz
+#                target once over its seed corpus (fuzz-smoke)
 #   make sanitize  the tests under AddressSanitizer and UndefinedBehaviorSanitizer (long)
 #   make bench   speed as ratios: against this machine's FMA peak and against PyTorch, for the
 #                native build and the AVX2 build (-march=haswell)

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "../envs/obstacles.hpp"
-#include "../examples/common.hpp"
+#include "../examples/run_log.hpp"
 #include "helpers.hpp"
 
 using namespace mbrl;

@@ -26,7 +26,7 @@ using namespace mbrl;
 
 namespace {
 
-// The settings of the seed checkpoints (tests/fuzz/corpus/fuzz_checkpoint/README.md).
+// The settings of the seed checkpoints (docs/fuzzing.md says how they were made).
 MBConfig tiny(ModelType type) {
     MBConfig c;
     c.env_name = Obstacles::kName;
