@@ -44,14 +44,30 @@ MBConfig fuzz_run() {
     return c;
 }
 
-// run_mb resumed from `bytes` and stopped at its first step: "accepted", or the error.
-std::string resume_run_mb(const std::string& bytes) {
+// The MBPO run whose checkpoint is tests/fuzz/corpus/fuzz_checkpoint/run_mbpo_itr1.bin.
+MBPOConfig fuzz_mbpo_run() {
+    MBPOConfig c;
+    c.mb = fuzz_run();
+    c.sac_n_iter = 2;
+    c.sac_train_steps = 2;
+    c.sac.batch = 8;
+    c.sac.n_layers = 1;
+    c.sac.size = 4;
+    c.rollout_length = 1;
+    return c;
+}
+
+// run_mb (or run_mbpo) resumed from `bytes` and stopped at its first step: "accepted", or the error.
+std::string resume(const std::string& bytes, bool mbpo = false) {
     Obstacles env;
     RunSink sink;
     sink.stop = [] { return true; };
     std::istringstream in(bytes);
     try {
-        run_mb(env, fuzz_run(), sink, &in);
+        if (mbpo)
+            run_mbpo(env, fuzz_mbpo_run(), sink, &in);
+        else
+            run_mb(env, fuzz_run(), sink, &in);
     } catch (const Interrupted&) {
         return "accepted";
     } catch (const std::invalid_argument& e) {
@@ -59,11 +75,13 @@ std::string resume_run_mb(const std::string& bytes) {
     }
     return "not stopped";
 }
+std::string resume_run_mb(const std::string& bytes) { return resume(bytes); }
 
 }  // namespace
 
-TEST_CASE("fuzz regressions: the seed checkpoint of fuzz_checkpoint loads into run_mb") {
+TEST_CASE("fuzz regressions: seed checkpoints of fuzz_checkpoint load into run_mb and run_mbpo") {
     CHECK(resume_run_mb(fuzz_file("corpus/fuzz_checkpoint/run_mb_deterministic_itr1.bin")) == "accepted");
+    CHECK(resume(fuzz_file("corpus/fuzz_checkpoint/run_mbpo_itr1.bin"), /*mbpo=*/true) == "accepted");
 }
 
 TEST_CASE("fuzz regression: a checkpoint whose minibatch permutation indexes past the data is refused") {

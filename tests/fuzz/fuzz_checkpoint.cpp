@@ -1,15 +1,17 @@
 // tests/fuzz/fuzz_checkpoint.cpp: libFuzzer target for the checkpoint reader (mbrl.hpp section
-// 13): CheckpointReader on the input's bytes, then run_mb's state read from it as run_mb reads it
-// (resume_run with the fields of run_mb: settings, loop state, ensemble, buffer, counters), for a
-// tiny run on obstacles with a deterministic and with a probabilistic ensemble (the settings of
-// the seed checkpoints in corpus/fuzz_checkpoint).
+// 13): CheckpointReader on the input's bytes, then a run's state read from it as the run reads it
+// (resume_run with the run's fields): run_mb's (settings, loop state, ensemble, buffer, counters)
+// for a tiny run on obstacles with a deterministic and with a probabilistic ensemble, and
+// run_mbpo's (settings, loop state, ensemble, SAC, model and SAC buffers, counter) for a tiny
+// run on obstacles (the settings of the seed checkpoints in corpus/fuzz_checkpoint).
 //
 // Each input is read twice: as it is, and with its length field and checksum made to fit (so
 // that mutated payloads reach the field reader rather than stopping at the checksum).
 // An input must either load or throw std::invalid_argument whose message starts "checkpoint: "
 // (the prefix examples/run_log.hpp relies on to name the file). A loaded state must be whole:
 // writing it back gives the same bytes, and the next steps of a run (a training step of the
-// ensemble on the buffer, one planning call) run without fault.
+// ensemble on the buffer, one planning call or SAC action) run without fault.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -45,6 +47,24 @@ MBConfig tiny(ModelType type) {
     return c;
 }
 
+// A loaded state must be what the bytes say: written back, the same bytes.
+template <class Fields>
+void check_round_trip(const std::string& bytes, const std::string& kind, const CheckpointSettings& settings,
+                      int n_iter, LoopState& state, Fields& fields) {
+    if (state.itr < 0 || state.itr > n_iter || state.envsteps < 0)
+        mbrl_fuzz::finding("loaded a loop state out of range", std::to_string(state.itr));
+    std::ostringstream out;
+    write_checkpoint(out, kind, settings, state, fields);
+    if (out.str() != bytes) mbrl_fuzz::finding("loaded state", "written back, it differs from the bytes read");
+}
+
+// A checkpoint error: std::invalid_argument starting "checkpoint: ", naming what is wrong.
+void check_checkpoint_error(const std::invalid_argument& e) {
+    if (std::strncmp(e.what(), "checkpoint: ", 12) != 0)
+        mbrl_fuzz::finding("checkpoint error without the 'checkpoint: ' prefix", e.what());
+    mbrl_fuzz::check_message("checkpoint", e.what());
+}
+
 // run_mb's state, built as run_mb builds it, read from `bytes` as run_mb reads a checkpoint.
 void load_run_mb(const std::string& bytes, const MBConfig& cfg) {
     Obstacles env;
@@ -73,18 +93,11 @@ void load_run_mb(const std::string& bytes, const MBConfig& cfg) {
     try {
         resume_run(in, "run_mb", settings, cfg.n_iter, state, fields);
     } catch (const std::invalid_argument& e) {
-        if (std::strncmp(e.what(), "checkpoint: ", 12) != 0)
-            mbrl_fuzz::finding("checkpoint error without the 'checkpoint: ' prefix", e.what());
-        mbrl_fuzz::check_message("checkpoint", e.what());
+        check_checkpoint_error(e);
         return;
     }
-    // Loaded: the state is exactly what the bytes say ...
-    if (state.itr < 0 || state.itr > cfg.n_iter || state.envsteps < 0)
-        mbrl_fuzz::finding("loaded a loop state out of range", std::to_string(state.itr));
-    std::ostringstream out;
-    write_checkpoint(out, "run_mb", settings, state, fields);
-    if (out.str() != bytes) mbrl_fuzz::finding("loaded state", "written back, it differs from the bytes read");
-    // ... and the run can go on from it: a training step and a planning call.
+    check_round_trip(bytes, "run_mb", settings, cfg.n_iter, state, fields);
+    // The run can go on from it: a training step and a planning call.
     if (buffer.size() > 0) {
         try {
             Rng rng(cfg.seed, Stream::sample, 0);
@@ -97,10 +110,69 @@ void load_run_mb(const std::string& bytes, const MBConfig& cfg) {
     }
 }
 
+// The settings of the seed checkpoint run_mbpo_itr1.bin.
+MBPOConfig tiny_mbpo() {
+    MBPOConfig c;
+    c.mb = tiny(ModelType::deterministic);
+    c.sac_n_iter = 2;
+    c.sac_train_steps = 2;
+    c.sac.batch = 8;
+    c.sac.n_layers = 1;
+    c.sac.size = 4;
+    c.rollout_length = 1;
+    return c;
+}
+
+// run_mbpo's state, built as run_mbpo builds it, read from `bytes` as run_mbpo reads a checkpoint.
+void load_run_mbpo(const std::string& bytes, const MBPOConfig& cfg) {
+    Obstacles env;
+    const LoopConfig& mb = cfg.mb;
+    const int D = env.obs_dim(), A = env.act_dim();
+    float low = env.act_low(0), high = env.act_high(0);
+    for (int j = 1; j < A; ++j) {
+        low = std::min(low, env.act_low(j));
+        high = std::max(high, env.act_high(j));
+    }
+    Ensemble<float> ens(D, A, mb.ensemble_size, mb.n_layers, mb.size, static_cast<float>(mb.learning_rate), mb.seed,
+                        Activation::tanh, mb.model_type);
+    SAC<float> sac(D, A, low, high, cfg.sac, mb.seed);
+    ReplayBuffer<float> model_buffer(D, A, 1000000), sac_buffer(D, A, cfg.sac_buffer_size);
+    LoopState state;
+    uint64_t rollouts = 0;
+    const CheckpointSettings settings = checkpoint_settings(cfg);
+    auto fields = [&](auto& a) {
+        visit(a, "ensemble", ens);
+        visit(a, "sac", sac);
+        visit(a, "model_buffer", model_buffer);
+        visit(a, "sac_buffer", sac_buffer);
+        a.count("rollouts", rollouts);
+    };
+    std::istringstream in(bytes);
+    try {
+        resume_run(in, "run_mbpo", settings, mb.n_iter, state, fields);
+    } catch (const std::invalid_argument& e) {
+        check_checkpoint_error(e);
+        return;
+    }
+    check_round_trip(bytes, "run_mbpo", settings, mb.n_iter, state, fields);
+    // The run can go on from it: a training step of the model and an action of SAC.
+    if (model_buffer.size() > 0) {
+        try {
+            Rng rng(mb.seed, Stream::sample, 0);
+            ens.train_step(model_buffer.obs(), model_buffer.act(), model_buffer.next_obs(), mb.train_batch_size, rng);
+            std::vector<float> obs(model_buffer.obs().data, model_buffer.obs().data + D), act(A);
+            sac.act(View<const float>(obs.data(), 1, D), View<float>(act.data(), 1, A));
+        } catch (const std::invalid_argument& e) {
+            mbrl_fuzz::check_message("after loading", e.what());
+        }
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     static const MBConfig configs[] = {tiny(ModelType::deterministic), tiny(ModelType::probabilistic)};
+    static const MBPOConfig mbpo = tiny_mbpo();
     const std::string raw(reinterpret_cast<const char*>(data), size);
     std::vector<std::string> inputs = {raw};
     if (size >= 28) {  // the same bytes with the length field and the checksum that fit them
@@ -111,7 +183,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         std::memcpy(&fixed[20 + n], &sum, sizeof sum);
         if (fixed != raw) inputs.push_back(fixed);
     }
-    for (const std::string& bytes : inputs)
+    for (const std::string& bytes : inputs) {
         for (const MBConfig& cfg : configs) load_run_mb(bytes, cfg);
+        load_run_mbpo(bytes, mbpo);
+    }
     return 0;
 }
