@@ -43,7 +43,7 @@ log="$OUT/joblog.tsv"
 printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n' >"$log"
 printf '1\t:\t1000.0\t100.0\t0\t0\t0\t0\tsweep.sh _run a.log a_seed1 1 build/q2 --seed 1\n' >>"$log"
 printf '2\t:\t1000.5\t49.5\t0\t0\t1\t0\tsweep.sh _run b.log b_seed1 1 build/q2 --seed 2\n' >>"$log"
-report=$("$HERE/../plot/aggregate.py" sweep "$log" --cores 2 | head -n 1)
+report=$("$HERE/../plot/aggregate.py" sweep "$log" --cores 2 | sed -n 1p)  # sed reads to the end: head would close the pipe under python (BrokenPipeError)
 want="sweep: 2 runs (1 failed), wall time 1 min 40 s, run times summed 2 min 30 s, cores busy 75% (2 cores)"
 [[ $report == "$want" ]] || { echo "plot_test: sweep report '$report', expected '$want'" >&2; exit 1; }
 echo "plot_test: plot.sh drew all ${#expected[@]} figures from tests/fixtures/plot"
