@@ -12,7 +12,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -26,7 +25,7 @@ using namespace mbrl_examples;
 
 namespace {
 
-// A temporary directory (in memory where /dev/shm exists), removed at exit.
+// A temporary directory (in memory where /dev/shm exists), removed after each input.
 const fs::path& root() {
     static const fs::path r = [] {
         const fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
@@ -34,11 +33,6 @@ const fs::path& root() {
     }();
     return r;
 }
-void remove_root() {
-    std::error_code ec;
-    fs::remove_all(root(), ec);
-}
-
 void write(const fs::path& p, const std::string& bytes) {
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -74,10 +68,7 @@ void resume_flags(const std::map<std::string, std::string>& old) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     static const RunLog::Settings settings = seed_settings();
-    static const fs::path data_dir = [] {
-        std::atexit(remove_root);
-        return root() / "data";
-    }();
+    static const fs::path data_dir = root() / "data";
     const fs::path dir = data_dir / "hw4_fuzz_obstacles-cs285-v0_05-12-2026_12-00-00";
     fs::remove_all(data_dir);
     fs::create_directories(dir);
@@ -107,5 +98,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     } catch (const std::exception& e) {
         mbrl_fuzz::finding("RunLog::resumed threw something other than std::runtime_error", e.what());
     }
+    fs::remove_all(root());
     return 0;
 }
