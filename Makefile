@@ -2,7 +2,8 @@
 #
 #   make demo    the short end-to-end run (q2 on obstacles), its CSVs and its plot
 #   make test    build and run the doctest tests, the examples, the header, CMake, compile-fail,
-#                TensorBoard, kill -9 and two-runner checks, and plot/plot.sh on a CSV fixture
+#                TensorBoard, kill -9 and two-runner checks, each fuzz target once over its seed corpus
+#                (fuzz-smoke), and plot/plot.sh on a CSV fixture
 #   make tfevents  write the TensorBoard event file of every run under data/ (docs/tensorboard.md)
 #   make test-tfevents  tiny q2 runs (fresh, interrupted and resumed): their event files decoded by
 #                protoc's classes and checked against metrics.csv (tests/tfevents_test.sh)
@@ -18,14 +19,16 @@
 #   make slurm SEEDS="1 2 3" CPUS=C THROTTLE=T   submit them as one Slurm job array
 #   make results  data/results.md (mean +- std over seeds) and README's results table
 #   make test-slurm   a 2-task job array of tiny runs on a real Slurm (not part of make test)
+#   make fuzz [FUZZ_S=60]   each libFuzzer target (tests/fuzz) for FUZZ_S seconds: executions,
+#                     coverage and crashes per target (docs/fuzzing.md)
 #   make test-isa     the same planning scores bit for bit from builds for different instruction
 #                     sets (x86 builds; aarch64 under qemu-user compared)
 #   make test-arm64   the core tests cross-built for aarch64 and run under qemu-user
 #   make torch-mbpo SEED=S [TORCH_ARGS=...]   q6 rlen10 by tests/mbpo_torch.py, an independent PyTorch MBPO written
 #                     from the reference spec, on this library's cheetah (the q6 cross-check, docs/results.md)
 #
-# Missing Debian packages (doctest-dev, libmujoco-dev, gnuplot-nox, python3, parallel, OpenMP, and for
-# test-tfevents protobuf-compiler, python3-protobuf, python3-crc32c) are installed when
+# Missing Debian packages (doctest-dev, libmujoco-dev, gnuplot-nox, python3, parallel, OpenMP, cmake,
+# pkgconf, protobuf-compiler, python3-protobuf, python3-crc32c, clang and its libFuzzer runtime) are installed when
 # running as root; otherwise the exact apt-get command is printed.
 
 CXX      ?= g++
@@ -51,7 +54,8 @@ Q_BIN    := $(QUESTIONS:%=$(BUILD)/%)
 
 .PHONY: all examples test bench demo plots clean torch-mbpo deps deps-build deps-run q1 q2 q3 q4 q5 q6 \
         commands sweep slurm results test-slurm deps-sweep test-isa test-arm64 sanitize \
-        tfevents test-tfevents deps-tfevents test-compile-fail torture
+        tfevents test-tfevents deps-tfevents test-compile-fail torture \
+        fuzz fuzz-smoke deps-fuzz
 all: examples
 examples: deps-build $(EX_BIN)
 
@@ -61,6 +65,9 @@ examples: deps-build $(EX_BIN)
 BUILD_DEPS := /usr/include/doctest/doctest.h:doctest-dev /usr/include/mujoco/mujoco.h:libmujoco-dev
 RUN_DEPS   := gnuplot:gnuplot-nox $(PYTHON):python3
 SWEEP_DEPS := parallel:parallel
+# clang++ and its libFuzzer runtime (the archive's path names the LLVM version: found by wildcard)
+FUZZ_DEPS  := clang++:clang \
+              $(firstword $(wildcard /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a)):libclang-rt-dev
 
 define ensure_packages
 	@missing=""; \
@@ -90,6 +97,8 @@ deps-run:
 	$(call ensure_packages,$(RUN_DEPS))
 deps-sweep:
 	$(call ensure_packages,$(SWEEP_DEPS))
+deps-fuzz:
+	$(call ensure_packages,$(FUZZ_DEPS))
 
 # ---------------------------------------------------------------------------------------------
 # Tests
@@ -136,6 +145,7 @@ test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_s
 	tests/compile_fail/run.sh "$(CXX)"
 	tests/kill9.sh --build $(BUILD) --kills 12
 	tests/two_runners.sh --build $(BUILD)
+	$(MAKE) --no-print-directory fuzz-smoke
 
 # The three ways into the library from another project (docs/cmake.md): find_package after
 # cmake --install into a temporary prefix, add_subdirectory, pkg-config (tests/cmake/run.sh).
@@ -301,7 +311,7 @@ results: deps-run $(Q_BIN)
 # A real Slurm end to end: a 2-task array (q2, seeds 1 and 2, tiny settings) through the same
 # script as `make slurm`; both runs must leave a complete metrics.csv. Uses the Slurm that answers
 # `sinfo`; if none does and $(SLURM_LOCAL) exists, starts that one-node Slurm and stops it after.
-SLURM_LOCAL ?= $(abspath ../shared/tools/slurm-local)
+SLURM_LOCAL ?= $(CURDIR)/tests/slurm-local.sh
 TEST_SLURM  := $(CURDIR)/$(BUILD)/test-slurm
 TINY_FLAGS  := --n_iter 2 --batch_size_initial 500 --batch_size 200 --eval_batch_size 200 \
                --num_agent_train_steps_per_iter 5 --mpc_num_action_sequences 50 --n_layers 1 --size 32
@@ -330,3 +340,47 @@ test-slurm: deps-build $(BUILD)/q2
 	[ $$started = 1 ] && $(SLURM_LOCAL) stop; \
 	if [ $$status = 0 ] && [ $$n = 2 ]; then echo "test-slurm: OK (2 tasks, 2 complete metrics.csv)"; \
 	else echo "test-slurm: FAILED (status $$status, $$n of 2 complete runs)"; exit 1; fi
+
+# ---------------------------------------------------------------------------------------------
+# Fuzzing: libFuzzer targets for every reader of outside bytes (docs/fuzzing.md), built by
+# Debian's clang++ under AddressSanitizer and UndefinedBehaviorSanitizer, at -O1
+# ---------------------------------------------------------------------------------------------
+FUZZ_CXX     := clang++
+FUZZ_FLAGS   := -std=c++17 -O1 -g -fno-omit-frame-pointer -march=native -Wall -Wextra -Werror \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_TARGETS := fuzz_checkpoint fuzz_csv fuzz_cli
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+# One allocation over 512 MB, or 2 GB resident, is a finding; so is one input taking 10 s.
+FUZZ_LIMITS  := -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10
+FUZZ_S       ?= 60
+$(BUILD)/fuzz/%: tests/fuzz/%.cpp tests/fuzz/fuzz_util.hpp $(HEADERS) | deps-build deps-fuzz
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(CPPFLAGS) $(FUZZ_FLAGS) $(abspath $<) -o $@ $(LDLIBS)
+
+# Part of make test: each target over its seed corpus and its regression inputs, once.
+fuzz-smoke: deps-fuzz $(FUZZ_BIN)
+	@for t in $(FUZZ_TARGETS); do \
+	  dirs="tests/fuzz/corpus/$$t"; [ -d tests/fuzz/regressions/$$t ] && dirs="$$dirs tests/fuzz/regressions/$$t"; \
+	  $(BUILD)/fuzz/$$t -runs=0 $(FUZZ_LIMITS) $$dirs > $(BUILD)/fuzz/$$t.smoke.log 2>&1 \
+	  || { cat $(BUILD)/fuzz/$$t.smoke.log; echo "fuzz-smoke: $$t FAILED"; exit 1; }; \
+	  echo "fuzz-smoke: $$t: $$(find $$dirs -type f | wc -l) inputs," \
+	    "$$(grep -o 'cov: [0-9]* ft: [0-9]*' $(BUILD)/fuzz/$$t.smoke.log | tail -1), no crash"; \
+	done
+
+# Each target for FUZZ_S seconds, one process, one target at a time, from its seed corpus (new
+# inputs go to $(BUILD)/fuzz/<target>.run/corpus, crashes to $(BUILD)/fuzz/<target>.run/crash-*).
+fuzz: deps-fuzz $(FUZZ_BIN)
+	@status=0; for t in $(FUZZ_TARGETS); do \
+	  w=$(BUILD)/fuzz/$$t.run; rm -rf $$w; mkdir -p $$w/corpus; \
+	  echo "fuzz: $$t for $(FUZZ_S) s"; \
+	  ( cd $$w && $(CURDIR)/$(BUILD)/fuzz/$$t -jobs=1 -workers=1 -max_total_time=$(FUZZ_S) $(FUZZ_LIMITS) \
+	      -print_final_stats=1 -artifact_prefix=$(CURDIR)/$$w/ corpus $(CURDIR)/tests/fuzz/corpus/$$t \
+	      > run.log 2>&1 ); \
+	  log=$$w/fuzz-0.log; [ -f $$log ] || log=$$w/run.log; \
+	  execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -1); \
+	  cov=$$(grep -o 'cov: [0-9]* ft: [0-9]*' $$log | tail -1); \
+	  crashes=$$(ls $$w | grep -cE '^(crash|leak|timeout|oom)-'); \
+	  printf 'fuzz: %-16s %9s executions  %-20s  %s crash(es)\n' $$t "$${execs:-?}" "$$cov" $$crashes; \
+	  for c in $$(ls $$w | grep -E '^(crash|leak|timeout|oom)-'); do echo "  $$w/$$c"; grep -m3 -E 'ERROR|fuzz finding' $$log; done; \
+	  [ "$$crashes" = 0 ] || status=1; \
+	done; exit $$status

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <istream>
 #include <ostream>
 #include <sstream>
@@ -171,7 +172,15 @@ class CheckpointReader {
     template <class T>
     void field(const std::string& name, T* p, std::size_t n) { array(name, p, n); }
     template <class I>
-    void count(const std::string& name, I& v) { v = static_cast<I>(u64(name)); }
+    void count(const std::string& name, I& v) {
+        const uint64_t u = u64(name);
+        if (u > static_cast<uint64_t>(std::numeric_limits<I>::max()))
+            fail("checkpoint: field '", name, "' holds ", u, ", more than its counter holds");
+        v = static_cast<I>(u);
+    }
+    // Bytes of payload not read yet (a length read from the file is checked against it before
+    // anything is allocated for it).
+    std::size_t remaining() const { return payload_.size() - pos_; }
     // Throws unless every byte of the payload was read.
     void finish() const {
         if (pos_ != payload_.size()) fail("checkpoint: ", payload_.size() - pos_, " bytes left after the last field");
@@ -245,6 +254,14 @@ void visit(Ar& a, const std::string& name, Ensemble<T>& e) {
     visit(a, name + ".stats.act", e.stats.act);
     visit(a, name + ".stats.delta", e.stats.delta);
     a.vector(name + ".perm", e.perm);
+    if constexpr (Ar::reading) {  // train_step indexes the data by it
+        std::vector<char> seen(e.perm.size());
+        for (const int i : e.perm) {
+            if (i < 0 || static_cast<std::size_t>(i) >= seen.size() || seen[i])
+                fail("checkpoint: ", name, ".perm is not a permutation of 0..", seen.size() - 1);
+            seen[i] = 1;
+        }
+    }
 }
 // SAC: the critics, their targets, the actor, log std, temperature, the five optimizers, and the
 // counters its random numbers are keyed by (training steps, actions taken).
@@ -282,6 +299,9 @@ void visit(Ar& a, const std::string& name, ReplayBuffer<T>& b) {
         if (capacity != static_cast<uint64_t>(b.capacity))
             fail("checkpoint: ", name, " has capacity ", capacity, ", this run ", b.capacity);
         if (rows > capacity) fail("checkpoint: ", name, " holds ", rows, " rows, more than its capacity ", capacity);
+        const uint64_t row_bytes = sizeof(T) * (2 * static_cast<uint64_t>(b.obs_.cols) + b.act_.cols + 2);
+        if (rows > a.remaining() / row_bytes)
+            fail("checkpoint: ", name, " announces ", rows, " rows, more than the ", a.remaining(), " bytes left hold");
         b.begin = 0;
         for (Tensor<T>* t : {&b.obs_, &b.act_, &b.next_obs_, &b.rew_, &b.terminal_})
             t->resize(static_cast<int>(rows), t->cols);

@@ -433,13 +433,22 @@ class RunLog {
         if (static_cast<int>(rows.size()) < next_itr)
             throw std::runtime_error(path + ": " + std::to_string(rows.size()) + " whole rows, but the checkpoint has " +
                                      std::to_string(next_itr) + " iterations done");
-        auto cell = [](const std::string& row, const std::string& column) {
+        auto cell = [&path](const std::string& row, const std::string& column) -> double {
             const auto& names = metric_names();
             const std::size_t k = std::find(names.begin(), names.end(), column) - names.begin();
             std::stringstream ss(row);
             std::string c;
             for (std::size_t i = 0; i <= k && std::getline(ss, c, ',');) ++i;
-            return c.empty() ? NAN : std::stod(c);
+            if (c.empty()) return NAN;
+            std::size_t used = 0;
+            double v = NAN;
+            try {
+                v = std::stod(c, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (used != c.size()) throw std::runtime_error(path + ": " + column + " '" + c + "' is not a number");
+            return v;
         };
         if (!rows.empty()) {
             initial_return_ = cell(rows.front(), "Initial_DataCollection_AverageReturn");
