@@ -1,5 +1,5 @@
 // tests/fuzz/fuzz_cli.cpp: libFuzzer target for the command-line parser of the question binaries
-// (examples/common.hpp): the input, split into words at blanks, newlines and NUL bytes, is a
+// (examples/flags.hpp, examples/main.hpp): the input, split into words at blanks, newlines and NUL bytes, is a
 // command line. For run_hw4_mb.py's flags (MBConfig) and run_hw4_mbpo.py's (MBPOConfig):
 // all_flags, parse_flags and check_config, which either accept the words or throw FlagError
 // naming the flag; then question_main with the words and --print_commands (the sweep flags

@@ -1,5 +1,5 @@
 // tests/fuzz/fuzz_csv.cpp: libFuzzer target for the readers of a run directory's flags.csv and
-// metrics.csv behind --resume and --skip_if_complete (examples/common.hpp, examples/run_log.hpp).
+// metrics.csv behind --resume and --skip_if_complete (examples/resume.hpp, examples/run_log.hpp).
 // The input up to its first NUL byte is flags.csv, the rest metrics.csv, of a run directory
 // data/hw4_fuzz_obstacles-cs285-v0_<time>/ in a temporary directory. Then, in a run's order:
 //   --resume:  read_flags_csv, flags_csv_as_args, parse_flags and check_config (for MBConfig and
