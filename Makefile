@@ -10,6 +10,7 @@
 #   make test-compile-fail  environment types that miss a member must not compile (part of make test)
 #   make torture [KILLS=50]   tests/kill9.sh with KILLS kills (docs/reliability.md)
 #   make sanitize  the tests under AddressSanitizer and UndefinedBehaviorSanitizer (long)
+#   make test-avx2  the doctest tests of the AVX2 build (-march=haswell)
 #   make bench   speed as ratios: against this machine's FMA peak and against PyTorch, for the
 #                native build and the AVX2 build (-march=haswell)
 #   make q1..q6  every command of one assignment question (long), then its figures
@@ -54,7 +55,7 @@ Q_BIN    := $(QUESTIONS:%=$(BUILD)/%)
 
 .PHONY: all examples test bench demo plots clean torch-mbpo deps deps-build deps-run q1 q2 q3 q4 q5 q6 \
         commands sweep slurm results test-slurm deps-sweep test-isa test-arm64 sanitize \
-        tfevents test-tfevents deps-tfevents test-compile-fail torture \
+        tfevents test-tfevents deps-tfevents test-compile-fail torture test-avx2 \
         fuzz fuzz-smoke deps-fuzz
 all: examples
 examples: deps-build $(EX_BIN)
@@ -133,6 +134,14 @@ $(BUILD)/san/run_tests: $(SAN_OBJ)
 	$(CXX) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
 sanitize: deps-build $(BUILD)/san/run_tests $(BUILD)/q2 $(BUILD)/q4
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/san/run_tests $(SANITIZE_ARGS)
+
+# The doctest tests of the AVX2 build most laptops run (-march=haswell: the AVX2 micro-tile), in
+# a build directory of their own.
+test-avx2: deps-build
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/avx2 \
+	  CXXFLAGS="$(filter-out -march=% -mprefer-vector-width=%,$(CXXFLAGS)) -march=haswell" $(BUILD)/avx2/run_tests \
+	  $(BUILD)/avx2/q2 $(BUILD)/avx2/q4
+	$(BUILD)/avx2/run_tests
 
 test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_serial $(BUILD)/q2 $(BUILD)/q4 $(BUILD)/q6 \
       test-tfevents
