@@ -100,7 +100,13 @@ static double fma_peak_intrinsics(int threads) {
     constexpr int kW = 16;
     auto set1 = [](float x) { return _mm512_set1_ps(x); };
     auto fma = [](V x, V a, V b) { return _mm512_fmadd_ps(x, a, b); };
-    auto sum = [](V x) { return _mm512_reduce_add_ps(x); };
+    auto sum = [](V x) {
+        alignas(64) float t[16];
+        _mm512_store_ps(t, x);
+        float r = 0;
+        for (float v : t) r += v;
+        return r;
+    };
 #else
     using V = __m256;
     constexpr int kW = 8;
