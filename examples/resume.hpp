@@ -110,11 +110,6 @@ inline EarlierRuns find_earlier_runs(const std::string& data_dir, const std::str
     else if (!restartable.empty()) runs.restartable = restartable.back();
     return runs;
 }
-inline std::string find_complete_run(const std::string& data_dir, const std::string& exp_name,
-                                     const std::string& env_name, int n_iter,
-                                     const std::vector<std::pair<std::string, std::string>>& settings) {
-    return find_earlier_runs(data_dir, exp_name, env_name, n_iter, settings).complete;
-}
 
 // The flags of a run directory's flags.csv as command-line words (switches that were on, every
 // other flag with its value), to be parsed before the words given with --resume.

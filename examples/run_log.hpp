@@ -359,15 +359,6 @@ inline void write_predictions(const std::string& path, const mbrl::ModelPredicti
         for (int j = 0; j < p.truth.cols; ++j) csv.row({double(t), double(j), p.truth(t, j), p.pred(t, j), p.mpe});
 }
 
-// Q1's diagnostic written to `path`; returns the MPE.
-template <class Env>
-double log_model_predictions(Env& env, const mbrl::Ensemble<float>& ens, uint64_t seed, uint64_t* episodes,
-                             const std::string& path) {
-    const mbrl::ModelPredictions p = mbrl::model_predictions(env, ens, seed, episodes);
-    write_predictions(path, p);
-    return p.mpe;
-}
-
 // The files and console lines of one run: the run directory with flags.csv (the settings given),
 // then what sink() receives: one metrics.csv row and one progress line per iteration, and
 // predictions.csv and losses.csv at run_mb's iteration 0.

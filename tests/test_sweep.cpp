@@ -13,6 +13,12 @@ using namespace mbrl_examples;
 namespace fs = std::filesystem;
 
 namespace {
+
+// The complete earlier run of the same command, or "".
+std::string find_complete_run(const std::string& data_dir, const std::string& exp_name, const std::string& env_name,
+                              int n_iter, const std::vector<std::pair<std::string, std::string>>& settings) {
+    return find_earlier_runs(data_dir, exp_name, env_name, n_iter, settings).complete;
+}
 struct SweepTempDir {
     fs::path path;
     SweepTempDir() {
