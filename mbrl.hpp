@@ -2793,7 +2793,9 @@ inline void fast_normal_pair(double u1, double u2, float& z0, float& z1) {
     z1 = sign * (even * s + odd * c);
 }
 
-// ==========================================================================================// =================================================================================================
+// =================================================================================================
+// 18. Speed: the tuned matrix multiply behind matmul()'s contract (section 4)
+// =================================================================================================
 // Goto/BLIS structure:
 //  1. pack op(B) into column panels, zero-padded to whole vectors: panel p is [K + 1, width_p]
 //     contiguous, its last row holding the bias (or zeros);
