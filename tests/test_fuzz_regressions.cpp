@@ -3,6 +3,7 @@
 // it with an error naming what is wrong; and a seed of each corpus, which must load.
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -116,4 +117,27 @@ TEST_CASE("fuzz regression: a metrics.csv cell that is not a number is named whe
     }
     fs::remove_all(dir);
     CHECK(what == (dir / "metrics.csv").string() + ": TimeSinceStart 'random' is not a number");
+}
+
+// A replay buffer's row count is checked against the bytes the payload has left before its
+// tensors are sized: a count of 999,999 rows (within the capacity) in a real checkpoint is
+// refused without allocating for it.
+TEST_CASE("Fuzz regression: a buffer's row count past the bytes left is refused before any allocation") {
+    std::string bytes = fuzz_file("corpus/fuzz_checkpoint/run_mb_deterministic_itr1.bin");
+    const std::string name = "buffer.rows";
+    const std::size_t at = bytes.find(name);
+    REQUIRE(at != std::string::npos);
+    const std::size_t value = at + name.size() + 1 + 8;  // name, kind (1 byte), count (u64), the value
+    uint64_t rows = 0;
+    std::memcpy(&rows, &bytes[value], sizeof rows);
+    REQUIRE(rows > 0);
+    REQUIRE(rows < 1000);
+    rows = 999999;
+    std::memcpy(&bytes[value], &rows, sizeof rows);
+    uint64_t n = 0;
+    std::memcpy(&n, &bytes[12], sizeof n);
+    const uint64_t sum = fnv1a64(bytes.data() + 20, n);  // the checksum made to fit again
+    std::memcpy(&bytes[20 + n], &sum, sizeof sum);
+    const std::string e = resume_run_mb(bytes);
+    CHECK(e.find("checkpoint: buffer announces 999999 rows, more than the") != std::string::npos);
 }
