@@ -214,6 +214,10 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
     }
     install_stop_handlers();
     bool busy = false;  // run_lock.hpp: a run not made because another process writes its directory
+    auto pass_over = [&](const RunLocked& e) {  // such a run is reported and the next one goes on
+        std::fprintf(stderr, "%s: busy: %s; not run (exit %d)\n", argv[0], e.what(), kExitRunLocked);
+        busy = true;
+    };
     for (std::size_t r = 0; r < runs.size(); ++r) {
         const LoopConfig& b = base(cfgs[r]);
         std::string continue_dir = resume_dir;
@@ -238,8 +242,7 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
                     RunLock lock(earlier.restartable);
                     discard_run_dir(earlier.restartable);
                 } catch (const RunLocked& e) {
-                    std::fprintf(stderr, "%s: busy: %s; not run (exit %d)\n", argv[0], e.what(), kExitRunLocked);
-                    busy = true;
+                    pass_over(e);
                     continue;
                 } catch (const std::exception& e) {
                     std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
@@ -272,8 +275,7 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
                              b.save_params ? "no iteration was complete" : "the run had no --save_params");
             return 128 + (sig == SIGTERM ? SIGTERM : SIGINT);
         } catch (const RunLocked& e) {  // run_lock.hpp: another process writes this run directory
-            std::fprintf(stderr, "%s: busy: %s; not run (exit %d)\n", argv[0], e.what(), kExitRunLocked);
-            busy = true;
+            pass_over(e);
             continue;
         } catch (const std::exception& e) {
             std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
