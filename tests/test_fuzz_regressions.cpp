@@ -10,6 +10,7 @@
 
 #include "../envs/obstacles.hpp"
 #include "../examples/run_log.hpp"
+#include "fuzz/fuzz_runs.hpp"
 #include "helpers.hpp"
 
 using namespace mbrl;
@@ -27,36 +28,9 @@ std::string fuzz_file(const std::string& name) {
     return s.str();
 }
 
-// The run whose checkpoints are tests/fuzz/corpus/fuzz_checkpoint's (tests/fuzz/fuzz_checkpoint.cpp).
-MBConfig fuzz_run() {
-    MBConfig c;
-    c.env_name = Obstacles::kName;
-    c.n_iter = 2;
-    c.ensemble_size = 2;
-    c.batch_size_initial = 20;
-    c.batch_size = 10;
-    c.eval_batch_size = 10;
-    c.num_agent_train_steps_per_iter = 2;
-    c.train_batch_size = 4;
-    c.n_layers = 1;
-    c.size = 4;
-    c.mpc.num_sequences = 8;
-    c.mpc.horizon = 3;
-    return c;
-}
-
-// The MBPO run whose checkpoint is tests/fuzz/corpus/fuzz_checkpoint/run_mbpo_itr1.bin.
-MBPOConfig fuzz_mbpo_run() {
-    MBPOConfig c;
-    c.mb = fuzz_run();
-    c.sac_n_iter = 2;
-    c.sac_train_steps = 2;
-    c.sac.batch = 8;
-    c.sac.n_layers = 1;
-    c.sac.size = 4;
-    c.rollout_length = 1;
-    return c;
-}
+// The runs whose checkpoints are tests/fuzz/corpus/fuzz_checkpoint's (tests/fuzz/fuzz_runs.hpp).
+MBConfig fuzz_run() { return mbrl_fuzz::tiny(); }
+MBPOConfig fuzz_mbpo_run() { return mbrl_fuzz::tiny_mbpo(); }
 
 // run_mb (or run_mbpo) resumed from `bytes` and stopped at its first step: "accepted", or the error.
 std::string resume(const std::string& bytes, bool mbpo = false) {

@@ -22,30 +22,13 @@
 
 #include "../../envs/obstacles.hpp"
 #include "../../mbrl_checkpoint.hpp"
+#include "fuzz_runs.hpp"
 #include "fuzz_util.hpp"
 
 using namespace mbrl;
 
 namespace {
 
-// The settings of the seed checkpoints (docs/fuzzing.md says how they were made).
-MBConfig tiny(ModelType type) {
-    MBConfig c;
-    c.env_name = Obstacles::kName;
-    c.n_iter = 2;
-    c.ensemble_size = 2;
-    c.batch_size_initial = 20;
-    c.batch_size = 10;
-    c.eval_batch_size = 10;
-    c.num_agent_train_steps_per_iter = 2;
-    c.train_batch_size = 4;
-    c.n_layers = 1;
-    c.size = 4;
-    c.mpc.num_sequences = 8;
-    c.mpc.horizon = 3;
-    c.model_type = type;
-    return c;
-}
 
 // A loaded state must be what the bytes say: written back, the same bytes.
 template <class Run>
@@ -91,18 +74,6 @@ void load_run_mb(const std::string& bytes, const MBConfig& cfg) {
     }
 }
 
-// The settings of the seed checkpoint run_mbpo_itr1.bin.
-MBPOConfig tiny_mbpo() {
-    MBPOConfig c;
-    c.mb = tiny(ModelType::deterministic);
-    c.sac_n_iter = 2;
-    c.sac_train_steps = 2;
-    c.sac.batch = 8;
-    c.sac.n_layers = 1;
-    c.sac.size = 4;
-    c.rollout_length = 1;
-    return c;
-}
 
 // run_mbpo's state, built as run_mbpo builds it (MBPORun), read from `bytes` as run_mbpo reads a checkpoint.
 void load_run_mbpo(const std::string& bytes, const MBPOConfig& cfg) {
@@ -135,8 +106,8 @@ void load_run_mbpo(const std::string& bytes, const MBPOConfig& cfg) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
-    static const MBConfig configs[] = {tiny(ModelType::deterministic), tiny(ModelType::probabilistic)};
-    static const MBPOConfig mbpo = tiny_mbpo();
+    static const MBConfig configs[] = {mbrl_fuzz::tiny(ModelType::deterministic), mbrl_fuzz::tiny(ModelType::probabilistic)};
+    static const MBPOConfig mbpo = mbrl_fuzz::tiny_mbpo();
     const std::string raw(reinterpret_cast<const char*>(data), size);
     std::vector<std::string> inputs = {raw};
     if (size >= 28) {  // the same bytes with the length field and the checksum that fit them
