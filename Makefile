@@ -362,7 +362,7 @@ FUZZ_BIN     := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 # One allocation over 512 MB, or 2 GB resident, is a finding; so is one input taking 10 s.
 FUZZ_LIMITS  := -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10
 FUZZ_S       ?= 60
-$(BUILD)/fuzz/%: tests/fuzz/%.cpp tests/fuzz/fuzz_util.hpp $(HEADERS) | deps-build deps-fuzz
+$(BUILD)/fuzz/%: tests/fuzz/%.cpp tests/fuzz/fuzz_util.hpp tests/fuzz/fuzz_runs.hpp $(HEADERS) | deps-build deps-fuzz
 	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) $(CPPFLAGS) $(FUZZ_FLAGS) $(abspath $<) -o $@ $(LDLIBS)
 
