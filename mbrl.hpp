@@ -487,11 +487,6 @@ template <class T>
 void linear_forward(View<T> y, View<const T> x, const T* W, const T* b, Activation f, PackedB<T>& scratch) {
     matmul(y, x, false, View<const T>(W, x.cols, y.cols), false, Epilogue<T>{b, f, false}, scratch);
 }
-// The same with W and b packed beforehand by pack_b (a PackedMLP holds every layer's).
-template <class T>
-void linear_forward(View<T> y, View<const T> x, const PackedB<T>& Wb, Activation f) {
-    matmul_packed(y, x, false, Wb, f, false);
-}
 // Given dy[B, O]: dW[I, O] = x^T dy, db[O] = sum over rows of dy, and dx[B, I] = dy W^T (skipped
 // when dx is empty: the first layer's input needs no gradient). `scratch` is for the products.
 template <class T>
@@ -554,21 +549,44 @@ struct MLP {
     }
 };
 
-// Every layer's weights and bias in the micro-kernel's layout (pack_mlp), with the activations:
-// what a forward pass multiplies by. Packing costs a copy of the weights; a caller that runs many
-// forward passes through unchanged weights (a planning call) packs once and keeps it.
+// Every layer's weights and bias packed for a batched forward through unchanged weights (pack_mlp),
+// with the activation: a planning call packs each member once and runs thousands of batches
+// through it. This forward turns each product around, Y^T = f(W^T X^T + b): the batch's rows run
+// along the vector lanes and the layer's outputs along the micro-tile's rows. No output column is
+// then padded to a whole vector (a model's 21 outputs would fill 32 lanes) and each layer writes
+// its output where the next layer reads its input, with nothing packed in between. Every element
+// is summed as by matmul (bias first, then k = 0, 1, ...), so the result has the same bits as
+// mlp_forward through the unpacked weights. Layouts and kernel: section 18.
+template <class T>
+struct PackedLayer {
+    Buffer<T> data;  // W^T and b in blocks of the micro-kernel's rows (section 18)
+    int in = 0, out = 0;
+};
 template <class T>
 struct PackedMLP {
-    std::vector<PackedB<T>> layer;  // [layers] W_l and b_l packed
+    std::vector<PackedLayer<T>> layer;  // [layers]
     Activation act = Activation::tanh;
 };
+template <class T>
+void pack_layer(PackedLayer<T>& out, const T* W, const T* b, int in, int outputs);
 template <class T>
 void pack_mlp(const MLP<T>& net, PackedMLP<T>& p) {
     p.layer.resize(net.layers());
     p.act = net.act;
-    for (int l = 0; l < net.layers(); ++l)
-        pack_b(p.layer[l], View<const T>(net.W(l), net.widths[l], net.widths[l + 1]), false, net.b(l));
+    for (int l = 0; l < net.layers(); ++l) pack_layer(p.layer[l], net.W(l), net.b(l), net.widths[l], net.widths[l + 1]);
 }
+// Activations of B rows and F features stored feature-major (X^T) in the kernel's panels of rows:
+// the floats such a buffer needs, X [B, F] into it and back, and one layer y = f(W^T x + b).
+template <class T>
+int feature_major_panel_rows();
+template <class T>
+std::size_t feature_major_size(int rows, int features);
+template <class T>
+void to_feature_major(View<const T> X, T* out);
+template <class T>
+void from_feature_major(const T* in, View<T> Y);
+template <class T>
+void linear_forward_packed(const PackedLayer<T>& L, int rows, const T* x, T* y, Activation f);
 
 // The activations of one batch through an MLP, sized once for up to `max_batch` rows and reused:
 // forward and backward never allocate.
@@ -577,6 +595,7 @@ struct MLPWork {
     std::vector<Tensor<T>> a;  // a[0] = input [B, in]; a[l+1] = output of layer l [B, widths[l+1]]
     Tensor<T> g, g_next;       // gradient scratch [B, max width], swapped layer by layer
     PackedB<T> scratch;        // what the products pack op(B) into
+    Buffer<T> fm[2];           // the packed forward's activations, [max width, B] feature-major, swapped layer by layer
     int max_batch = 0;
 
     MLPWork() = default;
@@ -592,6 +611,7 @@ struct MLPWork {
         }
         g.resize(batch, widest);
         g_next.resize(batch, widest);
+        for (Buffer<T>& f : fm) f.resize(feature_major_size<T>(batch, widest));
     }
     // Starts a batch: shapes every buffer for B rows (B <= max_batch) and returns the input
     // [B, in], for the caller to fill before mlp_forward.
@@ -614,12 +634,19 @@ View<T> mlp_forward(const MLP<T>& net, MLPWork<T>& work) {
                           l + 1 < L ? net.act : Activation::identity, work.scratch);
     return work.output();
 }
-// The same through weights packed beforehand (pack_mlp), for many passes through unchanged weights.
+// The same through weights packed beforehand (pack_mlp), for many passes through unchanged weights:
+// the same bits. It fills only the input and the output of `work` (no hidden activations for a
+// backward pass).
 template <class T>
 View<T> mlp_forward(const PackedMLP<T>& net, MLPWork<T>& work) {
-    const int L = static_cast<int>(net.layer.size());
-    for (int l = 0; l < L; ++l)
-        linear_forward<T>(work.a[l + 1].view(), work.a[l].view(), net.layer[l], l + 1 < L ? net.act : Activation::identity);
+    const int L = static_cast<int>(net.layer.size()), B = work.a[0].rows;
+    to_feature_major<T>(work.a[0].view(), work.fm[0].data());
+    for (int l = 0; l < L; ++l) {
+        linear_forward_packed(net.layer[l], B, work.fm[0].data(), work.fm[1].data(),
+                              l + 1 < L ? net.act : Activation::identity);
+        std::swap(work.fm[0], work.fm[1]);
+    }
+    from_feature_major(work.fm[0].data(), work.output());
     return work.output();
 }
 // Backward pass: given dout [B, out] = dLoss/dOutput, writes dLoss/dparams into `grads` (laid out
@@ -1380,8 +1407,11 @@ struct MPC {
             return;
         }
         score.resize(E, K);
-        blocks = (K + 255) / 256;  // blocks of at most 256 candidates, as equal as possible
-        block = (K + blocks - 1) / blocks;
+        // Blocks of about 256 candidates, each a whole number of the packed forward's panels of
+        // rows (section 18) but the last, which takes the rest: no lanes padded but the last's.
+        const int panel = feature_major_panel_rows<T>(), even = (K + (K + 255) / 256 - 1) / ((K + 255) / 256);
+        block = std::min(K, (even + panel - 1) / panel * panel);
+        blocks = (K + block - 1) / block;
         jobs.resize(static_cast<std::size_t>(E) * blocks);
         for (JobWork& j : jobs) {
             j.work.reserve(ens.nets[0], block);
@@ -2859,15 +2889,14 @@ struct Vec {
     // f applied to every lane; the same bits as activate(f, lane) of section 3.
     static type activate(Activation f, type x) {
         if constexpr (std::is_same<T, float>::value) {
-            typedef std::int32_t mask __attribute__((vector_size(MBRL_VEC_BYTES)));
-            // where m: a, else b (m from a vector comparison: all ones or all zeros per lane)
-            auto select = [](mask m, type a, type b) { return (type)((m & (mask)a) | (~m & (mask)b)); };
+            // Per-lane selections written as vector conditionals, which compile to max / min
+            // instructions (x86's max(a, b) is a > b ? a : b, NaN giving b: the same as here).
             if (f == Activation::tanh) {
-                x = select(x < -9.0f, splat(-9.0f), x);  // NaN compares false: it passes through
-                x = select(x > 9.0f, splat(9.0f), x);
+                x = -9.0f > x ? splat(-9.0f) : x;  // NaN compares false: it passes through
+                x = 9.0f < x ? splat(9.0f) : x;
                 return tanh_rational(x);
             }
-            if (f == Activation::relu) return select(x > 0.0f, x, type{});
+            if (f == Activation::relu) return x > 0.0f ? x : type{};
             return x;
         } else {
             for (int l = 0; l < kW; ++l) x[l] = mbrl::activate(f, x[l]);
@@ -3054,6 +3083,130 @@ void matmul_tuned(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb,
     if (C.rows < kMR && !tb) return matmul_few_rows(C, A, ta, B, ep, scratch);
     pack_b(scratch, B, tb, ep.bias);
     matmul_packed(C, A, ta, scratch, ep.act, ep.accumulate);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The packed forward of section 5, Y^T = f(W^T X^T + b), on the same micro-tiles turned around:
+// the kMR rows of a tile are outputs of the layer, its kNV vectors are rows of the batch.
+//  - Activations X^T of B rows and F features lie in panels of kNR rows, the last one narrower
+//    (its rows rounded up to whole vectors, the extra lanes zero): panel p is [F, width_p]
+//    contiguous at offset p F kNR. A layer reads the panel layout of its input and writes that
+//    of its output, which is the next layer's input.
+//  - Weights W [I, O] lie as W^T in blocks of kMR outputs: block q is [I + 1, kMR] contiguous,
+//    entry (k, r) = W[k, q kMR + r], its last row the bias, zero beyond O.
+// Per k the micro-kernel loads kNV vectors of X^T (contiguous), broadcasts kMR weights (contiguous)
+// and does kMR x kNV FMAs; acc += w * x is the product matmul forms as x * w, so the bits agree.
+template <class T>
+int fm_panels(int rows) {
+    return (rows + kNR<T> - 1) / kNR<T>;
+}
+template <class T>
+int fm_width(int rows, int p) {  // kNR, or the last panel's rows in whole vectors
+    constexpr int W = Vec<T>::kW;
+    const int n = std::min(kNR<T>, rows - p * kNR<T>);
+    return (n + W - 1) / W * W;
+}
+template <class T>
+int feature_major_panel_rows() {
+    return kNR<T>;
+}
+template <class T>
+std::size_t feature_major_size(int rows, int features) {
+    return static_cast<std::size_t>(fm_panels<T>(rows)) * kNR<T> * features;
+}
+template <class T>
+void to_feature_major(View<const T> X, T* out) {
+    const int F = X.cols;
+    for (int p = 0; p < fm_panels<T>(X.rows); ++p) {
+        const int w = fm_width<T>(X.rows, p), i0 = p * kNR<T>, n = std::min(kNR<T>, X.rows - i0);
+        T* panel = out + static_cast<std::size_t>(p) * F * kNR<T>;
+        for (int f = 0; f < F; ++f) {
+            for (int i = 0; i < n; ++i) panel[f * w + i] = X(i0 + i, f);
+            for (int i = n; i < w; ++i) panel[f * w + i] = T(0);
+        }
+    }
+}
+template <class T>
+void from_feature_major(const T* in, View<T> Y) {
+    const int F = Y.cols;
+    for (int p = 0; p < fm_panels<T>(Y.rows); ++p) {
+        const int w = fm_width<T>(Y.rows, p), i0 = p * kNR<T>, n = std::min(kNR<T>, Y.rows - i0);
+        const T* panel = in + static_cast<std::size_t>(p) * F * kNR<T>;
+        for (int i = 0; i < n; ++i)
+            for (int f = 0; f < F; ++f) Y(i0 + i, f) = panel[f * w + i];
+    }
+}
+template <class T>
+void pack_layer(PackedLayer<T>& L, const T* W, const T* b, int in, int outputs) {
+    L.in = in;
+    L.out = outputs;
+    const int blocks = (outputs + kMR - 1) / kMR;
+    const std::size_t block_size = static_cast<std::size_t>(in + 1) * kMR;
+    L.data.assign(blocks * block_size, T(0));
+    for (int q = 0; q < blocks; ++q) {
+        T* dst = L.data.data() + q * block_size;
+        const int r0 = q * kMR, mr = std::min(kMR, outputs - r0);
+        for (int k = 0; k < in; ++k)
+            for (int r = 0; r < mr; ++r) dst[k * kMR + r] = W[static_cast<std::size_t>(k) * outputs + r0 + r];
+        for (int r = 0; r < mr; ++r) dst[in * kMR + r] = b[r0 + r];
+    }
+}
+
+// Y^T[MR, NV vectors] (row r at y + r NV W) = f(block[K, :MR]^T X^T[K, NV vectors] + bias).
+template <class T, int MR, int NV>
+inline void fm_micro_kernel(int K, const T* block, const T* x, T* y, Activation act) {
+    using V = Vec<T>;
+    using VT = typename V::type;
+    constexpr int W = V::kW, NW = NV * W;
+    VT acc[MR][NV];
+    for (int r = 0; r < MR; ++r) {
+        const VT bias = V::splat(block[static_cast<std::ptrdiff_t>(K) * kMR + r]);
+        for (int v = 0; v < NV; ++v) acc[r][v] = bias;
+    }
+    for (int k = 0; k < K; ++k) {
+        VT xv[NV];
+        for (int v = 0; v < NV; ++v) xv[v] = V::load(x + static_cast<std::ptrdiff_t>(k) * NW + v * W);
+        for (int r = 0; r < MR; ++r) {
+            const VT w = V::splat(block[static_cast<std::ptrdiff_t>(k) * kMR + r]);
+            for (int v = 0; v < NV; ++v) V::fma(acc[r][v], w, xv[v]);
+        }
+    }
+    for (int r = 0; r < MR; ++r)
+        for (int v = 0; v < NV; ++v) V::store(y + r * NW + v * W, V::activate(act, acc[r][v]));
+}
+template <class T, int MR, int NV>
+inline void fm_micro_kernel_for(int mr, int nv, int K, const T* block, const T* x, T* y, Activation act) {
+    if (nv < NV) {
+        if constexpr (NV > 1) fm_micro_kernel_for<T, MR, NV - 1>(mr, nv, K, block, x, y, act);
+    } else if (mr < MR) {
+        if constexpr (MR > 1) fm_micro_kernel_for<T, MR - 1, NV>(mr, nv, K, block, x, y, act);
+    } else {
+        fm_micro_kernel<T, MR, NV>(K, block, x, y, act);
+    }
+}
+
+// Large batches are split over OpenMP threads by panels (inside a parallel region: on the
+// calling thread).
+template <class T>
+void linear_forward_packed(const PackedLayer<T>& L, int rows, const T* x, T* y, Activation f) {
+    constexpr int W = Vec<T>::kW;
+    const int blocks = (L.out + kMR - 1) / kMR, K = L.in;
+    const std::size_t block_size = static_cast<std::size_t>(K + 1) * kMR;
+    const double flops = 2.0 * rows * L.in * L.out;
+    (void)flops;
+    ParallelErrors errors;  // nothing here throws today; the guard keeps it so
+    MBRL_OMP(parallel for schedule(static) if (flops > 4e6))
+    for (int p = 0; p < fm_panels<T>(rows); ++p) {
+        errors.run(p, [&] {
+            const int w = fm_width<T>(rows, p);
+            const T* xp = x + static_cast<std::size_t>(p) * L.in * kNR<T>;
+            T* yp = y + static_cast<std::size_t>(p) * L.out * kNR<T>;
+            for (int q = 0; q < blocks; ++q)
+                fm_micro_kernel_for<T, kMR, kNV>(std::min(kMR, L.out - q * kMR), w / W, K, L.data.data() + q * block_size,
+                                                 xp, yp + static_cast<std::size_t>(q) * kMR * w, f);
+        });
+    }
+    errors.rethrow();
 }
 
 }  // namespace mbrl
