@@ -75,6 +75,14 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+// The square root of a whole vector register (section 18).
+#if defined(__GNUC__) && !defined(MBRL_PORTABLE_KERNEL)
+#if defined(__SSE2__)
+#include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+#endif
 
 // OpenMP through _Pragma, so that a build without -fopenmp sees no pragma at all (and no warning).
 #define MBRL_PRAGMA(x) _Pragma(#x)
@@ -140,6 +148,11 @@ class ParallelErrors {
     std::exception_ptr error_;
     long index_ = 0;
 };
+
+// Elementwise loops at least this long (Adam, the sum of gradient slices, the target networks'
+// update) are split over the threads; each element is computed alone, so any split gives the same
+// bits.
+constexpr std::ptrdiff_t kParallelElements = 1 << 15;
 
 struct Timer {
     std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
@@ -703,6 +716,23 @@ void mse_backward(View<T> dpred, View<const T> pred, View<const T> target, std::
 // =================================================================================================
 // 7. Adam (Kingma and Ba 2015; PyTorch's torch.optim.Adam without weight decay)
 // =================================================================================================
+// One step's constants, and the update of one parameter p with gradient g and moments m, v. V is
+// T, or a vector of T's (section 18 runs the update on whole registers, with the same operations
+// in the same order: the same bits); sqrt_fn takes the square root of a V.
+template <class T>
+struct AdamStep {
+    T beta1, beta2, step_size, inv_sqrt_bc2, eps;  // step_size = lr / (1 - b1^t), inv_sqrt_bc2 = 1 / sqrt(1 - b2^t)
+};
+template <class V, class T, class Sqrt>
+inline V adam_param(V p, V g, V& m, V& v, const AdamStep<T>& c, Sqrt sqrt_fn) {
+    m = c.beta1 * m + (T(1) - c.beta1) * g;
+    v = c.beta2 * v + (T(1) - c.beta2) * g * g;
+    return p - c.step_size * m / (sqrt_fn(v) * c.inv_sqrt_bc2 + c.eps);
+}
+// The update of params[0, n) (section 18).
+template <class T>
+void adam_update(T* params, const T* grads, T* m, T* v, std::ptrdiff_t n, const AdamStep<T>& c);
+
 template <class T>
 struct Adam {
     T lr = T(1e-3), beta1 = T(0.9), beta2 = T(0.999), eps = T(1e-8);
@@ -713,21 +743,16 @@ struct Adam {
     Adam(std::size_t n, T learning_rate) : lr(learning_rate), m(n, T(0)), v(n, T(0)) {
         if (!(learning_rate > T(0))) fail("Adam: learning rate must be positive, got ", learning_rate);
     }
-    // One update of params[n] from grads[n], written as PyTorch computes it:
+    // One update of params[n] from grads[n], written as PyTorch computes it (adam_param below),
+    // with one bias correction for the whole step:
     //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
     //   p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
     void step(T* params, const T* grads) {
         ++t;
         const T bc1 = T(1) - static_cast<T>(std::pow(static_cast<double>(beta1), static_cast<double>(t)));
         const T bc2 = T(1) - static_cast<T>(std::pow(static_cast<double>(beta2), static_cast<double>(t)));
-        const T step_size = lr / bc1, inv_sqrt_bc2 = T(1) / std::sqrt(bc2);
-        const std::size_t n = m.size();
-        for (std::size_t i = 0; i < n; ++i) {
-            const T g = grads[i];
-            m[i] = beta1 * m[i] + (T(1) - beta1) * g;
-            v[i] = beta2 * v[i] + (T(1) - beta2) * g * g;
-            params[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
-        }
+        adam_update(params, grads, m.data(), v.data(), static_cast<std::ptrdiff_t>(m.size()),
+                    AdamStep<T>{beta1, beta2, lr / bc1, T(1) / std::sqrt(bc2), eps});
     }
 };
 
@@ -990,11 +1015,13 @@ struct Ensemble {
     void gather_gradient(int m) {
         MLP<T>& net = nets[m];
         losses[m] = 0;
-        std::fill(net.grads.begin(), net.grads.end(), T(0));
-        for (int s = 0; s < kSlices; ++s) {
-            losses[m] += train_work.loss[m * kSlices + s];
-            const Buffer<T>& g = train_work.grads[m * kSlices + s];
-            for (std::size_t i = 0; i < g.size(); ++i) net.grads[i] += g[i];
+        for (int s = 0; s < kSlices; ++s) losses[m] += train_work.loss[m * kSlices + s];
+        const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(net.grads.size());
+        MBRL_OMP(parallel for schedule(static) if (n >= kParallelElements))
+        for (std::ptrdiff_t i = 0; i < n; ++i) {  // 0 + slice 0 + slice 1 + ..., in that order
+            T sum = T(0);
+            for (int s = 0; s < kSlices; ++s) sum += train_work.grads[m * kSlices + s][i];
+            net.grads[i] = sum;
         }
         if (!probabilistic()) return;
         Buffer<T>& bg = bound_grads[m];
@@ -1968,9 +1995,13 @@ struct SAC {
     }
     void soft_update_targets() {  // theta_targ <- tau theta + (1 - tau) theta_targ
         const T tau = static_cast<T>(cfg.tau);
-        for (auto [net, targ] : {std::pair<MLP<T>*, MLP<T>*>{&q1, &q1_targ}, {&q2, &q2_targ}})
-            for (std::size_t i = 0; i < net->size(); ++i)
-                targ->params[i] = tau * net->params[i] + (T(1) - tau) * targ->params[i];
+        for (auto [net, targ] : {std::pair<MLP<T>*, MLP<T>*>{&q1, &q1_targ}, {&q2, &q2_targ}}) {
+            const T* p = net->params.data();
+            T* pt = targ->params.data();
+            const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(net->size());
+            MBRL_OMP(parallel for schedule(static) if (n >= kParallelElements))
+            for (std::ptrdiff_t i = 0; i < n; ++i) pt[i] = tau * p[i] + (T(1) - tau) * pt[i];
+        }
     }
     void actor_update(View<const T> obs, View<const T> noise) {
         last_actor_loss = actor_gradients(obs, noise);
@@ -2878,6 +2909,7 @@ struct Vec {
     static constexpr int kW = MBRL_VEC_BYTES / static_cast<int>(sizeof(T));  // lanes
 #if defined(__GNUC__) && !defined(MBRL_PORTABLE_KERNEL)
     typedef T type __attribute__((vector_size(MBRL_VEC_BYTES)));
+    static constexpr bool kArithmetic = true;  // type has +, -, *, / (with T on either side too)
     static type load(const T* p) {
         type v;
         std::memcpy(&v, p, sizeof v);
@@ -2886,6 +2918,27 @@ struct Vec {
     static void store(T* p, type v) { std::memcpy(p, &v, sizeof v); }
     static type splat(T x) { return x - type{}; }  // x - 0 = x for every x, -0 included
     static void fma(type& acc, type a, type b) { acc += a * b; }
+    // Every lane's square root (correctly rounded, as std::sqrt). GCC vectorizes no std::sqrt
+    // unless told -fno-math-errno, hence the instruction sets' own.
+    static type sqrt(type x) {
+#if defined(__AVX512F__)
+        // (the masked forms, all lanes on: _mm512_sqrt_ps trips GCC 12's -Wmaybe-uninitialized)
+        if constexpr (std::is_same<T, float>::value) return (type)_mm512_mask_sqrt_ps((__m512)x, 0xFFFF, (__m512)x);
+        else return (type)_mm512_mask_sqrt_pd((__m512d)x, 0xFF, (__m512d)x);
+#elif defined(__AVX__)
+        if constexpr (std::is_same<T, float>::value) return (type)_mm256_sqrt_ps((__m256)x);
+        else return (type)_mm256_sqrt_pd((__m256d)x);
+#elif defined(__SSE2__)
+        if constexpr (std::is_same<T, float>::value) return (type)_mm_sqrt_ps((__m128)x);
+        else return (type)_mm_sqrt_pd((__m128d)x);
+#elif defined(__aarch64__)
+        if constexpr (std::is_same<T, float>::value) return (type)vsqrtq_f32((float32x4_t)x);
+        else return (type)vsqrtq_f64((float64x2_t)x);
+#else
+        for (int l = 0; l < kW; ++l) x[l] = std::sqrt(x[l]);
+        return x;
+#endif
+    }
     // f applied to every lane; the same bits as activate(f, lane) of section 3.
     static type activate(Activation f, type x) {
         if constexpr (std::is_same<T, float>::value) {
@@ -2907,6 +2960,7 @@ struct Vec {
     struct type {
         T x[kW];
     };
+    static constexpr bool kArithmetic = false;
     static type load(const T* p) {
         type v;
         for (int l = 0; l < kW; ++l) v.x[l] = p[l];
@@ -2922,6 +2976,10 @@ struct Vec {
     }
     static void fma(type& acc, const type& a, const type& b) {
         for (int l = 0; l < kW; ++l) acc.x[l] += a.x[l] * b.x[l];
+    }
+    static type sqrt(type v) {
+        for (int l = 0; l < kW; ++l) v.x[l] = std::sqrt(v.x[l]);
+        return v;
     }
     static type activate(Activation f, type v) {
         for (int l = 0; l < kW; ++l) v.x[l] = mbrl::activate(f, v.x[l]);
@@ -3083,6 +3141,29 @@ void matmul_tuned(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb,
     if (C.rows < kMR && !tb) return matmul_few_rows(C, A, ta, B, ep, scratch);
     pack_b(scratch, B, tb, ep.bias);
     matmul_packed(C, A, ta, scratch, ep.act, ep.accumulate);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adam's update (section 7) on whole vectors, split over threads for long parameter blocks; each
+// element is updated alone by adam_param, so any split and any vector width give the same bits.
+template <class T>
+void adam_update(T* params, const T* grads, T* m, T* v, std::ptrdiff_t n, const AdamStep<T>& c) {
+    using V = Vec<T>;
+    constexpr std::ptrdiff_t W = V::kW;
+    const std::ptrdiff_t vectors = V::kArithmetic ? n / W : 0;  // the rest one element at a time
+    MBRL_OMP(parallel for schedule(static) if (n >= kParallelElements))
+    for (std::ptrdiff_t q = 0; q < vectors; ++q) {
+        if constexpr (V::kArithmetic) {
+            T *p = params + q * W, *mq = m + q * W, *vq = v + q * W;
+            typename V::type mv = V::load(mq), vv = V::load(vq);
+            V::store(p, adam_param(V::load(p), V::load(grads + q * W), mv, vv, c, &V::sqrt));
+            V::store(mq, mv);
+            V::store(vq, vv);
+        }
+    }
+    MBRL_OMP(parallel for schedule(static) if (n - vectors * W >= kParallelElements))
+    for (std::ptrdiff_t i = vectors * W; i < n; ++i)
+        params[i] = adam_param(params[i], grads[i], m[i], v[i], c, [](T x) { return std::sqrt(x); });
 }
 
 // ---------------------------------------------------------------------------------------------

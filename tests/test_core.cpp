@@ -284,6 +284,36 @@ TEST_CASE("Adam: two steps computed by hand") {
     CHECK_THROWS_AS(Adam<double>(1, 0.0), std::invalid_argument);
 }
 
+TEST_CASE_TEMPLATE("Adam: the vectorized update gives the bits of the scalar formula, for any length", T, float, double) {
+    // The scalar loop below is PyTorch's formula written out; Adam::step runs it on whole vector
+    // registers, split over threads for long blocks, with a scalar tail.
+    Rng rng(5);
+    for (std::size_t n : {std::size_t(1), std::size_t(7), std::size_t(16), std::size_t(33), std::size_t(70001)}) {
+        Adam<T> opt(n, T(1e-3));
+        std::vector<T> p(n), g(n), q, m(n, T(0)), v(n, T(0));
+        for (T& x : p) x = static_cast<T>(rng.uniform(-1, 1));
+        q = p;
+        for (int t = 1; t <= 3; ++t) {
+            for (T& x : g) x = static_cast<T>(rng.uniform(-2, 2));
+            g[0] = T(0);  // v = 0 at step 1: sqrt(0)
+            opt.step(p.data(), g.data());
+            const T b1 = opt.beta1, b2 = opt.beta2;
+            const T bc1 = T(1) - static_cast<T>(std::pow(static_cast<double>(b1), t));
+            const T bc2 = T(1) - static_cast<T>(std::pow(static_cast<double>(b2), t));
+            const T step_size = opt.lr / bc1, inv_sqrt_bc2 = T(1) / std::sqrt(bc2);
+            for (std::size_t i = 0; i < n; ++i) {
+                m[i] = b1 * m[i] + (T(1) - b1) * g[i];
+                v[i] = b2 * v[i] + (T(1) - b2) * g[i] * g[i];
+                q[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + opt.eps);
+            }
+        }
+        INFO("n=", n);
+        CHECK(std::memcmp(p.data(), q.data(), n * sizeof(T)) == 0);
+        CHECK(std::memcmp(opt.m.data(), m.data(), n * sizeof(T)) == 0);
+        CHECK(std::memcmp(opt.v.data(), v.data(), n * sizeof(T)) == 0);
+    }
+}
+
 TEST_CASE("Normalizer: population statistics, round trip, the 1e-8 guard on a constant column") {
     Tensor<double> x(4, 2);
     const double col0[] = {1, 2, 3, 6};
