@@ -49,9 +49,11 @@
 //   compile with a message naming it (check_environment, section 15).
 //
 // WHAT IS TUNED: the matrix multiply (packed panels, a register-tiled micro-kernel with bias and
-// activation fused in, section 18), tanh, exp and log, and OpenMP over independent work. GCC and
-// Clang vector extensions name the registers; the tile is picked from the target (AVX-512, AVX2,
-// NEON, or portable), no macro to set. No intrinsics, BLAS, GPU or autodiff graph.
+// activation fused in, section 18; the planner's forward runs it turned around, the batch along
+// the vector lanes), Adam on whole registers, tanh, exp and log, and OpenMP over independent
+// work. GCC and Clang vector extensions name the registers; the tile is picked from the target
+// (AVX-512, AVX2, NEON, or portable), no macro to set. The one intrinsic is a register's square
+// root (for Adam); no BLAS, GPU or autodiff graph.
 // `make bench` reports the speed as ratios to the machine's FMA peak and to PyTorch.
 #ifndef MBRL_HPP
 #define MBRL_HPP
