@@ -572,23 +572,34 @@ struct MLP {
 // its output where the next layer reads its input, with nothing packed in between. Every element
 // is summed as by matmul (bias first, then k = 0, 1, ...), so the result has the same bits as
 // mlp_forward through the unpacked weights. Layouts and kernel: section 18.
+//
+// Opt-in, in float: products in bf16 (8 significant bits) summed in float, for CPUs with bf16 dot
+// products (AVX512_BF16), which do two of them per lane per instruction. Weights and each layer's
+// input are rounded to bf16 (to nearest even); every element is then summed in float as bias +
+// x_0 w_0 + x_1 w_1 + ... with one rounding per term, the bits of the instruction (vdpbf16ps) and
+// of the emulation elsewhere (slower, the same numbers).
 template <class T>
 struct PackedLayer {
-    Buffer<T> data;  // W^T and b in blocks of the micro-kernel's rows (section 18)
+    Buffer<T> data;         // W^T and b in blocks of the micro-kernel's rows (section 18)
+    Buffer<uint32_t> bf16;  // with bf16: W^T in the same blocks, rows of k paired, two bf16 per word
     int in = 0, out = 0;
 };
 template <class T>
 struct PackedMLP {
     std::vector<PackedLayer<T>> layer;  // [layers]
     Activation act = Activation::tanh;
+    bool bf16 = false;  // products in bf16 (float only)
 };
 template <class T>
-void pack_layer(PackedLayer<T>& out, const T* W, const T* b, int in, int outputs);
+void pack_layer(PackedLayer<T>& out, const T* W, const T* b, int in, int outputs, bool bf16);
 template <class T>
-void pack_mlp(const MLP<T>& net, PackedMLP<T>& p) {
+void pack_mlp(const MLP<T>& net, PackedMLP<T>& p, bool bf16 = false) {
+    if (bf16 && !std::is_same<T, float>::value) fail("pack_mlp: bf16 products are for float networks");
     p.layer.resize(net.layers());
     p.act = net.act;
-    for (int l = 0; l < net.layers(); ++l) pack_layer(p.layer[l], net.W(l), net.b(l), net.widths[l], net.widths[l + 1]);
+    p.bf16 = bf16;
+    for (int l = 0; l < net.layers(); ++l)
+        pack_layer(p.layer[l], net.W(l), net.b(l), net.widths[l], net.widths[l + 1], bf16);
 }
 // Activations of B rows and F features stored feature-major (X^T) in the kernel's panels of rows:
 // the floats such a buffer needs, X [B, F] into it and back, and one layer y = f(W^T x + b).
@@ -602,6 +613,9 @@ template <class T>
 void from_feature_major(const T* in, View<T> Y);
 template <class T>
 void linear_forward_packed(const PackedLayer<T>& L, int rows, const T* x, T* y, Activation f);
+// The same with bf16 products: x feature-major in float, rounded to bf16 pairs in `pairs` first.
+template <class T>
+void linear_forward_bf16(const PackedLayer<T>& L, int rows, const T* x, uint32_t* pairs, T* y, Activation f);
 
 // The activations of one batch through an MLP, sized once for up to `max_batch` rows and reused:
 // forward and backward never allocate.
@@ -611,6 +625,7 @@ struct MLPWork {
     Tensor<T> g, g_next;       // gradient scratch [B, max width], swapped layer by layer
     PackedB<T> scratch;        // what the products pack op(B) into
     Buffer<T> fm[2];           // the packed forward's activations, [max width, B] feature-major, swapped layer by layer
+    Buffer<uint32_t> fm_bf16;  // with bf16 products: a layer's input rounded, two rows of features per word
     int max_batch = 0;
 
     MLPWork() = default;
@@ -627,6 +642,7 @@ struct MLPWork {
         g.resize(batch, widest);
         g_next.resize(batch, widest);
         for (Buffer<T>& f : fm) f.resize(feature_major_size<T>(batch, widest));
+        fm_bf16.resize(feature_major_size<T>(batch, widest + 1) / 2);
     }
     // Starts a batch: shapes every buffer for B rows (B <= max_batch) and returns the input
     // [B, in], for the caller to fill before mlp_forward.
@@ -657,8 +673,11 @@ View<T> mlp_forward(const PackedMLP<T>& net, MLPWork<T>& work) {
     const int L = static_cast<int>(net.layer.size()), B = work.a[0].rows;
     to_feature_major<T>(work.a[0].view(), work.fm[0].data());
     for (int l = 0; l < L; ++l) {
-        linear_forward_packed(net.layer[l], B, work.fm[0].data(), work.fm[1].data(),
-                              l + 1 < L ? net.act : Activation::identity);
+        const Activation f = l + 1 < L ? net.act : Activation::identity;
+        if (net.bf16)
+            linear_forward_bf16(net.layer[l], B, work.fm[0].data(), work.fm_bf16.data(), work.fm[1].data(), f);
+        else
+            linear_forward_packed(net.layer[l], B, work.fm[0].data(), work.fm[1].data(), f);
         std::swap(work.fm[0], work.fm[1]);
     }
     from_feature_major(work.fm[0].data(), work.output());
@@ -1333,6 +1352,7 @@ struct MPCConfig {
     Propagation propagation = Propagation::expectation;
     int particles = 0;          // P per candidate with ts1 / tsinf; 0: one per member
     bool true_model = false;    // score on the true simulator (run_mb then needs a TrueModel)
+    bool bf16 = false;          // the model's products in bf16, summed in float (section 5)
 
     // The field table (section 15): the reference's flags, then (beyond) those it lacks.
     template <class V>
@@ -1353,6 +1373,11 @@ struct MPCConfig {
               particles);
             f(Field{"mpc_model", Rule::any, kBeyond, "learned | true: plan on the ensemble, or on the true simulator"},
               true_model, Names("learned", "true"));
+            // Unchecked on resume: only how the planner computes, nothing a checkpoint holds.
+            f(Field{"mpc_precision", Rule::any, kBeyond | kUnchecked,
+                    "fp32 | bf16: the planner's network products in float, or in bf16 summed in float (fast with "
+                    "AVX512_BF16; emulated elsewhere)"},
+              bf16, Names("fp32", "bf16"));
         }
     }
     template <class V>
@@ -1417,6 +1442,7 @@ struct MPC {
         if (!model) fail("MPC: no ensemble (null pointer)");
         if (!reward) fail("MPC: no reward function (null pointer)");
         cfg.validate();
+        if (cfg.bf16 && !std::is_same<T, float>::value) fail("MPC: mpc_precision bf16 is for a float planner");
         ob_dim = model->obs_dim;
         ac_dim = model->act_dim;
         if (static_cast<int>(low.size()) != ac_dim || static_cast<int>(high.size()) != ac_dim)
@@ -1502,7 +1528,7 @@ struct MPC {
         if (cfg.propagation != Propagation::expectation) return evaluate_sampled(obs, call, round);  // below
         const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon;
         packed.resize(E);
-        for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m]);
+        for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m], cfg.bf16);
         ParallelErrors errors;  // the reward function is the caller's code: it may throw
         MBRL_OMP(parallel for schedule(static))
         for (int j = 0; j < static_cast<int>(jobs.size()); ++j) {  // job j: member j / blocks, block j % blocks
@@ -1608,7 +1634,7 @@ struct MPC {
         const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon, P = particles;
         const bool ts1 = cfg.propagation == Propagation::ts1, noisy = model->probabilistic();
         packed.resize(E);
-        for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m]);
+        for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m], cfg.bf16);
         ParallelErrors errors;  // the reward function is the caller's code: it may throw
         MBRL_OMP(parallel for schedule(static))
         for (int j = 0; j < static_cast<int>(jobs.size()); ++j) {  // job j: candidates [j block, j block + n)
@@ -3220,9 +3246,10 @@ void from_feature_major(const T* in, View<T> Y) {
     }
 }
 template <class T>
-void pack_layer(PackedLayer<T>& L, const T* W, const T* b, int in, int outputs) {
+void pack_layer(PackedLayer<T>& L, const T* W, const T* b, int in, int outputs, bool bf16) {
     L.in = in;
     L.out = outputs;
+    if (bf16) pack_layer_bf16(L, W, in, outputs);
     const int blocks = (outputs + kMR - 1) / kMR;
     const std::size_t block_size = static_cast<std::size_t>(in + 1) * kMR;
     L.data.assign(blocks * block_size, T(0));
@@ -3232,6 +3259,159 @@ void pack_layer(PackedLayer<T>& L, const T* W, const T* b, int in, int outputs) 
         for (int k = 0; k < in; ++k)
             for (int r = 0; r < mr; ++r) dst[k * kMR + r] = W[static_cast<std::size_t>(k) * outputs + r0 + r];
         for (int r = 0; r < mr; ++r) dst[in * kMR + r] = b[r0 + r];
+    }
+}
+
+// bf16 products. A bf16 is the upper half of a float's bits; pairs of them share a 32-bit word,
+// the one for the even k (or row of features) in the upper half, so that the instruction, which
+// adds the upper half's product first, sums in the order k = 0, 1, 2, ...
+// x rounded to bf16, to nearest even; NaN stays NaN, and float subnormals go to zero (of their
+// sign), as the instruction reads its inputs.
+// (Written without branches, so that the loops converting whole panels vectorize.)
+inline uint32_t bf16_bits(float x) {
+    const uint32_t u = float_to_bits(x);
+    const uint32_t nearest = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    const uint32_t quiet_nan = (u >> 16) | 0x40u, signed_zero = (u >> 16) & 0x8000u;
+    return (u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : (u & 0x7f800000u) == 0 ? signed_zero : nearest;
+}
+inline uint32_t bf16_pair(float even, float odd) { return bf16_bits(even) << 16 | bf16_bits(odd); }
+inline float bf16_upper(uint32_t p) { return bits_to_float(p & 0xffff0000u); }
+inline float bf16_lower(uint32_t p) { return bits_to_float(p << 16); }
+inline int bf16_pairs(int k) { return (k + 1) / 2; }
+
+// W^T as bf16 in blocks of kMR outputs: block q is [pairs of k, kMR] words; the bias stays in
+// L.data's blocks (float).
+template <class T>
+void pack_layer_bf16(PackedLayer<T>& L, const T* W, int in, int outputs) {
+    if constexpr (std::is_same<T, float>::value) {
+        const int blocks = (outputs + kMR - 1) / kMR, KP = bf16_pairs(in);
+        L.bf16.assign(static_cast<std::size_t>(blocks) * KP * kMR, 0u);
+        for (int q = 0; q < blocks; ++q) {
+            uint32_t* dst = L.bf16.data() + static_cast<std::size_t>(q) * KP * kMR;
+            const int r0 = q * kMR, mr = std::min(kMR, outputs - r0);
+            for (int kp = 0; kp < KP; ++kp)
+                for (int r = 0; r < mr; ++r) {
+                    const float w0 = W[static_cast<std::size_t>(2 * kp) * outputs + r0 + r];
+                    const float w1 = 2 * kp + 1 < in ? W[static_cast<std::size_t>(2 * kp + 1) * outputs + r0 + r] : 0.0f;
+                    dst[kp * kMR + r] = bf16_pair(w0, w1);
+                }
+        }
+    } else {
+        (void)L, (void)W, (void)in, (void)outputs;
+        fail("pack_layer: bf16 products are for float networks");
+    }
+}
+
+// Y^T[MR, NV vectors] = f(block^T X^T + bias) with bf16 products: x holds X^T's rows of features in
+// pairs, [pairs of K, NV vectors] words. With AVX512_BF16 one instruction does a pair per lane;
+// elsewhere (or with the portable kernel) the same sums one product at a time.
+template <int MR, int NV>
+inline void bf16_micro_kernel(int KP, const uint32_t* block, const float* bias, const uint32_t* x, float* y,
+                              Activation act) {
+    constexpr int W = Vec<float>::kW, NW = NV * W;
+#if defined(__AVX512BF16__) && defined(__AVX512F__) && !defined(MBRL_PORTABLE_KERNEL)
+    __m512 acc[MR][NV];
+    for (int r = 0; r < MR; ++r)
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_set1_ps(bias[r]);
+    for (int kp = 0; kp < KP; ++kp) {
+        __m512bh xv[NV];
+        for (int v = 0; v < NV; ++v) xv[v] = (__m512bh)_mm512_loadu_si512(x + static_cast<std::ptrdiff_t>(kp) * NW + v * W);
+        for (int r = 0; r < MR; ++r) {
+            const __m512bh w = (__m512bh)_mm512_set1_epi32(static_cast<int>(block[static_cast<std::ptrdiff_t>(kp) * kMR + r]));
+            for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], w, xv[v]);
+        }
+    }
+    for (int r = 0; r < MR; ++r)
+        for (int v = 0; v < NV; ++v) {
+            typename Vec<float>::type a;
+            std::memcpy(&a, &acc[r][v], sizeof a);
+            Vec<float>::store(y + r * NW + v * W, Vec<float>::activate(act, a));
+        }
+#elif defined(__GNUC__) && !defined(MBRL_PORTABLE_KERNEL)
+    // The emulation on whole registers: a pair's two bf16 are floats once moved to the upper half.
+    using V = Vec<float>;
+    using VT = typename V::type;
+    typedef uint32_t words __attribute__((vector_size(MBRL_VEC_BYTES)));
+    VT acc[MR][NV];
+    for (int r = 0; r < MR; ++r)
+        for (int v = 0; v < NV; ++v) acc[r][v] = V::splat(bias[r]);
+    for (int kp = 0; kp < KP; ++kp) {
+        VT upper[NV], lower[NV];
+        for (int v = 0; v < NV; ++v) {
+            words xv;
+            std::memcpy(&xv, x + static_cast<std::ptrdiff_t>(kp) * NW + v * W, sizeof xv);
+            upper[v] = (VT)(xv & 0xffff0000u);
+            lower[v] = (VT)(xv << 16);
+        }
+        for (int r = 0; r < MR; ++r) {
+            const uint32_t w = block[static_cast<std::ptrdiff_t>(kp) * kMR + r];
+            const VT wu = V::splat(bf16_upper(w)), wl = V::splat(bf16_lower(w));
+            for (int v = 0; v < NV; ++v) {
+                V::fma(acc[r][v], wu, upper[v]);  // products of two bf16 are exact in float
+                V::fma(acc[r][v], wl, lower[v]);
+            }
+        }
+    }
+    for (int r = 0; r < MR; ++r)
+        for (int v = 0; v < NV; ++v) V::store(y + r * NW + v * W, V::activate(act, acc[r][v]));
+#else
+    for (int r = 0; r < MR; ++r)
+        for (int i = 0; i < NW; ++i) {
+            float acc = bias[r];
+            for (int kp = 0; kp < KP; ++kp) {
+                const uint32_t w = block[static_cast<std::ptrdiff_t>(kp) * kMR + r], xp = x[static_cast<std::ptrdiff_t>(kp) * NW + i];
+                acc += bf16_upper(xp) * bf16_upper(w);  // products of two bf16 are exact in float
+                acc += bf16_lower(xp) * bf16_lower(w);
+            }
+            y[r * NW + i] = activate(act, acc);
+        }
+#endif
+}
+template <int MR, int NV>
+inline void bf16_micro_kernel_for(int mr, int nv, int KP, const uint32_t* block, const float* bias, const uint32_t* x,
+                                  float* y, Activation act) {
+    if (nv < NV) {
+        if constexpr (NV > 1) bf16_micro_kernel_for<MR, NV - 1>(mr, nv, KP, block, bias, x, y, act);
+    } else if (mr < MR) {
+        if constexpr (MR > 1) bf16_micro_kernel_for<MR - 1, NV>(mr, nv, KP, block, bias, x, y, act);
+    } else {
+        bf16_micro_kernel<MR, NV>(KP, block, bias, x, y, act);
+    }
+}
+template <class T>
+void linear_forward_bf16(const PackedLayer<T>& L, int rows, const T* x, uint32_t* pairs, T* y, Activation f) {
+    if constexpr (std::is_same<T, float>::value) {
+        constexpr int W = Vec<float>::kW, NR = kNR<float>;
+        const int blocks = (L.out + kMR - 1) / kMR, K = L.in, KP = bf16_pairs(K);
+        const std::size_t block_size = static_cast<std::size_t>(K + 1) * kMR, wblock = static_cast<std::size_t>(KP) * kMR;
+        const double flops = 2.0 * rows * L.in * L.out;
+        (void)flops;
+        ParallelErrors errors;  // nothing here throws today; the guard keeps it so
+        MBRL_OMP(parallel for schedule(static) if (flops > 4e6))
+        for (int p = 0; p < fm_panels<float>(rows); ++p) {
+            errors.run(p, [&] {
+                const int w = fm_width<float>(rows, p);
+                const float* xp = x + static_cast<std::size_t>(p) * K * NR;
+                uint32_t* pp = pairs + static_cast<std::size_t>(p) * KP * NR;
+                for (int kp = 0; kp < KP; ++kp) {  // this panel's input, rounded and paired
+                    const float *even = xp + 2 * kp * w, *odd = even + w;
+                    uint32_t* dst = pp + kp * w;
+                    if (2 * kp + 1 < K)
+                        for (int i = 0; i < w; ++i) dst[i] = bf16_pair(even[i], odd[i]);
+                    else
+                        for (int i = 0; i < w; ++i) dst[i] = bf16_pair(even[i], 0.0f);
+                }
+                float* yp = y + static_cast<std::size_t>(p) * L.out * NR;
+                for (int q = 0; q < blocks; ++q)
+                    bf16_micro_kernel_for<kMR, kNV>(std::min(kMR, L.out - q * kMR), w / W, KP, L.bf16.data() + q * wblock,
+                                                    L.data.data() + q * block_size + static_cast<std::size_t>(K) * kMR, pp,
+                                                    yp + static_cast<std::size_t>(q) * kMR * w, f);
+            });
+        }
+        errors.rethrow();
+    } else {
+        (void)L, (void)rows, (void)x, (void)pairs, (void)y, (void)f;
+        fail("linear_forward_bf16: bf16 products are for float networks");
     }
 }
 

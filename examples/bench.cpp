@@ -160,6 +160,13 @@ struct PeakReadings {
     }
 };
 
+// Whether this build's bf16 products run on the instruction (else on the emulation, slower).
+#if defined(__AVX512BF16__) && defined(__AVX512F__)
+static const bool bf16_hardware = true;
+#else
+static const bool bf16_hardware = false;
+#endif
+
 static void set_threads(int n) {
 #ifdef _OPENMP
     omp_set_num_threads(n);
@@ -242,6 +249,14 @@ int main(int argc, char** argv) {
         results.push_back({"mpc_call_1thread", "the same MPC call on 1 thread", plan_gflop,
                            median_seconds(10, call) * 1e3, 1, "plan_call"});
         set_threads(threads);
+        // 2a. the same call with bf16 products (--mpc_precision bf16), against the float peak
+        cfg.bf16 = true;
+        MPC<float> mpc_bf16(std::make_shared<Ensemble<float>>(ens), &Cheetah::reward, std::vector<float>(ac, -1.0f),
+                            std::vector<float>(ac, 1.0f), cfg, 1);
+        results.push_back({"mpc_call_bf16", bf16_hardware ? "the same MPC call, bf16 products (AVX512_BF16)"
+                                                           : "the same MPC call, bf16 products (emulated)",
+                           plan_gflop, median_seconds(bf16_hardware ? 20 : 3, [&] { mpc_bf16.act(obs, act); }) * 1e3,
+                           threads, ""});
     }
     peaks.take();
     // 2b. the same call with probabilistic members (27 -> 250 -> 250 -> 42: mean and log-variance)
@@ -353,6 +368,8 @@ int main(int argc, char** argv) {
     }
     const double scaling = results[2].ms / results[1].ms;
     std::printf("\nMPC call, 1 thread -> %d threads: %.2fx faster\n", threads, scaling);
+    std::printf("MPC call with bf16 products (%s): %.2fx the speed of the float call (its %%peak is against the float "
+                "peak)\n", bf16_hardware ? "AVX512_BF16" : "emulated", results[1].ms / results[3].ms);
     if (torch_cmd.empty())
         std::printf("(no PyTorch comparison: run through `make bench`, which passes --torch)\n");
     else if (asis.empty() && tuned.empty())

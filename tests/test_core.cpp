@@ -171,6 +171,58 @@ TEST_CASE_TEMPLATE("packed MLP forward (batch along the lanes): the same bits as
         }
 }
 
+TEST_CASE("packed MLP forward with bf16 products: the bits of bf16 inputs summed in float in order, near float") {
+    // The reference rounds every weight and layer input to bf16 (nearest even, subnormals to
+    // zero), then sums bias + x_0 w_0 + x_1 w_1 + ... in float, one rounding per term: what the
+    // AVX512_BF16 instruction computes (this CPU's, if it has one) and the emulation elsewhere.
+    auto to_bf16 = [](float x) {
+        uint32_t u;
+        std::memcpy(&u, &x, 4);
+        u = (u & 0x7f800000u) == 0 ? u & 0x80000000u : (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+        std::memcpy(&x, &u, 4);
+        return x;
+    };
+    Rng rng(22);
+    const int shapes[][4] = {{27, 21, 2, 250}, {5, 3, 1, 17}, {14, 40, 2, 33}};
+    for (auto& s : shapes)
+        for (int B : {1, 16, 33, 257}) {
+            MLP<float> net(s[0], s[1], s[2], s[3], Activation::tanh);
+            net.init(rng);
+            PackedMLP<float> bf, fp;
+            pack_mlp(net, bf, true);
+            pack_mlp(net, fp, false);
+            MLPWork<float> w1(net, B), w2(net, B);
+            View<float> x1 = w1.start_batch(net, B), x2 = w2.start_batch(net, B);
+            for (std::size_t i = 0; i < x1.size(); ++i) x1[i] = x2[i] = static_cast<float>(rng.uniform(-2, 2));
+            std::vector<float> h(x1.data, x1.data + x1.size());
+            View<float> y = mlp_forward(bf, w1), yf = mlp_forward(fp, w2);
+            int in = s[0];
+            for (int l = 0; l < net.layers(); ++l) {
+                const int out = net.widths[l + 1];
+                std::vector<float> o(static_cast<std::size_t>(B) * out);
+                for (int i = 0; i < B; ++i)
+                    for (int j = 0; j < out; ++j) {
+                        float acc = net.b(l)[j];
+                        for (int k = 0; k < in; ++k)
+                            acc = std::fma(to_bf16(h[i * in + k]), to_bf16(net.W(l)[k * out + j]), acc);
+                        o[i * out + j] = l + 1 < net.layers() ? tanh_of(acc) : acc;
+                    }
+                h = o;
+                in = out;
+            }
+            INFO("in=", s[0], " out=", s[1], " layers=", s[2], " size=", s[3], " B=", B);
+            CHECK(std::memcmp(h.data(), y.data, h.size() * sizeof(float)) == 0);
+            double worst = 0;  // bf16 keeps 8 significant bits: the outputs stay near float's
+            for (std::size_t i = 0; i < h.size(); ++i) worst = std::max(worst, double(std::fabs(y[i] - yf[i])));
+            CHECK(worst < 0.1);
+            CHECK(worst > 0);
+        }
+    MLP<double> dnet(3, 2, 1, 4);
+    PackedMLP<double> dp;
+    CHECK_THROWS_WITH_AS(pack_mlp(dnet, dp, true), doctest::Contains("bf16 products are for float networks"),
+                         std::invalid_argument);
+}
+
 TEST_CASE("fast_tanh: relative error below 1e-6 everywhere, odd, saturates, NaN passes") {
     double worst = 0;
     for (double x = -20; x <= 20; x += 1e-4) {

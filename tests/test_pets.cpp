@@ -225,6 +225,48 @@ TEST_CASE("TS1 with deterministic members: a member drawn per particle per step,
     }
 }
 
+TEST_CASE("Planning with bf16 products: the same bits with 1 and 2 threads, scores near the float planner's") {
+    for (ModelType type : {ModelType::deterministic, ModelType::probabilistic}) {
+        Ensemble<float> ens = trained_ensemble(type);
+        const float obs[3] = {0.2f, -0.4f, 0.7f};
+        for (Propagation prop : {Propagation::expectation, Propagation::tsinf}) {
+            auto plan = [&](int threads, bool bf16) {
+                omp_set_num_threads(threads);
+                MPCConfig cfg;
+                cfg.num_sequences = 300;
+                cfg.horizon = 5;
+                cfg.propagation = prop;
+                cfg.cem = true;
+                cfg.cem_iterations = 2;
+                cfg.bf16 = bf16;
+                MPC<float> mpc(test::borrow(ens), quad_reward, {-1, -1}, {1, 1}, cfg, 3);
+                float act[2];
+                mpc.act(obs, act);
+                return mpc.mean_score;
+            };
+            const int saved = omp_get_max_threads();
+            const std::vector<float> one = plan(1, true), two = plan(2, true), fp = plan(2, false);
+            omp_set_num_threads(saved);
+            CAPTURE(static_cast<int>(type));
+            CAPTURE(static_cast<int>(prop));
+            CHECK(std::memcmp(one.data(), two.data(), sizeof(float) * one.size()) == 0);
+            double worst = 0, scale = 0;
+            for (std::size_t i = 0; i < fp.size(); ++i) {
+                worst = std::max(worst, std::fabs(double(one[i]) - fp[i]));
+                scale = std::max(scale, std::fabs(double(fp[i])));
+            }
+            CHECK(worst > 0);              // bf16 did run
+            CHECK(worst < 0.05 * scale);   // and stays near
+        }
+    }
+    MPCConfig cfg;
+    cfg.bf16 = true;
+    Ensemble<double> dens(3, 2, 1, 1, 8, 1e-3, 1);
+    RewardFn<double> zero = [](const double*, const double*, int n, double* rew, double*) { std::fill(rew, rew + n, 0.0); };
+    CHECK_THROWS_WITH_AS(MPC<double>(test::borrow(dens), zero, {-1, -1}, {1, 1}, cfg, 3),
+                         doctest::Contains("mpc_precision bf16 is for a float planner"), std::invalid_argument);
+}
+
 TEST_CASE("Trajectory sampling with probabilistic members: the same bits with 1 and 2 threads (TS1, TS-inf; random shooting and CEM)") {
     Ensemble<float> ens = trained_ensemble(ModelType::probabilistic);
     const float obs[3] = {0.2f, -0.4f, 0.7f};
