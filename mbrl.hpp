@@ -52,8 +52,9 @@
 // activation fused in, section 18; the planner's forward runs it turned around, the batch along
 // the vector lanes), Adam on whole registers, tanh, exp and log, and OpenMP over independent
 // work. GCC and Clang vector extensions name the registers; the tile is picked from the target
-// (AVX-512, AVX2, NEON, or portable), no macro to set. The one intrinsic is a register's square
-// root (for Adam); no BLAS, GPU or autodiff graph.
+// (AVX-512, AVX2, NEON, or portable), no macro to set. Intrinsics only where the extensions
+// have no word: a register's square root (Adam), max and min (the tanh's clamp), and the bf16
+// dot product; no BLAS, GPU or autodiff graph.
 // `make bench` reports the speed as ratios to the machine's FMA peak and to PyTorch.
 #ifndef MBRL_HPP
 #define MBRL_HPP
@@ -77,7 +78,7 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
-// The square root of a whole vector register (section 18).
+// The few intrinsics of section 18: a register's square root, max and min, bf16 dot products.
 #if defined(__GNUC__) && !defined(MBRL_PORTABLE_KERNEL)
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -2970,11 +2971,20 @@ struct Vec {
     // f applied to every lane; the same bits as activate(f, lane) of section 3.
     static type activate(Activation f, type x) {
         if constexpr (std::is_same<T, float>::value) {
-            // Per-lane selections written as vector conditionals, which compile to max / min
-            // instructions (x86's max(a, b) is a > b ? a : b, NaN giving b: the same as here).
             if (f == Activation::tanh) {
+                // The clamp to [-9, 9], NaN passing through: x86's max(a, b) is a > b ? a : b and
+                // min(a, b) a < b ? a : b, which give b when either is NaN; GCC makes a compare
+                // and a blend of the conditionals, twice the instructions.
+#if defined(__AVX512F__)
+                // (the masked forms, all lanes on: the plain ones trip GCC 12's -Wmaybe-uninitialized)
+                const __m512 lo = _mm512_mask_max_ps((__m512)x, 0xFFFF, _mm512_set1_ps(-9.0f), (__m512)x);
+                x = (type)_mm512_mask_min_ps(lo, 0xFFFF, _mm512_set1_ps(9.0f), lo);
+#elif defined(__AVX__)
+                x = (type)_mm256_min_ps(_mm256_set1_ps(9.0f), _mm256_max_ps(_mm256_set1_ps(-9.0f), (__m256)x));
+#else
                 x = -9.0f > x ? splat(-9.0f) : x;  // NaN compares false: it passes through
                 x = 9.0f < x ? splat(9.0f) : x;
+#endif
                 return tanh_rational(x);
             }
             if (f == Activation::relu) return x > 0.0f ? x : type{};
