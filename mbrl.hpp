@@ -3276,7 +3276,8 @@ void pack_layer(PackedLayer<T>& L, const T* W, const T* b, int in, int outputs, 
 // the one for the even k (or row of features) in the upper half, so that the instruction, which
 // adds the upper half's product first, sums in the order k = 0, 1, 2, ...
 // x rounded to bf16, to nearest even; NaN stays NaN, and float subnormals go to zero (of their
-// sign), as the instruction reads its inputs.
+// sign), as the instruction reads its inputs. (The instruction also flushes a subnormal sum to
+// zero, which the emulation does not: the two can differ where a sum falls below 1.2e-38.)
 // (Written without branches, so that the loops converting whole panels vectorize.)
 inline uint32_t bf16_bits(float x) {
     const uint32_t u = float_to_bits(x);
