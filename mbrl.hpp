@@ -451,8 +451,8 @@ struct Epilogue {
 // The tuned product lives in section 18 (Part II, "Speed"); here is its
 // contract. It works on op(B) (and the bias) copied into the micro-kernel's layout, a PackedB.
 // Whoever multiplies owns the PackedB it packs into (an MLPWork has one), so nothing is cached
-// behind the caller's back, and a caller who multiplies by the same B many times (the planner,
-// with weights that do not change during a call) packs it once and keeps it.
+// behind the caller's back, and a caller who multiplies by the same B many times packs it once
+// and keeps it (the planner does the like with its own layout, PackedMLP in section 5).
 // Each element of C is summed in one fixed order, act(bias + a_0 b_0 + a_1 b_1 + ...), whatever
 // the blocking, the thread or the instruction set, so results do not depend on any of them.
 template <class T>
