@@ -153,9 +153,11 @@ class ParallelErrors {
 };
 
 // Elementwise loops at least this long (Adam, the sum of gradient slices, the target networks'
-// update) are split over the threads; each element is computed alone, so any split gives the same
-// bits.
+// update, the packing of a matrix) are split over the threads; each element is computed alone, so
+// any split gives the same bits.
 constexpr std::ptrdiff_t kParallelElements = 1 << 15;
+// Loops over rows that call the math library per element (SAC's policy) are split from this many rows.
+constexpr int kParallelRows = 64;
 
 struct Timer {
     std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
@@ -206,10 +208,14 @@ struct Rng {
         for (uint64_t v : {static_cast<uint64_t>(s), a, b}) key = mix64(key ^ mix64(v + kGolden));
     }
     uint64_t bits() { return mix64(key + (++counter) * kGolden); }
+    // Skips n draws: the stream then continues as if they had been made.
+    void discard(uint64_t n) { counter += n; }
     // Uniform in [0, 1) with 53 random bits.
     double uniform() { return static_cast<double>(bits() >> 11) * 0x1.0p-53; }
     double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-    // Standard normal by Box-Muller (one of the pair is used; the stream stays stateless).
+    // Standard normal by Box-Muller (one of the pair is used; the stream stays stateless). It
+    // takes kDrawsPerNormal draws, so the i-th normal of a stream can be drawn on its own.
+    static constexpr uint64_t kDrawsPerNormal = 2;
     double normal() {
         const double u1 = 1.0 - uniform();  // (0, 1]
         const double u2 = uniform();
@@ -864,12 +870,31 @@ struct DataStats {
     Normalizer<T> obs, act, delta;  // of observations [ob_dim], actions [ac_dim], next_obs - obs [ob_dim]
 };
 
+// Minibatch rows are scattered over the buffer: the loops that gather them ask for the memory of
+// the row kPrefetchRows ahead (a hint to the cache; GCC and Clang, nothing elsewhere).
+constexpr int kPrefetchRows = 8;
+template <class T>
+inline void prefetch_row(View<const T> x, int r) {
+#if defined(__GNUC__)
+    const T* p = x.row(r);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + x.cols - 1);
+#else
+    (void)x;
+    (void)r;
+#endif
+}
+
 // x [B, ob_dim + ac_dim] = [normalize(obs), normalize(act)] (observation first), of rows
 // idx[0..B) of obs and act, or of rows 0..B if idx is null.
 template <class T>
 void model_input(View<T> x, View<const T> obs, View<const T> act, const DataStats<T>& stats, const int* idx = nullptr) {
     const int D = obs.cols, A = act.cols;
     for (int i = 0; i < x.rows; ++i) {
+        if (idx && i + kPrefetchRows < x.rows) {  // scattered rows: ask for those a few rows ahead
+            prefetch_row(obs, idx[i + kPrefetchRows]);
+            prefetch_row(act, idx[i + kPrefetchRows]);
+        }
         T* xi = x.row(i);
         const T* oi = obs.row(idx ? idx[i] : i);
         const T* ai = act.row(idx ? idx[i] : i);
@@ -884,6 +909,10 @@ void model_target(View<T> y, View<const T> obs, View<const T> next_obs, const Da
                   const int* idx = nullptr) {
     for (int i = 0; i < y.rows; ++i) {
         const int r = idx ? idx[i] : i;
+        if (idx && i + kPrefetchRows < y.rows) {
+            prefetch_row(obs, idx[i + kPrefetchRows]);
+            prefetch_row(next_obs, idx[i + kPrefetchRows]);
+        }
         for (int j = 0; j < y.cols; ++j) y(i, j) = stats.delta.normalize(next_obs(r, j) - obs(r, j), j);
     }
 }
@@ -1886,17 +1915,20 @@ struct SAC {
 
     // a = tanh(mu(s) + std eps) for the rows of obs [B, ob] with the noise eps [B, ac] given;
     // writes a [B, ac] and log pi(a|s) [B, 1]. The actor's activations stay in `w`.
+    // Rows are independent: long batches are split over the threads.
     void policy_forward(View<const T> obs, View<const T> noise, MLPWork<T>& w, View<T> a, View<T> lp) const {
         View<T> x = w.start_batch(actor, obs.rows);
         std::copy(obs.data, obs.data + obs.size(), x.data);
         View<const T> mu = mlp_forward(actor, w);
+        MBRL_OMP(parallel for schedule(static) if (obs.rows >= kParallelRows))
         for (int i = 0; i < obs.rows; ++i) {
             double l = 0;
             for (int j = 0; j < ac_dim; ++j) {
-                const double e = noise(i, j), u = mu(i, j) + std_of(j) * e;
+                const T sd = std_of(j);
+                const double e = noise(i, j), u = mu(i, j) + sd * e;
                 a(i, j) = static_cast<T>(std::tanh(u));
-                l += -0.5 * e * e - std::log(static_cast<double>(std_of(j))) - 0.9189385332046727;  // log N(u)
-                l -= 2.0 * (0.6931471805599453 - u - softplus(-2.0 * u));                       // log |da/du|
+                l += -0.5 * e * e - std::log(static_cast<double>(sd)) - 0.9189385332046727;  // log N(u)
+                l -= 2.0 * (0.6931471805599453 - u - softplus(-2.0 * u));                 // log |da/du|
             }
             lp(i, 0) = static_cast<T>(l);
         }
@@ -1926,10 +1958,17 @@ struct SAC {
         return mlp_forward(q, w);
     }
 
-    // eps [B, ac] = standard normal draws of rng.
+    // eps [B, ac] = standard normal draws of rng, row by row. Each row starts at its own place
+    // in the stream, so long batches are split over the threads with the same numbers.
     View<const T> draw_noise(Rng& rng, int B) {
-        for (int i = 0; i < B; ++i)
-            for (int j = 0; j < ac_dim; ++j) work.eps(i, j) = static_cast<T>(rng.normal());
+        const uint64_t per_row = Rng::kDrawsPerNormal * static_cast<uint64_t>(ac_dim);
+        MBRL_OMP(parallel for schedule(static) if (B >= kParallelRows))
+        for (int i = 0; i < B; ++i) {
+            Rng r = rng;
+            r.discard(per_row * static_cast<uint64_t>(i));
+            for (int j = 0; j < ac_dim; ++j) work.eps(i, j) = static_cast<T>(r.normal());
+        }
+        rng.discard(per_row * static_cast<uint64_t>(B));
         return work.eps.view().middle_rows(0, B);
     }
 
@@ -3050,18 +3089,33 @@ void pack_b(PackedB<T>& out, View<const T> B, bool tb, const T* bias) {
     constexpr int NR = kNR<T>;
     out.K = tb ? B.cols : B.rows;
     out.N = tb ? B.rows : B.cols;
-    const int K = out.K, N = out.N;
+    const int K = out.K, N = out.N, panels = panel_count(out);
     const std::size_t panel_size = static_cast<std::size_t>(K + 1) * NR;  // the last panel may use less
-    if (out.data.size() < panel_count(out) * panel_size) out.data.resize(panel_count(out) * panel_size);
-    const Strides sb = op_strides(B, tb);
-    for (int p = 0; p < panel_count(out); ++p) {
+    if (out.data.size() < panels * panel_size) out.data.resize(panels * panel_size);
+    const std::ptrdiff_t elements = static_cast<std::ptrdiff_t>(K) * N;
+    (void)elements;
+    // Panels are independent: split over the threads when large (inside a parallel region: on
+    // the calling thread). Each loop reads B along its contiguous direction.
+    MBRL_OMP(parallel for schedule(static) if (elements >= kParallelElements))
+    for (int p = 0; p < panels; ++p) {
         T* dst = out.data.data() + p * panel_size;
         const int j0 = p * NR, nr = std::min(NR, N - j0), w = panel_width(out, p);
-        for (int k = 0; k < K; ++k) {
-            for (int j = 0; j < nr; ++j) dst[k * w + j] = B.data[k * sb.rs + (j0 + j) * sb.cs];
-            for (int j = nr; j < w; ++j) dst[k * w + j] = T(0);
+        if (!tb) {  // op(B) = B: row k of the panel is B[k, j0 .. j0 + nr), then zeros
+            for (int k = 0; k < K; ++k) {
+                const T* src = B.data + static_cast<std::ptrdiff_t>(k) * N + j0;
+                T* d = dst + static_cast<std::ptrdiff_t>(k) * w;
+                for (int j = 0; j < nr; ++j) d[j] = src[j];
+                for (int j = nr; j < w; ++j) d[j] = T(0);
+            }
+        } else {  // op(B) = B^T: column j of the panel is row j0 + j of B
+            for (int j = 0; j < nr; ++j) {
+                const T* src = B.data + static_cast<std::ptrdiff_t>(j0 + j) * K;
+                for (int k = 0; k < K; ++k) dst[static_cast<std::ptrdiff_t>(k) * w + j] = src[k];
+            }
+            for (int k = 0; k < K; ++k)
+                for (int j = nr; j < w; ++j) dst[static_cast<std::ptrdiff_t>(k) * w + j] = T(0);
         }
-        for (int j = 0; j < w; ++j) dst[K * w + j] = bias && j < nr ? bias[j0 + j] : T(0);
+        for (int j = 0; j < w; ++j) dst[static_cast<std::ptrdiff_t>(K) * w + j] = bias && j < nr ? bias[j0 + j] : T(0);
     }
 }
 

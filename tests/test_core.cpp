@@ -27,6 +27,15 @@ TEST_CASE("Rng: a pure function of (seed, stream, a, b) and the draw count") {
     for (int i = 0; i < 10; ++i) CHECK(a.bits() == b.bits());
     CHECK(a.bits() != c.bits());
     CHECK(b.bits() != d.bits());
+    // discard(n) continues the stream n draws on; normal() takes kDrawsPerNormal draws.
+    Rng e(7, Stream::plan, 3, 4), f = e;
+    e.discard(5);
+    for (int i = 0; i < 5; ++i) f.bits();
+    CHECK(e.bits() == f.bits());
+    Rng g(9), h(9);
+    g.normal();
+    h.discard(Rng::kDrawsPerNormal);
+    CHECK(g.bits() == h.bits());
     // Moments of uniform and normal draws.
     Rng r(1);
     double su = 0, sn = 0, sn2 = 0;

@@ -1,6 +1,8 @@
 // Soft actor-critic: the critic and actor gradients against central differences (double), and a
 // one-step problem whose best action is known.
+#include <cstring>
 #include <filesystem>
+#include <omp.h>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -404,4 +406,38 @@ TEST_CASE("MBPO routing: clean real data and rollouts to SAC's buffer, noised re
         CHECK(calls == 2);
     }
     fs::remove_all(tmp);
+}
+
+TEST_CASE("SAC: a step's action noise is its stream's normals in order, and steps have the same bits on 1 and 2 threads") {
+    const int ob = 5, ac = 3, B = 100;  // B >= kParallelRows: the noise and the policy's rows are split over threads
+    SACConfig c;
+    c.n_layers = 2;
+    c.size = 32;
+    c.batch = B;
+    Rng data_rng(3);
+    Tensor<float> obs(B, ob), act(B, ac), rew(B, 1), next_obs(B, ob), done(B, 1);
+    for (Tensor<float>* t : {&obs, &act, &rew, &next_obs}) test::fill_uniform(*t, data_rng);
+    for (int i = 0; i < B; ++i) done(i, 0) = i % 7 == 0 ? 1.0f : 0.0f;
+    auto run = [&](int threads) {
+        omp_set_num_threads(threads);
+        SAC<float> s(ob, ac, -1, 1, c, 11);
+        for (int k = 0; k < 3; ++k) s.train(obs.view(), act.view(), rew.view(), next_obs.view(), done.view());
+        // The last step (training_step 2) drew the critic's B x ac normals, then the actor's: the latter are in eps.
+        Rng r(11, Stream::sac_train, 2, 0);
+        for (int i = 0; i < B * ac; ++i) r.normal();
+        int mismatches = 0;
+        for (int i = 0; i < B; ++i)
+            for (int j = 0; j < ac; ++j) mismatches += s.work.eps(i, j) != static_cast<float>(r.normal());
+        CHECK(mismatches == 0);
+        std::vector<float> all(s.actor.params.begin(), s.actor.params.end());
+        for (const MLP<float>* n : {&s.q1, &s.q2, &s.q1_targ, &s.q2_targ}) all.insert(all.end(), n->params.begin(), n->params.end());
+        all.insert(all.end(), s.logstd.begin(), s.logstd.end());
+        all.push_back(s.log_alpha);
+        return all;
+    };
+    const int saved = omp_get_max_threads();
+    const std::vector<float> one = run(1), two = run(2);
+    omp_set_num_threads(saved);
+    REQUIRE(one.size() == two.size());
+    CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
 }
