@@ -4,7 +4,8 @@
   plot/aggregate.py series DATA_DIR EXP_NAME OUT_CSV
       One CSV for the plots: per iteration, the mean over seeds of every metrics.csv column (same
       column names), and <column>_min, <column>_max, <column>_std, and n (seeds with that
-      iteration). Prints the number of seeds (0: no run; OUT_CSV is then not written).
+      iteration). Prints the number of seeds (0: no run; OUT_CSV is then not written) and, after
+      a space, how many of them are still incomplete (their runs give only the rows they have).
 
   plot/aggregate.py results DATA_DIR COMMANDS_FILE OUT_MD [--readme README.md]
       The results table: one row per command of COMMANDS_FILE (the list `make commands` prints;
@@ -109,7 +110,7 @@ def fmt(v):
 def series(data_dir, exp, out):
     runs = list(runs_by_seed(data_dir, exp).values())
     if not runs:
-        print(0)
+        print(0, 0)
         return
     columns = [c for c in runs[0]["columns"] if c != "Iteration"]
     by_iter = {}
@@ -132,7 +133,7 @@ def series(data_dir, exp, out):
                     sd[c] = statistics.stdev(vals) if len(vals) > 1 else 0.0
             w.writerow([it, len(rows)] + [fmt(mean.get(c)) for c in columns] +
                        [fmt(d.get(c)) for c in columns for d in (lo, hi, sd)])
-    print(len(runs))
+    print(len(runs), sum(1 for run in runs if not run["complete"]))
 
 
 # What the assignment expects of each run (docs/reference.md section 5), for the results tables.

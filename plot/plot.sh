@@ -93,11 +93,16 @@ collect() {
 }
 
 # The mean over seeds of one exp_name's metrics.csv, into $AGG_DIR/<exp>.csv (plot/aggregate.py);
-# sets SEEDS_N (0: no run with metrics) and AGG (the file).
+# sets SEEDS_N (0: no run with metrics), SEEDS_NOTE (", k in progress" when k of them are
+# incomplete; empty otherwise) and AGG (the file).
 aggregate() {
+    local counts partial
     AGG="$AGG_DIR/$1.csv"
-    SEEDS_N=$("$PYTHON" "$PLOT_DIR/aggregate.py" series "$DATA_DIR" "$1" "$AGG")
+    counts=$("$PYTHON" "$PLOT_DIR/aggregate.py" series "$DATA_DIR" "$1" "$AGG")
+    read -r SEEDS_N partial <<<"$counts"
     has_rows "$AGG" || SEEDS_N=0
+    SEEDS_NOTE=""
+    if ((SEEDS_N > 0 && partial > 0)); then SEEDS_NOTE=", $partial in progress"; fi
 }
 
 # Like collect, for metrics.csv over seeds: RUNS are the aggregated files, LABELS get " (n=<seeds>)",
@@ -116,7 +121,7 @@ collect_seeds() {
         if ((SEEDS_N > 0)); then
             RUNS+=("$AGG")
             EXPS+=("$exp")
-            LABELS+=("$label (n=$SEEDS_N)")
+            LABELS+=("$label (n=$SEEDS_N$SEEDS_NOTE)")
             if ((SEEDS_N > 1)); then BAND=1; fi
         else
             MISSING+=("$exp")
@@ -174,7 +179,7 @@ fi
 # ---------------------------------------------------------------- Q2: single iteration
 aggregate q2_obstacles_singleiteration
 if ((SEEDS_N > 0)); then
-    run_gp q2.gp "$OUT_DIR/q2_returns.png" "file=$(q "$AGG"); nseeds=$SEEDS_N"
+    run_gp q2.gp "$OUT_DIR/q2_returns.png" "file=$(q "$AGG"); nseeds=$SEEDS_N; seeds_note=$(q "$SEEDS_NOTE")"
 else
     echo "skip q2_returns.png: no q2_obstacles_singleiteration run with metrics"
 fi
@@ -184,7 +189,7 @@ for spec in "obstacles -25 -20" "reacher -300 -250" "cheetah 250 350"; do
     read -r env lo hi <<<"$spec"
     aggregate "q3_$env"
     if ((SEEDS_N > 0)); then
-        run_gp q3.gp "$OUT_DIR/q3_$env.png" "file=$(q "$AGG"); nseeds=$SEEDS_N; env='$env'; lo=$lo; hi=$hi"
+        run_gp q3.gp "$OUT_DIR/q3_$env.png" "file=$(q "$AGG"); nseeds=$SEEDS_N; seeds_note=$(q "$SEEDS_NOTE"); env='$env'; lo=$lo; hi=$hi"
     else
         echo "skip q3_$env.png: no q3_$env run with metrics"
     fi

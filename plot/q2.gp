@@ -10,6 +10,7 @@
 if (!exists("file")) { print "q2.gp: set file='.../metrics.csv'"; exit }
 if (!exists("out"))  { out = "q2_returns.png" }
 if (!exists("nseeds")) { nseeds = 1 }
+if (!exists("seeds_note")) { seeds_note = "" }  # e.g. ", 2 in progress": seeds whose runs are incomplete
 if (!exists("ttl"))  { ttl = "Q2: random-shooting MPC on obstacles, one iteration" }
 
 set datafile separator ','
@@ -35,7 +36,7 @@ set offsets 0, 0, graph 0.08, graph 0.08
 # error bars: +- std over the episodes of one seed, or min to max over several seeds
 bar_lo(k) = nseeds > 1 ? column(k . "_AverageReturn_min") : column(k . "_AverageReturn") - column(k . "_StdReturn")
 bar_hi(k) = nseeds > 1 ? column(k . "_AverageReturn_max") : column(k . "_AverageReturn") + column(k . "_StdReturn")
-bar_note = nseeds > 1 ? sprintf("(mean of n=%d seeds, bars min to max)", nseeds) : "+- std (n=1 seed)"
+bar_note = nseeds > 1 ? sprintf("(mean of n=%d seeds%s, bars min to max)", nseeds, seeds_note) : "+- std (n=1 seed" . seeds_note . ")"
 
 plot $EXPECT using 1:2:($1 - 0.25):($1 + 0.25):3:4 with boxxyerror fs transparent solid 0.25 noborder \
          lc rgb "#888888" title "assignment (Train about -160, Eval -70 to -50)", \

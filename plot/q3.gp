@@ -10,6 +10,7 @@ if (!exists("file")) { print "q3.gp: set file='.../metrics.csv'"; exit }
 if (!exists("out"))  { out = "q3.png" }
 if (!exists("env"))  { env = "" }
 if (!exists("nseeds")) { nseeds = 1 }
+if (!exists("seeds_note")) { seeds_note = "" }  # e.g. ", 2 in progress": seeds whose runs are incomplete
 if (!exists("ttl"))  { ttl = "Q3: MBRL with on-policy data collection" . (env ne "" ? " -- " . env : "") }
 
 set datafile separator ','
@@ -45,11 +46,11 @@ if (has_band) {
 if (nseeds > 1) {
     lo_col = "Eval_AverageReturn_min"
     hi_col = "Eval_AverageReturn_max"
-    band_title = sprintf("Eval, min to max over %d seeds", nseeds)
-    mean_note = sprintf(", mean of n=%d seeds", nseeds)
+    band_title = sprintf("Eval, min to max over %d seeds", nseeds) . seeds_note
+    mean_note = sprintf(", mean of n=%d seeds", nseeds) . seeds_note
 } else {
     band_title = "Eval +- std (episodes)"
-    mean_note = ", n=1 seed"
+    mean_note = ", n=1 seed" . seeds_note
 }
 eval_lo(x) = nseeds > 1 ? column(lo_col) : column("Eval_AverageReturn") - column("Eval_StdReturn")
 eval_hi(x) = nseeds > 1 ? column(hi_col) : column("Eval_AverageReturn") + column("Eval_StdReturn")

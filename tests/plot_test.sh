@@ -46,4 +46,19 @@ printf '2\t:\t1000.5\t49.5\t0\t0\t1\t0\tsweep.sh _run b.log b_seed1 1 build/q2 -
 report=$("$HERE/../plot/aggregate.py" sweep "$log" --cores 2 | sed -n 1p)  # sed reads to the end: head could close the pipe under python
 want="sweep: 2 runs (1 failed), wall time 1 min 40 s, run times summed 2 min 30 s, cores busy 75% (2 cores)"
 [[ $report == "$want" ]] || { echo "plot_test: sweep report '$report', expected '$want'" >&2; exit 1; }
+# The series' counts: seeds, then how many are incomplete. Seed 2 is a copy of the q3_obstacles
+# fixture (3 iterations) cut to its first iteration: 2 seeds, 1 in progress; with seed 2's rows
+# back, none.
+series_dir="$OUT/series"
+fixture="$HERE/fixtures/plot/hw4_q3_obstacles_obstacles-cs285-v0_01-01-2026_00-00-00"
+mkdir -p "$series_dir"
+cp -r "$fixture" "$series_dir/"
+cp -r "$fixture" "$series_dir/hw4_q3_obstacles_obstacles-cs285-v0_01-01-2026_00-00-01"
+sed -i 's/^seed,1$/seed,2/' "$series_dir/hw4_q3_obstacles_obstacles-cs285-v0_01-01-2026_00-00-01/flags.csv"
+head -n 2 "$fixture/metrics.csv" >"$series_dir/hw4_q3_obstacles_obstacles-cs285-v0_01-01-2026_00-00-01/metrics.csv"
+counts=$("$HERE/../plot/aggregate.py" series "$series_dir" q3_obstacles "$series_dir/mean.csv")
+[[ $counts == "2 1" ]] || { echo "plot_test: series of a complete and an incomplete seed printed '$counts', expected '2 1'" >&2; exit 1; }
+cp "$fixture/metrics.csv" "$series_dir/hw4_q3_obstacles_obstacles-cs285-v0_01-01-2026_00-00-01/metrics.csv"
+counts=$("$HERE/../plot/aggregate.py" series "$series_dir" q3_obstacles "$series_dir/mean.csv")
+[[ $counts == "2 0" ]] || { echo "plot_test: series of two complete seeds printed '$counts', expected '2 0'" >&2; exit 1; }
 echo "plot_test: plot.sh drew all ${#expected[@]} figures from tests/fixtures/plot"
