@@ -16,13 +16,15 @@
       Eval_AverageReturn as mean +- std (n), the figure) replaces the block between
       <!-- results --> and <!-- /results --> in that file.
 
-  plot/aggregate.py sweep JOBLOG... [--cores N]
+  plot/aggregate.py sweep JOBLOG... [--cores N] [--csv OUT_CSV]
       How long a sweep took and how busy it kept the machine, from GNU parallel's job log(s)
-      (DATA/sweep/<time>/joblog.tsv; several logs: one sweep restarted): wall time from the
-      first start to the last end, the sum of the runs' times, and the busy fraction
-      sum(run time x threads) / (wall time x N cores) (N: os.cpu_count() unless given; threads:
-      the OMP_NUM_THREADS sweep.sh gave each job, in its command). Runs skipped as complete
-      take well under a second and barely count.
+      (DATA/sweep/<time>/joblog.tsv; several logs: the sittings of a sweep restarted): wall
+      time (each sitting from its first start to its last end, the sittings added), the sum of
+      the jobs' times, and the busy fraction sum(run time x threads) / (wall time x N cores) (N:
+      os.cpu_count() unless given; threads: the OMP_NUM_THREADS sweep.sh gave each job, in its
+      command). A run stopped with its sitting is not in the job log: its run log's last write
+      ends it (sweep_jobs). Runs skipped as complete are counted apart. With --csv, one row per
+      job for plot/sweep.gp (the figure of the jobs over time).
 
 Which runs count: run directories DATA_DIR/hw4_<exp_name>_<env>_<dd-mm-YYYY_HH-MM-SS>[_k] with a
 flags.csv (exp_name, seed and n_iter are read from it) and a metrics.csv. A run is complete when
@@ -334,38 +336,125 @@ def results(data_dir, commands_file, out, readme=None):
     print("wrote %s (%d runs)%s" % (out, len(runs_listed), " and its block in " + readme if readme else ""))
 
 
-def sweep_report(joblogs, cores):
-    jobs = []  # (start, seconds, threads, name, exit)
-    for path in joblogs:
+def sweep_jobs(joblogs):
+    """The jobs of a sweep's sittings, one job log (and directory) per sitting: a list of dicts
+    sitting, start, seconds, threads, name, question (the binary: q1 .. q6), exit (None: not in
+    the job log) and skipped (the run
+    was complete already: its run log starts with "skip:"). A job that a sitting's job log lacks
+    but whose run log (<name>.log beside it) exists was stopped when its sitting ended, or is
+    still running: it ends at its run log's last write and is taken to have started when the
+    latest job before that ended (or when the sitting began)."""
+    jobs = []
+    for sitting, path in enumerate(joblogs):
+        logged = []
         with open(path, newline="") as f:
             for row in csv.DictReader(f, delimiter="\t"):
                 words = row["Command"].split()
                 # sweep.sh _run LOG NAME THREADS COMMAND...
                 k = words.index("_run") if "_run" in words else -1
-                name = words[k + 2] if k >= 0 else row["Command"][:40]
-                threads = int(words[k + 3]) if k >= 0 else 1
-                jobs.append((float(row["Starttime"]), float(row["JobRuntime"]), threads, name, int(row["Exitval"])))
+                logged.append({"sitting": sitting, "start": float(row["Starttime"]),
+                               "seconds": float(row["JobRuntime"]),
+                               "threads": int(words[k + 3]) if k >= 0 else 1,
+                               "name": words[k + 2] if k >= 0 else row["Command"][:40],
+                               "question": os.path.basename(words[k + 4]) if 0 <= k < len(words) - 4 else "",
+                               "exit": int(row["Exitval"])})
+        folder = os.path.dirname(os.path.abspath(path))
+        began = min([j["start"] for j in logged] + [os.path.getmtime(os.path.join(folder, "jobs.txt"))]
+                    if os.path.exists(os.path.join(folder, "jobs.txt")) else [j["start"] for j in logged] or [0.0])
+        names = {j["name"] for j in logged}
+        ends = sorted([began] + [j["start"] + j["seconds"] for j in logged])
+        stopped = []
+        for entry in sorted(os.listdir(folder)):
+            name = entry[:-4]
+            if not entry.endswith(".log") or name in names:
+                continue
+            end = os.path.getmtime(os.path.join(folder, entry))
+            start = max([t for t in ends if t <= end] or [began])
+            stopped.append({"sitting": sitting, "start": start, "seconds": end - start, "threads": 1,
+                            "name": name, "question": "", "exit": None})
+        for j in logged + stopped:
+            try:
+                with open(os.path.join(folder, j["name"] + ".log")) as f:
+                    j["skipped"] = f.read(5) == "skip:"
+            except OSError:
+                j["skipped"] = False
+        jobs += logged + stopped
+    # A stopped job's question (its binary): from a sitting that logged it, else its name's start.
+    binary = {j["name"]: j["question"] for j in jobs if j["question"]}
+    for j in jobs:
+        j["question"] = j["question"] or binary.get(j["name"], j["name"].split("_")[0])
+    return jobs
+
+
+def sweep_report(joblogs, cores, csv_out=None):
+    jobs = sweep_jobs(joblogs)
     if not jobs:
         sys.exit("aggregate.py sweep: no jobs in " + " ".join(joblogs))
-    start = min(j[0] for j in jobs)
-    wall = max(j[0] + j[1] for j in jobs) - start
-    busy = sum(j[1] * j[2] for j in jobs)
-    failed = sum(1 for j in jobs if j[4] != 0)
-    print("sweep: %d runs (%d failed), wall time %s, run times summed %s, cores busy %.0f%% (%d cores)"
-          % (len(jobs), failed, duration(wall), duration(sum(j[1] for j in jobs)),
-             100.0 * busy / (wall * cores) if wall > 0 else 0.0, cores))
-    for j in sorted(jobs, key=lambda j: -j[1]):
-        print("  %-40s %10s  %d thread(s)  exit %d" % (j[3], duration(j[1]), j[2], j[4]))
+    # Wall time: each sitting from its first start to its last end (the time between sittings,
+    # when nothing ran, does not count).
+    walls = {}
+    for j in jobs:
+        a, b = walls.get(j["sitting"], (j["start"], j["start"] + j["seconds"]))
+        walls[j["sitting"]] = (min(a, j["start"]), max(b, j["start"] + j["seconds"]))
+    wall = sum(b - a for a, b in walls.values())
+    busy = sum(j["seconds"] * j["threads"] for j in jobs)
+    failed = sum(1 for j in jobs if j["exit"] not in (0, None))
+    unfinished = sum(1 for j in jobs if j["exit"] is None)
+    skipped = sum(1 for j in jobs if j["skipped"])
+    runs = len({j["name"] for j in jobs if not j["skipped"]})
+    print("sweep: %d runs (%d failed), wall time %s%s, run times summed %s, cores busy %.0f%% (%d cores)"
+          % (runs, failed, duration(wall), " in %d sittings" % len(walls) if len(walls) > 1 else "",
+             duration(sum(j["seconds"] for j in jobs)), 100.0 * busy / (wall * cores) if wall > 0 else 0.0, cores))
+    if unfinished or skipped:
+        print("  (%d jobs: %d skipped as complete, %d not in a job log: stopped with their sitting or still running)"
+              % (len(jobs), skipped, unfinished))
+    for j in sorted(jobs, key=lambda j: -j["seconds"]):
+        if j["skipped"]:
+            continue
+        print("  %-40s %10s  %d thread(s)  %s" % (j["name"], duration(j["seconds"]), j["threads"],
+                                                  "unfinished" if j["exit"] is None else "exit %d" % j["exit"]))
+    if csv_out:
+        # For plot/sweep.gp: one row per job on the sittings' time laid end to end (hours), with
+        # the slot (0 .. cores - 1) it ran in, first free slot first.
+        offset, t0 = {}, 0.0
+        for s in sorted(walls):
+            offset[s] = t0 - walls[s][0]
+            t0 += walls[s][1] - walls[s][0]
+        free = {}
+        with open(csv_out, "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["name", "sitting", "slot", "start_h", "end_h", "question", "status"])
+            for j in sorted(jobs, key=lambda j: (j["sitting"], j["start"])):
+                if j["skipped"]:
+                    continue
+                start, end = j["start"], j["start"] + j["seconds"]
+                slots = free.setdefault(j["sitting"], [walls[j["sitting"]][0]] * cores)
+                slot = min(range(cores), key=lambda i: (slots[i] > start + 1.0, i))
+                slots[slot] = end
+                question = j["question"]
+                status = "unfinished" if j["exit"] is None else ("ok" if j["exit"] == 0 else "failed")
+                w.writerow([j["name"], j["sitting"], slot, fmt((start + offset[j["sitting"]]) / 3600.0),
+                            fmt((end + offset[j["sitting"]]) / 3600.0), question, status])
+            w.writerow([])
+        with open(csv_out + ".sittings", "w", newline="") as f:  # where each sitting ends, in hours
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["end_h"])
+            for s in sorted(walls):
+                w.writerow([fmt((walls[s][1] + offset[s]) / 3600.0)])
 
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == "sweep":
-        logs, cores = argv[1:], os.cpu_count() or 1
+        logs, cores, csv_out = argv[1:], os.cpu_count() or 1, None
         if "--cores" in logs:
             i = logs.index("--cores")
             cores = int(logs[i + 1])
             logs = logs[:i] + logs[i + 2:]
-        sweep_report(logs, cores)
+        if "--csv" in logs:
+            i = logs.index("--csv")
+            csv_out = logs[i + 1]
+            logs = logs[:i] + logs[i + 2:]
+        sweep_report(logs, cores, csv_out)
         return
     if len(argv) == 4 and argv[0] == "series":
         series(argv[1], argv[2], argv[3])

@@ -37,15 +37,42 @@ if grep -qi "warning" "$OUT.log"; then
     bad=1
 fi
 ((bad == 0)) || { cat "$OUT.log"; exit 1; }
-# The sweep report: two 1-thread runs of 100 s and 49.5 s (the second started 0.5 s later, and
-# failed) on 2 cores: wall 100 s, busy (100 + 49.5) / (100 x 2) = 74.75%, printed 75%.
-log="$OUT/joblog.tsv"
-printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n' >"$log"
-printf '1\t:\t1000.0\t100.0\t0\t0\t0\t0\tsweep.sh _run a.log a_seed1 1 build/q2 --seed 1\n' >>"$log"
-printf '2\t:\t1000.5\t49.5\t0\t0\t1\t0\tsweep.sh _run b.log b_seed1 1 build/q2 --seed 2\n' >>"$log"
-report=$("$HERE/../plot/aggregate.py" sweep "$log" --cores 2 | sed -n 1p)  # sed reads to the end: head could close the pipe under python
-want="sweep: 2 runs (1 failed), wall time 1 min 40 s, run times summed 2 min 30 s, cores busy 75% (2 cores)"
+# The sweep report. Sitting 1: runs a (100 s from t = 1000) and b (49.5 s from 1000.5, failed),
+# e skipped as complete (0.3 s), and c, not in the job log (stopped with its sitting): its run
+# log was last written at 1180, so it ran from a's end (1100) for 80 s. Sitting 2: c again, 60 s.
+# Wall time 180 + 60 s (the gap between sittings does not count); busy (100 + 49.5 + 0.3 + 80 +
+# 60) / (240 x 2) = 60.4%; 3 runs.
+s1="$OUT/sweep/1" s2="$OUT/sweep/2"
+mkdir -p "$s1" "$s2"
+header='Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n'
+printf "$header" >"$s1/joblog.tsv"
+printf '1\t:\t1000.0\t100.0\t0\t0\t0\t0\tsweep.sh _run a.log a_seed1 1 build/q2 --seed 1\n' >>"$s1/joblog.tsv"
+printf '2\t:\t1000.5\t49.5\t0\t0\t1\t0\tsweep.sh _run b.log b_seed1 1 build/q2 --seed 2\n' >>"$s1/joblog.tsv"
+printf '3\t:\t1000.2\t0.3\t0\t0\t0\t0\tsweep.sh _run e.log e_seed1 1 build/q3 --seed 1\n' >>"$s1/joblog.tsv"
+echo "== a" >"$s1/a_seed1.log"
+echo "== b" >"$s1/b_seed1.log"
+echo "skip: e, seed 1: complete run in ..." >"$s1/e_seed1.log"
+echo "== c" >"$s1/c_seed1.log"
+touch -d @1180 "$s1/c_seed1.log"
+printf "$header" >"$s2/joblog.tsv"
+printf '1\t:\t5000.0\t60.0\t0\t0\t0\t0\tsweep.sh _run c.log c_seed1 1 build/q4 --seed 1\n' >>"$s2/joblog.tsv"
+echo "== c" >"$s2/c_seed1.log"
+report=$("$HERE/../plot/aggregate.py" sweep "$s1/joblog.tsv" "$s2/joblog.tsv" --cores 2 --csv "$OUT/sweep.csv" | sed -n 1,2p)  # sed reads to the end: head could close the pipe under python
+want="sweep: 3 runs (1 failed), wall time 4 min 0 s in 2 sittings, run times summed 4 min 50 s, cores busy 60% (2 cores)
+  (5 jobs: 1 skipped as complete, 1 not in a job log: stopped with their sitting or still running)"
 [[ $report == "$want" ]] || { echo "plot_test: sweep report '$report', expected '$want'" >&2; exit 1; }
+# Its figure: c's stopped part starts at 1100 s = 0.0278 h, in the slot a freed (0); the second
+# sitting starts where the first ended (180 s = 0.05 h).
+row=$(grep '^c_seed1,0,' "$OUT/sweep.csv")
+[[ $row == "c_seed1,0,0,0.0277777778,0.05,q4,unfinished" ]] || { echo "plot_test: sweep CSV row '$row'" >&2; exit 1; }
+row=$(grep '^c_seed1,1,' "$OUT/sweep.csv")
+[[ $row == "c_seed1,1,0,0.05,0.0666666667,q4,ok" ]] || { echo "plot_test: sweep CSV row '$row'" >&2; exit 1; }
+gnuplot -e "file='$OUT/sweep.csv'; cores=2; out='$OUT/sweep.png'; ttl='test'" "$HERE/../plot/sweep.gp" 2>"$OUT/sweep.gp.log"
+if [[ ! -s $OUT/sweep.png || -s $OUT/sweep.gp.log ]]; then
+    cat "$OUT/sweep.gp.log"
+    echo "plot_test: plot/sweep.gp drew no figure, or warned" >&2
+    exit 1
+fi
 # The series' counts: seeds, then how many are incomplete. Seed 2 is a copy of the q3_obstacles
 # fixture (3 iterations) cut to its first iteration: 2 seeds, 1 in progress; with seed 2's rows
 # back, none.
