@@ -435,7 +435,6 @@ def sweep_report(joblogs, cores, csv_out=None):
                 status = "unfinished" if j["exit"] is None else ("ok" if j["exit"] == 0 else "failed")
                 w.writerow([j["name"], j["sitting"], slot, fmt((start + offset[j["sitting"]]) / 3600.0),
                             fmt((end + offset[j["sitting"]]) / 3600.0), question, status])
-            w.writerow([])
         with open(csv_out + ".sittings", "w", newline="") as f:  # where each sitting ends, in hours
             w = csv.writer(f, lineterminator="\n")
             w.writerow(["end_h"])
