@@ -166,10 +166,13 @@ struct Timer {
     }
 };
 
-// Fast float e^x, ln x and normal pairs, for the sampling loops; defined in section 17.
+// Fast float e^x, ln x and normal pairs, for the sampling loops; defined in section 17. Whole
+// registers of normal pairs from a stream: section 18.
 inline float fast_exp(float x);
 inline float fast_log(float x);
 inline void fast_normal_pair(double u1, double u2, float& z0, float& z1);
+template <class T>
+int normal_pairs(uint64_t key, uint64_t counter, T* out, int pairs);
 
 // SplitMix64's output function: a bijection on 64-bit integers that scatters every input bit
 // (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", 2014).
@@ -222,9 +225,12 @@ struct Rng {
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
     }
     // n standard normals into out [n], two per pair of uniforms (fast_normal_pair): faster than n
-    // normal() calls, and different numbers. Allocates nothing.
+    // normal() calls, and different numbers. Allocates nothing. Most pairs are made a register at
+    // a time (normal_pairs), the rest here, with the same numbers.
     void normals(float* out, int n) {
-        for (int i = 0; i < n; i += 2) {
+        const int pairs = normal_pairs<float>(key, counter, out, n / 2);
+        counter += 2 * static_cast<uint64_t>(pairs);  // two draws a pair
+        for (int i = 2 * pairs; i < n; i += 2) {
             const double u1 = 1.0 - uniform(), u2 = uniform();
             float z0, z1;
             fast_normal_pair(u1, u2, z0, z1);
@@ -2906,8 +2912,13 @@ inline float fast_log(float x) {
 // Two independent standard normals from uniforms u1 in (0, 1] and u2 in [0, 1): Box-Muller with
 // both outputs, radius sqrt(-2 ln u1) and an angle uniform on the circle, q quarter turns (q =
 // floor(4 u2)) plus b in [-pi/4, pi/4], where sin and cos need only short polynomials (Cephes').
-inline void fast_normal_pair(double u1, double u2, float& z0, float& z1) {
-    const float radius = std::sqrt(-2.0f * fast_log(static_cast<float>(u1)));
+// The parts before the square root come apart, for loops that take it on whole registers
+// (normal_pairs, section 18): z0 = (sqrt(r2) sign) t0, z1 = (sqrt(r2) sign) t1.
+struct NormalPairParts {
+    float r2, sign, t0, t1;
+};
+inline NormalPairParts normal_pair_parts(double u1, double u2) {
+    const float r2 = -2.0f * fast_log(static_cast<float>(u1));
     const float v = static_cast<float>(4.0 * u2);
     const int k = std::min(static_cast<int>(v), 3);  // v >= 0: the cast is floor
     const float b = (v - static_cast<float>(k) - 0.5f) * 1.57079632679489662f, z = b * b;
@@ -2917,9 +2928,13 @@ inline void fast_normal_pair(double u1, double u2, float& z0, float& z1) {
     // (c, s) turned by k quarter turns, without branches: an odd k turns once, (c, s) -> (-s, c);
     // k >= 2 turns twice more, a change of sign.
     const float odd = static_cast<float>(k & 1), even = 1.0f - odd;
-    const float sign = radius * static_cast<float>(1 - (k & 2));
-    z0 = sign * (even * c - odd * s);
-    z1 = sign * (even * s + odd * c);
+    return {r2, static_cast<float>(1 - (k & 2)), even * c - odd * s, even * s + odd * c};
+}
+inline void fast_normal_pair(double u1, double u2, float& z0, float& z1) {
+    const NormalPairParts q = normal_pair_parts(u1, u2);
+    const float radius = std::sqrt(q.r2), sign = radius * q.sign;
+    z0 = sign * q.t0;
+    z1 = sign * q.t1;
 }
 
 // =================================================================================================
@@ -3256,6 +3271,51 @@ void adam_update(T* params, const T* grads, T* m, T* v, std::ptrdiff_t n, const 
     MBRL_OMP(parallel for schedule(static) if (n - vectors * W >= kParallelElements))
     for (std::ptrdiff_t i = vectors * W; i < n; ++i)
         params[i] = adam_param(params[i], grads[i], m[i], v[i], c, [](T x) { return std::sqrt(x); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rng::normals' pairs a register at a time: the first kW x floor(pairs / kW) pairs of the stream
+// (key, draws after `counter`) into out, two floats a pair; returns how many it wrote (none in
+// the portable build). The loop without the square root vectorizes; the root is the register's
+// (GCC vectorizes no std::sqrt under math-errno). Each uniform is Rng::uniform()'s value,
+// (bits >> 11) 2^-53, its 53-bit integer converted as two exact int32 halves: x86 converts no
+// 64-bit integer to a double vector before AVX-512.
+template <class T>
+int normal_pairs(uint64_t key, uint64_t counter, T* out, int pairs) {
+    static_assert(std::is_same<T, float>::value, "normal_pairs: float normals");
+    using V = Vec<T>;
+    constexpr int W = V::kW;
+    if constexpr (!V::kArithmetic) {
+        (void)key, (void)counter, (void)out;
+        return 0 * pairs;
+    } else {
+        auto uniform_at = [key](uint64_t draw) {  // Rng::uniform() of draw number `draw`
+            const uint64_t m = mix64(key + draw * kGolden) >> 11;
+            const double hi = static_cast<double>(static_cast<int32_t>(m >> 26)), lo = static_cast<double>(static_cast<int32_t>(m & 0x3ffffffu));
+            return (hi * 67108864.0 + lo) * 0x1.0p-53;
+        };
+        int p = 0;
+        for (; p + W <= pairs; p += W) {
+            alignas(64) T r2[W], sign[W], t0[W], t1[W];
+            for (int l = 0; l < W; ++l) {
+                const uint64_t c = counter + 2 * static_cast<uint64_t>(p + l);
+                const NormalPairParts q = normal_pair_parts(1.0 - uniform_at(c + 1), uniform_at(c + 2));
+                r2[l] = q.r2;
+                sign[l] = q.sign;
+                t0[l] = q.t0;
+                t1[l] = q.t1;
+            }
+            const typename V::type s = V::sqrt(V::load(r2)) * V::load(sign);
+            alignas(64) T z0[W], z1[W];
+            V::store(z0, s * V::load(t0));
+            V::store(z1, s * V::load(t1));
+            for (int l = 0; l < W; ++l) {
+                out[2 * (p + l)] = z0[l];
+                out[2 * (p + l) + 1] = z1[l];
+            }
+        }
+        return p;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -108,6 +108,23 @@ TEST_CASE("Rng::normals: standard normal pairs (moments, tails, no correlation w
     CHECK(a == b);
     CHECK(a[7] == 99.0f);
     CHECK(a[6] != 99.0f);
+    // Each pair is fast_normal_pair of the stream's next two uniforms, whether it was made a
+    // register at a time (normal_pairs) or alone, and the stream moves on two draws a pair.
+    int mismatches = 0;
+    for (int count = 1; count <= 100; ++count) {
+        std::vector<float> got(count);
+        Rng rg(11, Stream::particle, 7, static_cast<uint64_t>(count)), ru = rg;
+        rg.normals(got.data(), count);
+        for (int i = 0; i < count; i += 2) {
+            const double u1 = 1.0 - ru.uniform(), u2 = ru.uniform();
+            float z0, z1;
+            fast_normal_pair(u1, u2, z0, z1);
+            mismatches += got[i] != z0;
+            if (i + 1 < count) mismatches += got[i + 1] != z1;
+        }
+        mismatches += rg.counter != ru.counter;
+    }
+    CHECK(mismatches == 0);
 }
 
 TEST_CASE_TEMPLATE("matmul: tuned equals naive on odd shapes, every transpose, with accumulate", T, float, double) {
