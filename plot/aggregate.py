@@ -7,6 +7,15 @@
       iteration). Prints the number of seeds (0: no run; OUT_CSV is then not written) and, after
       a space, how many of them are still incomplete (their runs give only the rows they have).
 
+  plot/aggregate.py losses DATA_DIR EXP_NAME OUT_CSV
+      The same for the runs' losses.csv (the model's training loss by step at iteration 0, which
+      q1 plots): per step the mean over seeds of Training Loss, its _min, _max, _std, and n.
+      Prints as series does (seeds without a losses.csv are not counted).
+
+  plot/aggregate.py first DATA_DIR EXP_NAME
+      The run of the lowest seed (the run series uses for that seed), then a tab and the seed;
+      nothing if there is no run. The figures of one run (q1's) show this one.
+
   plot/aggregate.py results DATA_DIR COMMANDS_FILE OUT_MD [--readme README.md]
       The results table: one row per command of COMMANDS_FILE (the list `make commands` prints;
       the question is the binary's name, the run its --exp_name), with the final and the best
@@ -109,24 +118,35 @@ def fmt(v):
     return "" if v is None else "%.9g" % v
 
 
-def series(data_dir, exp, out):
-    runs = list(runs_by_seed(data_dir, exp).values())
-    if not runs:
-        print(0, 0)
-        return
-    columns = [c for c in runs[0]["columns"] if c != "Iteration"]
-    by_iter = {}
-    for run in runs:
-        for row in run["rows"]:
-            it = to_float(row.get("Iteration"))
-            if it is not None:
-                by_iter.setdefault(int(it), []).append(row)
-    header = ["Iteration", "n"] + columns + [c + s for c in columns for s in ("_min", "_max", "_std")]
+def read_rows(path):
+    """(columns, rows) of a CSV file a run writes, whole rows only; ([], []) if it has none."""
+    if not os.path.isfile(path):
+        return [], []
+    with open(path, newline="") as f:
+        text = f.read()
+    lines = text.split("\n")[:-1] if text else []  # a last line without its newline is being written
+    if not lines:
+        return [], []
+    return lines[0].split(","), list(csv.DictReader(lines))
+
+
+def mean_over_seeds(tables, key, out):
+    """tables: (columns, rows) of each seed's run. Writes per value of the `key` column the mean,
+    _min, _max and _std of every other column and n, the seeds that have that row."""
+    columns = next((cols for cols, _ in tables if cols), [])
+    columns = [c for c in columns if c != key]
+    by_key = {}
+    for _, rows in tables:
+        for row in rows:
+            k = to_float(row.get(key))
+            if k is not None:
+                by_key.setdefault(int(k), []).append(row)
+    header = [key, "n"] + columns + [c + s for c in columns for s in ("_min", "_max", "_std")]
     with open(out, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(header)
-        for it in sorted(by_iter):
-            rows = by_iter[it]
+        for it in sorted(by_key):
+            rows = by_key[it]
             mean, lo, hi, sd = {}, {}, {}, {}
             for c in columns:
                 vals = [v for v in (to_float(r.get(c)) for r in rows) if v is not None]
@@ -135,7 +155,38 @@ def series(data_dir, exp, out):
                     sd[c] = statistics.stdev(vals) if len(vals) > 1 else 0.0
             w.writerow([it, len(rows)] + [fmt(mean.get(c)) for c in columns] +
                        [fmt(d.get(c)) for c in columns for d in (lo, hi, sd)])
+
+
+def series(data_dir, exp, out):
+    runs = list(runs_by_seed(data_dir, exp).values())
+    if not runs:
+        print(0, 0)
+        return
+    mean_over_seeds([(run["columns"], run["rows"]) for run in runs], "Iteration", out)
     print(len(runs), sum(1 for run in runs if not run["complete"]))
+
+
+def losses(data_dir, exp, out):
+    runs = list(runs_by_seed(data_dir, exp).values())
+    tables = [read_rows(os.path.join(run["dir"], "losses.csv")) for run in runs]
+    kept = [(run, t) for run, t in zip(runs, tables) if t[1]]
+    if not kept:
+        print(0, 0)
+        return
+    mean_over_seeds([t for _, t in kept], "step", out)
+    print(len(kept), sum(1 for run, _ in kept if not run["complete"]))
+
+
+def seed_order(seed):
+    v = to_float(seed)
+    return (0, v, "") if v is not None else (1, 0.0, seed)
+
+
+def first_seed(data_dir, exp):
+    runs = runs_by_seed(data_dir, exp)
+    if runs:
+        seed = min(runs, key=seed_order)
+        print(runs[seed]["dir"] + "\t" + seed)
 
 
 # What the assignment expects of each run (docs/reference.md section 5), for the results tables.
@@ -457,6 +508,10 @@ def main(argv):
         return
     if len(argv) == 4 and argv[0] == "series":
         series(argv[1], argv[2], argv[3])
+    elif len(argv) == 4 and argv[0] == "losses":
+        losses(argv[1], argv[2], argv[3])
+    elif len(argv) == 3 and argv[0] == "first":
+        first_seed(argv[1], argv[2])
     elif len(argv) in (4, 6) and argv[0] == "results":
         readme = None
         if len(argv) == 6:

@@ -7,8 +7,8 @@
 # figures draw, per exp_name, the mean over seeds (seed read from flags.csv; per seed the newest
 # complete run, else the newest) with a band from the lowest to the highest seed (min-max) when
 # there are several seeds, and "n=<seeds>" in the legend (plot/aggregate.py series). A single
-# seed draws as before: one line (Q3: with its +-std-over-episodes band). The Q1 figures (one
-# per run) use the newest run of each exp_name. Figures whose runs are missing are skipped with
+# seed draws as before: one line (Q3: with its +-std-over-episodes band). The Q1 figures of one
+# run show the lowest seed's, q1_losses.png the mean over seeds of each exp_name. Figures whose runs are missing are skipped with
 # a one-line note; runs still in progress are plotted with whatever rows they have.
 set -euo pipefail
 
@@ -68,30 +68,6 @@ run_gp() {
     fi
 }
 
-# Collect the newest run of each exp_name given; sets RUNS (dirs), EXPS, LABELS for the runs
-# whose FILE has data, and MISSING for the others.
-# usage: collect FILE exp1 label1 exp2 label2 ...
-collect() {
-    local file=$1 exp label d
-    shift
-    RUNS=()
-    EXPS=()
-    LABELS=()
-    MISSING=()
-    while (($# >= 2)); do
-        exp=$1 label=$2
-        shift 2
-        d=$(find_run "$exp")
-        if [[ -n $d ]] && has_rows "$d/$file"; then
-            RUNS+=("$d")
-            EXPS+=("$exp")
-            LABELS+=("$label")
-        else
-            MISSING+=("$exp")
-        fi
-    done
-}
-
 # The mean over seeds of one exp_name's metrics.csv, into $AGG_DIR/<exp>.csv (plot/aggregate.py);
 # sets SEEDS_N (0: no run with metrics), SEEDS_NOTE (", k in progress" when k of them are
 # incomplete; empty otherwise) and AGG (the file).
@@ -138,43 +114,58 @@ seed_vars() {
     printf '%s' "$vars"
 }
 
-# gnuplot assignments n=..; f1=..; t1=..; ... for the collected runs
+# gnuplot assignments n=..; f1=..; t1=..; ... for the files RUNS labelled LABELS
 multi_vars() {
-    local file=$1 i vars
+    local i vars
     vars="n=${#RUNS[@]}"
     for i in "${!RUNS[@]}"; do
-        vars+="; f$((i + 1))=$(q "${RUNS[$i]}/$file"); t$((i + 1))=$(q "${LABELS[$i]}")"
+        vars+="; f$((i + 1))=$(q "${RUNS[$i]}"); t$((i + 1))=$(q "${LABELS[$i]}")"
     done
     printf '%s' "$vars"
 }
 
 # ---------------------------------------------------------------- Q1: predictions and losses
-collect predictions.csv \
-    q1_cheetah_n500_arch1x32 "" q1_cheetah_n5_arch2x250 "" q1_cheetah_n500_arch2x250 ""
-for i in "${!RUNS[@]}"; do
-    run_gp predictions.gp "$OUT_DIR/${EXPS[$i]}_predictions.png" \
-        "file=$(q "${RUNS[$i]}/predictions.csv"); name=$(q "${EXPS[$i]}")"
-done
-((${#MISSING[@]} == 0)) || echo "skip Q1 predictions for: ${MISSING[*]} (no run, or no rows in its predictions.csv)"
-
-collect losses.csv \
-    q1_cheetah_n500_arch1x32 "n500 arch1x32" \
-    q1_cheetah_n5_arch2x250 "n5 arch2x250" \
-    q1_cheetah_n500_arch2x250 "n500 arch2x250"
-for i in "${!RUNS[@]}"; do
-    exp=${EXPS[$i]}
+# The figures of one run show the lowest seed's run (aggregate.py first); q1_losses.png draws each
+# exp_name's mean over seeds (aggregate.py losses). Gnuplot reads the column "Training Loss" of
+# either file.
+RUNS=()
+LABELS=()
+MISSING=()
+for exp_label in "q1_cheetah_n500_arch1x32:n500 arch1x32" "q1_cheetah_n5_arch2x250:n5 arch2x250" \
+    "q1_cheetah_n500_arch2x250:n500 arch2x250"; do
+    exp=${exp_label%%:*} label=${exp_label#*:}
+    d='' seed=''
+    IFS=$'\t' read -r d seed < <("$PYTHON" "$PLOT_DIR/aggregate.py" first "$DATA_DIR" "$exp") || true
+    if [[ -n $d ]] && has_rows "$d/predictions.csv"; then
+        run_gp predictions.gp "$OUT_DIR/${exp}_predictions.png" \
+            "file=$(q "$d/predictions.csv"); name=$(q "$exp, seed $seed")"
+    else
+        MISSING+=("$exp predictions")
+    fi
     ref=""
     [[ $exp == q1_cheetah_n500_arch1x32 ]] && ref="; ref=0.2; ref_label='assignment: below 0.2 by step 500'"
-    run_gp losses.gp "$OUT_DIR/${exp}_losses.png" \
-        "n=1; f1=$(q "${RUNS[$i]}/losses.csv"); t1=$(q "$exp"); ttl='Q1: model training loss (iteration 0)'$ref"
+    if [[ -n $d ]] && has_rows "$d/losses.csv"; then
+        run_gp losses.gp "$OUT_DIR/${exp}_losses.png" \
+            "n=1; f1=$(q "$d/losses.csv"); t1=$(q "$exp, seed $seed"); ttl='Q1: model training loss (iteration 0)'$ref"
+    else
+        MISSING+=("$exp losses")
+    fi
+    agg="$AGG_DIR/${exp}_losses.csv"
+    read -r n partial < <("$PYTHON" "$PLOT_DIR/aggregate.py" losses "$DATA_DIR" "$exp" "$agg")
+    if ((n > 0)) && has_rows "$agg"; then
+        RUNS+=("$agg")
+        if ((n == 1)); then label+=", seed $seed"; else label+=", mean of n=$n seeds"; fi
+        ((partial == 0)) || label+=", $partial in progress"
+        LABELS+=("$label")
+    fi
 done
 if ((${#RUNS[@]} >= 2)); then
     run_gp losses.gp "$OUT_DIR/q1_losses.png" \
-        "$(multi_vars losses.csv); ttl='Q1: model training loss, cheetah (steps, layers x size)'; ref=0.2; ref_label='assignment: n500 arch1x32 below 0.2 by step 500'"
+        "$(multi_vars); ttl='Q1: model training loss, cheetah (steps, layers x size)'; ref=0.2; ref_label='assignment: n500 arch1x32 below 0.2 by step 500'"
 else
     echo "skip q1_losses.png: needs at least 2 q1 runs with losses.csv"
 fi
-((${#MISSING[@]} == 0)) || echo "skip Q1 losses for: ${MISSING[*]} (no run, or no rows in its losses.csv)"
+((${#MISSING[@]} == 0)) || echo "skip Q1 figures: ${MISSING[*]} (no run, or no rows in its file)"
 
 # ---------------------------------------------------------------- Q2: single iteration
 aggregate q2_obstacles_singleiteration

@@ -88,4 +88,24 @@ counts=$("$HERE/../plot/aggregate.py" series "$series_dir" q3_obstacles "$series
 cp "$fixture/metrics.csv" "$series_dir/hw4_q3_obstacles_obstacles-cs285-v0_01-01-2026_00-00-01/metrics.csv"
 counts=$("$HERE/../plot/aggregate.py" series "$series_dir" q3_obstacles "$series_dir/mean.csv")
 [[ $counts == "2 0" ]] || { echo "plot_test: series of two complete seeds printed '$counts', expected '2 0'" >&2; exit 1; }
+# q1 over seeds: seed 10 (the newest run) and seed 2 of the q1 fixture, seed 2's losses doubled.
+# The run of one-run figures is the lowest seed by number (2, not "10"); the losses' mean at step
+# 1 is (0.5 + 1) / 2 with n = 2.
+q1_dir="$OUT/q1"
+q1_fixture="$HERE/fixtures/plot/hw4_q1_cheetah_n500_arch1x32_cheetah-cs285-v0_01-01-2026_00-00-00"
+mkdir -p "$q1_dir"
+for s in 2:01 10:02; do
+    d="$q1_dir/hw4_q1_cheetah_n500_arch1x32_cheetah-cs285-v0_01-01-2026_00-00-${s#*:}"
+    cp -r "$q1_fixture" "$d"
+    sed -i "s/^seed,1\$/seed,${s%%:*}/" "$d/flags.csv"
+done
+awk -F, 'NR == 1 { print; next } { print $1 "," 2 * $2 }' "$q1_fixture/losses.csv" \
+    >"$q1_dir/hw4_q1_cheetah_n500_arch1x32_cheetah-cs285-v0_01-01-2026_00-00-01/losses.csv"
+first=$("$HERE/../plot/aggregate.py" first "$q1_dir" q1_cheetah_n500_arch1x32)
+[[ $first == "$q1_dir/hw4_q1_cheetah_n500_arch1x32_cheetah-cs285-v0_01-01-2026_00-00-01"$'\t'2 ]] ||
+    { echo "plot_test: aggregate.py first gave '$first', expected seed 2's run" >&2; exit 1; }
+counts=$("$HERE/../plot/aggregate.py" losses "$q1_dir" q1_cheetah_n500_arch1x32 "$q1_dir/mean.csv")
+row=$(grep '^1,' "$q1_dir/mean.csv")
+[[ $counts == "2 0" && $row == 1,2,0.75,0.5,1,* ]] ||
+    { echo "plot_test: q1 losses over seeds printed '$counts', step 1 '$row'; expected '2 0', 1,2,0.75,0.5,1,..." >&2; exit 1; }
 echo "plot_test: plot.sh drew all ${#expected[@]} figures from tests/fixtures/plot"
