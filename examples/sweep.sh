@@ -4,7 +4,8 @@
 #
 #   examples/sweep.sh commands [options] [-- FLAGS]     print the list (q1..q6 order; --order cost: longest first)
 #   examples/sweep.sh local --jobs N [options] [-- FLAGS]
-#       run the list with GNU parallel, N runs at a time, each with OMP_NUM_THREADS = cores / N,
+#       run the list with GNU parallel, N runs at a time, each with OMP_NUM_THREADS = cores / N
+#       (or the OMP_NUM_THREADS the caller set),
 #       longest first; runs already complete are skipped and runs stopped part way continue from
 #       their checkpoints (the binaries' --skip_if_complete; every run gets --save_params);
 #       a progress line (--eta on a terminal) and a line per finished run, and under DATA/sweep/<time>/: commands.txt, joblog.tsv (GNU
@@ -119,9 +120,14 @@ commands)
 local)
     [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "sweep.sh local: --jobs N (N >= 1) is required" >&2; exit 2; }
     command -v parallel >/dev/null || { echo "sweep.sh: GNU parallel not found (apt-get install parallel)" >&2; exit 1; }
-    cores=$(nproc)
-    threads=$((cores / jobs))
-    ((threads >= 1)) || threads=1
+    # nproc answers OMP_NUM_THREADS when it is set: the machine's cores are asked without it.
+    cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+    if [[ ${OMP_NUM_THREADS-} =~ ^[1-9][0-9]*$ ]]; then
+        threads=$OMP_NUM_THREADS  # the caller's choice
+    else
+        threads=$((cores / jobs))
+        ((threads >= 1)) || threads=1
+    fi
     dir=$data/sweep/$(date +%Y-%m-%d_%H-%M-%S)
     [[ -e $dir ]] && dir=${dir}_$$
     mkdir -p "$dir"
