@@ -453,17 +453,6 @@ def sweep_report(joblogs, cores, csv_out=None):
     unfinished = sum(1 for j in jobs if j["exit"] is None)
     skipped = sum(1 for j in jobs if j["skipped"])
     runs = len({j["name"] for j in jobs if not j["skipped"]})
-    print("sweep: %d runs (%d failed), wall time %s%s, run times summed %s, cores busy %.0f%% (%d cores)"
-          % (runs, failed, duration(wall), " in %d sittings" % len(walls) if len(walls) > 1 else "",
-             duration(sum(j["seconds"] for j in jobs)), 100.0 * busy / (wall * cores) if wall > 0 else 0.0, cores))
-    if unfinished or skipped:
-        print("  (%d jobs: %d skipped as complete, %d not in a job log: stopped with their sitting or still running)"
-              % (len(jobs), skipped, unfinished))
-    for j in sorted(jobs, key=lambda j: -j["seconds"]):
-        if j["skipped"]:
-            continue
-        print("  %-40s %10s  %d thread(s)  %s" % (j["name"], duration(j["seconds"]), j["threads"],
-                                                  "unfinished" if j["exit"] is None else "exit %d" % j["exit"]))
     if csv_out:
         # For plot/sweep.gp: one row per job on the sittings' time laid end to end (hours), with
         # the slot (0 .. cores - 1) it ran in, first free slot first.
@@ -491,6 +480,17 @@ def sweep_report(joblogs, cores, csv_out=None):
             w.writerow(["end_h"])
             for s in sorted(walls):
                 w.writerow([fmt((walls[s][1] + offset[s]) / 3600.0)])
+    print("sweep: %d runs (%d failed), wall time %s%s, run times summed %s, cores busy %.0f%% (%d cores)"
+          % (runs, failed, duration(wall), " in %d sittings" % len(walls) if len(walls) > 1 else "",
+             duration(sum(j["seconds"] for j in jobs)), 100.0 * busy / (wall * cores) if wall > 0 else 0.0, cores))
+    if unfinished or skipped:
+        print("  (%d jobs: %d skipped as complete, %d not in a job log: stopped with their sitting or still running)"
+              % (len(jobs), skipped, unfinished))
+    for j in sorted(jobs, key=lambda j: -j["seconds"]):
+        if j["skipped"]:
+            continue
+        print("  %-40s %10s  %d thread(s)  %s" % (j["name"], duration(j["seconds"]), j["threads"],
+                                                  "unfinished" if j["exit"] is None else "exit %d" % j["exit"]))
 
 
 def main(argv):
@@ -524,4 +524,9 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader (head, say) stopped reading: no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

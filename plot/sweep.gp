@@ -25,13 +25,17 @@ set ytics 1
 set grid xtics lc rgb "#dddddd"
 set key outside right top
 
-# q1 .. q6 as 1 .. 6, for the colour
-qnum(s) = s eq "q1" ? 1 : s eq "q2" ? 2 : s eq "q3" ? 3 : s eq "q4" ? 4 : s eq "q5" ? 5 : 6
+# q1 .. q6 as 1 .. 6, for the colour (0: anything else, such as the header line stats reads)
+qnum(s) = s eq "q1" ? 1 : s eq "q2" ? 2 : s eq "q3" ? 3 : s eq "q4" ? 4 : s eq "q5" ? 5 : s eq "q6" ? 6 : 0
 colour(i) = word("#8c564b #9467bd #1f77b4 #2ca02c #d62728 #ff7f0e", i)
 set palette maxcolors 6
 set palette defined (1 "#8c564b", 2 "#9467bd", 3 "#1f77b4", 4 "#2ca02c", 5 "#d62728", 6 "#ff7f0e")
 set cbrange [0.5 : 6.5]
 unset colorbox
+
+# A job's name is written in its bar when it fits: about 790 of the 1000 pixels are the plot's,
+# and a character of the labels' font about 6 pixels wide.
+fits(hours, name) = hours * 790.0 / (T_max * 1.01) > 6.0 * strlen(name) + 8
 
 # sitting boundaries
 sittings = file . ".sittings"
@@ -47,5 +51,5 @@ plot sittings using 1:(-0.6):(0):(cores) with vectors nohead dt 2 lc rgb "#77777
           with boxxyerror fs solid 0.6 border lc rgb "#333333" lc palette notitle, \
      for [q in present] NaN with boxes fs solid 0.6 lc rgb colour(int(q)) title "q" . q, \
      file using ((column("start_h") + column("end_h")) / 2):(column("slot")): \
-                (column("end_h") - column("start_h") > 0.06 * T_max ? strcol("name") : "") \
+                (fits(column("end_h") - column("start_h"), strcol("name")) ? strcol("name") : "") \
           with labels font ",8" notitle
