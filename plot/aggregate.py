@@ -60,6 +60,18 @@ def to_float(text):
     return v if math.isfinite(v) else None
 
 
+def read_rows(path):
+    """(columns, rows) of a CSV file a run writes, whole rows only; ([], []) if it has none."""
+    if not os.path.isfile(path):
+        return [], []
+    with open(path, newline="") as f:
+        text = f.read()
+    lines = text.split("\n")[:-1] if text else []  # a last line without its newline is being written
+    if not lines:
+        return [], []
+    return lines[0].split(","), list(csv.DictReader(lines))
+
+
 def read_run(path):
     flags_file = os.path.join(path, "flags.csv")
     metrics_file = os.path.join(path, "metrics.csv")
@@ -71,13 +83,9 @@ def read_run(path):
         for line in f:
             key, _, value = line.rstrip("\n").partition(",")
             flags[key] = value
-    with open(metrics_file, newline="") as f:
-        text = f.read()
-    # whole rows only: a last line without its newline is a row still being written
-    lines = text.split("\n")[:-1] if text else []
-    if not lines:
+    columns, rows = read_rows(metrics_file)
+    if not columns:
         return None
-    rows = list(csv.DictReader(lines))
     m = STAMP.search(os.path.basename(path))
     if m is None or "exp_name" not in flags:
         return None
@@ -92,7 +100,7 @@ def read_run(path):
         "seed": flags.get("seed", "?"),
         "n_iter": n_iter,
         "rows": rows,
-        "columns": lines[0].split(","),
+        "columns": columns,
         "complete": n_iter is not None and len(rows) >= n_iter,
         "key": (y, mo, d, hh, mi, ss, int(k or 1), os.path.getmtime(path)),
     }
@@ -116,18 +124,6 @@ def runs_by_seed(data_dir, exp):
 
 def fmt(v):
     return "" if v is None else "%.9g" % v
-
-
-def read_rows(path):
-    """(columns, rows) of a CSV file a run writes, whole rows only; ([], []) if it has none."""
-    if not os.path.isfile(path):
-        return [], []
-    with open(path, newline="") as f:
-        text = f.read()
-    lines = text.split("\n")[:-1] if text else []  # a last line without its newline is being written
-    if not lines:
-        return [], []
-    return lines[0].split(","), list(csv.DictReader(lines))
 
 
 def mean_over_seeds(tables, key, out):
