@@ -3,13 +3,14 @@
 # The list of runs always comes from the question binaries (`build/qN --print_commands --seeds`).
 #
 #   examples/sweep.sh commands [options] [-- FLAGS]     print the list (q1..q6 order; --order cost: longest first)
-#   examples/sweep.sh local --jobs N [options] [-- FLAGS]
+#   examples/sweep.sh local --jobs N [--dry_run] [options] [-- FLAGS]
 #       run the list with GNU parallel, N runs at a time, each with OMP_NUM_THREADS = cores / N
 #       (or the OMP_NUM_THREADS the caller set),
 #       longest first; runs already complete are skipped and runs stopped part way continue from
 #       their checkpoints (the binaries' --skip_if_complete; every run gets --save_params);
 #       a progress line (--eta on a terminal) and a line per finished run, and under DATA/sweep/<time>/: commands.txt, joblog.tsv (GNU
 #       parallel's job log) and one log per run, <exp_name>_seed<S>.log
+#       --dry_run: print the plan's line (runs, jobs at a time, threads, cores) and start nothing
 #   examples/sweep.sh slurm [--cpus C] [--throttle T] [--wait] [options] [-- FLAGS]
 #       submit the list as one Slurm job array (examples/sweep.sbatch), one task per run, longest
 #       first, at most T tasks at once, C cpus (= OMP_NUM_THREADS) each; logs in
@@ -45,7 +46,7 @@ fi
 }
 shift
 cd "$ROOT"  # the commands name build/qN and data/ relative to the repository
-seeds=1 questions="q1 q2 q3 q4 q5 q6" build=build order=list jobs='' cpus=1 throttle=8 wait=0 list_file=''
+seeds=1 questions="q1 q2 q3 q4 q5 q6" build=build order=list jobs='' cpus=1 throttle=8 wait=0 list_file='' dry_run=0
 extra=()
 while (($#)); do
     case $1 in
@@ -58,6 +59,7 @@ while (($#)); do
     --cpus) cpus=$2; shift 2 ;;
     --throttle) throttle=$2; shift 2 ;;
     --wait) wait=1; shift ;;
+    --dry_run) dry_run=1; shift ;;
     --) shift; extra=("$@"); break ;;
     *) echo "sweep.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
@@ -119,7 +121,6 @@ commands)
     ;;
 local)
     [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "sweep.sh local: --jobs N (N >= 1) is required" >&2; exit 2; }
-    command -v parallel >/dev/null || { echo "sweep.sh: GNU parallel not found (apt-get install parallel)" >&2; exit 1; }
     # nproc answers OMP_NUM_THREADS when it is set: the machine's cores are asked without it.
     cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
     if [[ ${OMP_NUM_THREADS-} =~ ^[1-9][0-9]*$ ]]; then
@@ -128,6 +129,12 @@ local)
         threads=$((cores / jobs))
         ((threads >= 1)) || threads=1
     fi
+    if ((dry_run)); then
+        echo "sweep: $count runs ($what), $jobs at a time with OMP_NUM_THREADS=$threads ($cores cores);" \
+            "about $hours h of 1-thread runs in all, longest first (dry run: nothing started)"
+        exit 0
+    fi
+    command -v parallel >/dev/null || { echo "sweep.sh: GNU parallel not found (apt-get install parallel)" >&2; exit 1; }
     dir=$data/sweep/$(date +%Y-%m-%d_%H-%M-%S)
     [[ -e $dir ]] && dir=${dir}_$$
     mkdir -p "$dir"

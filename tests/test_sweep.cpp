@@ -115,6 +115,30 @@ TEST_CASE("--print_commands: q4 with seeds 1,2 prints 16 commands that parse bac
     command_lines(std::string(MBRL_BUILD_DIR) + "/q2 --print_commands --bogus 2>/dev/null", &status);
     CHECK(status != 0);
 }
+
+#ifdef MBRL_ENVS_DIR
+// GNU nproc answers OMP_NUM_THREADS when it is set, and a sweep is started with it exported.
+TEST_CASE("sweep.sh local --dry_run: the machine's cores whatever OMP_NUM_THREADS says, an exported one per job") {
+    const std::string sweep = (fs::path(MBRL_ENVS_DIR).parent_path() / "examples" / "sweep.sh").string();
+    const std::string list = " local --questions q2 --seeds 1,2 --build " MBRL_BUILD_DIR " --dry_run";
+    int status = -1;
+    const std::string env = "env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT ";
+    const auto cores = command_lines(env + "nproc", &status);
+    REQUIRE(cores.size() == 1);
+    // 7 threads a job: neither the cores (unless there are 7) nor cores / jobs.
+    const auto exported = command_lines(env + "OMP_NUM_THREADS=7 " + sweep + list + " --jobs 2", &status);
+    CHECK(status == 0);
+    REQUIRE(exported.size() == 1);
+    const std::string want = "sweep: 2 runs (seeds 1,2), 2 at a time with OMP_NUM_THREADS=7 (" + cores[0] + " cores)";
+    CHECK(exported[0].rfind(want, 0) == 0);
+    // Not exported: one job gets every core.
+    const auto chosen = command_lines(env + sweep + list + " --jobs 1", &status);
+    CHECK(status == 0);
+    REQUIRE(chosen.size() == 1);
+    CHECK(chosen[0].find("1 at a time with OMP_NUM_THREADS=" + cores[0] + " (" + cores[0] + " cores)") !=
+          std::string::npos);
+}
+#endif
 #endif
 
 TEST_CASE("--skip_if_complete skips a complete run of the same flags, not an incomplete one or other flags") {
