@@ -3291,7 +3291,8 @@ int normal_pairs(uint64_t key, uint64_t counter, T* out, int pairs) {
     } else {
         auto uniform_at = [key](uint64_t draw) {  // Rng::uniform() of draw number `draw`
             const uint64_t m = mix64(key + draw * kGolden) >> 11;
-            const double hi = static_cast<double>(static_cast<int32_t>(m >> 26)), lo = static_cast<double>(static_cast<int32_t>(m & 0x3ffffffu));
+            const double hi = static_cast<double>(static_cast<int32_t>(m >> 26));
+            const double lo = static_cast<double>(static_cast<int32_t>(m & 0x3ffffffu));
             return (hi * 67108864.0 + lo) * 0x1.0p-53;
         };
         int p = 0;

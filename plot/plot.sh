@@ -124,6 +124,16 @@ multi_vars() {
     printf '%s' "$vars"
 }
 
+# draw_run EXP DIR KIND VARS: the figure <EXP>_<KIND>.png of one run, by KIND.gp from DIR/KIND.csv
+# with the gnuplot assignments VARS; if that file has no rows, a note in MISSING instead.
+draw_run() {
+    if [[ -n $2 ]] && has_rows "$2/$3.csv"; then
+        run_gp "$3.gp" "$OUT_DIR/${1}_$3.png" "$4"
+    else
+        MISSING+=("$1 $3")
+    fi
+}
+
 # ---------------------------------------------------------------- Q1: predictions and losses
 # The figures of one run show the lowest seed's run (aggregate.py first); q1_losses.png draws each
 # exp_name's mean over seeds (aggregate.py losses). Gnuplot reads the column "Training Loss" of
@@ -136,20 +146,11 @@ for exp_label in "q1_cheetah_n500_arch1x32:n500 arch1x32" "q1_cheetah_n5_arch2x2
     exp=${exp_label%%:*} label=${exp_label#*:}
     d='' seed=''
     IFS=$'\t' read -r d seed < <("$PYTHON" "$PLOT_DIR/aggregate.py" first "$DATA_DIR" "$exp") || true
-    if [[ -n $d ]] && has_rows "$d/predictions.csv"; then
-        run_gp predictions.gp "$OUT_DIR/${exp}_predictions.png" \
-            "file=$(q "$d/predictions.csv"); name=$(q "$exp, seed $seed")"
-    else
-        MISSING+=("$exp predictions")
-    fi
     ref=""
     [[ $exp == q1_cheetah_n500_arch1x32 ]] && ref="; ref=0.2; ref_label='assignment: below 0.2 by step 500'"
-    if [[ -n $d ]] && has_rows "$d/losses.csv"; then
-        run_gp losses.gp "$OUT_DIR/${exp}_losses.png" \
-            "n=1; f1=$(q "$d/losses.csv"); t1=$(q "$exp, seed $seed"); ttl='Q1: model training loss (iteration 0)'$ref"
-    else
-        MISSING+=("$exp losses")
-    fi
+    draw_run "$exp" "$d" predictions "file=$(q "$d/predictions.csv"); name=$(q "$exp, seed $seed")"
+    draw_run "$exp" "$d" losses \
+        "n=1; f1=$(q "$d/losses.csv"); t1=$(q "$exp, seed $seed"); ttl='Q1: model training loss (iteration 0)'$ref"
     agg="$AGG_DIR/${exp}_losses.csv"
     read -r n partial < <("$PYTHON" "$PLOT_DIR/aggregate.py" losses "$DATA_DIR" "$exp" "$agg")
     if ((n > 0)) && has_rows "$agg"; then
