@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -33,6 +34,33 @@ inline int thread_count() {
 #else
     return 1;
 #endif
+}
+
+// The processor a run ran on, for flags.csv: /proc/cpuinfo's model name, family and model (which
+// tell CPU generations apart where the name does not, e.g. "AMD EPYC"), and its widest vector
+// extensions; "unknown" where there is no /proc/cpuinfo.
+inline std::string cpu_description() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line, name, family, model, flags;
+    auto value = [](const std::string& l) {
+        const auto c = l.find(':');
+        std::string v = c == std::string::npos ? "" : l.substr(c + 1);
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(0, 1);
+        return v;
+    };
+    while (std::getline(in, line) && !line.empty()) {  // the first processor's block
+        if (line.rfind("model name", 0) == 0) name = value(line);
+        else if (line.rfind("cpu family", 0) == 0) family = value(line);
+        else if (line.rfind("model", 0) == 0 && line.find("model name") != 0) model = value(line);
+        else if (line.rfind("flags", 0) == 0 || line.rfind("Features", 0) == 0) flags = " " + value(line) + " ";
+    }
+    if (name.empty() && flags.empty()) return "unknown";
+    std::string s = name.empty() ? "unknown" : name;
+    if (!family.empty()) s += " (family " + family + " model " + model + ")";
+    std::string isa;
+    for (const char* f : {"avx2", "fma", "avx512f", "avx512_bf16", "amx_tile", "asimd", "bf16"})
+        if (flags.find(std::string(" ") + f + " ") != std::string::npos) isa += (isa.empty() ? "" : " ") + std::string(f);
+    return isa.empty() ? s : s + " " + isa;  // no comma: flags.csv is name,value
 }
 
 // A bad command line: the message names the flag; main() prints it and exits with code 2.

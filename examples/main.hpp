@@ -187,6 +187,7 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
         for (auto& f : flags) settings[r].push_back({f.names[0].substr(2), f.show()});
         settings[r].push_back({"threads", std::to_string(thread_count())});
         settings[r].push_back({"compiler", __VERSION__});
+        settings[r].push_back({"cpu", cpu_description()});
 #ifdef MBRL_COMMIT
         settings[r].push_back({"commit", MBRL_COMMIT});
 #endif
