@@ -64,6 +64,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -78,14 +79,6 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
-// The few intrinsics of section 18: a register's square root, max and min, bf16 dot products.
-#if defined(__GNUC__) && !defined(MBRL_PORTABLE_KERNEL)
-#if defined(__SSE2__)
-#include <immintrin.h>
-#elif defined(__aarch64__)
-#include <arm_neon.h>
-#endif
-#endif
 
 // OpenMP through _Pragma, so that a build without -fopenmp sees no pragma at all (and no warning).
 #define MBRL_PRAGMA(x) _Pragma(#x)
@@ -124,55 +117,17 @@ struct ConfigError : std::invalid_argument {
         : std::invalid_argument(config + ": " + f + " " + p), field(f), problem(p) {}
 };
 
-// Exceptions out of an OpenMP loop. An exception must not leave a parallel region (the program
-// would end in std::terminate), so every iteration's body runs inside run(i, body), which catches
-// whatever it throws; after the loop, rethrow() throws again the exception of the lowest
-// iteration that threw: the same one whatever the number of threads, and the same in a build
-// without OpenMP. The other iterations still run (a parallel loop cannot be left early).
-class ParallelErrors {
-   public:
-    template <class Body>
-    void run(long i, Body&& body) noexcept {
-        try {
-            body();
-        } catch (...) {
-            MBRL_OMP(critical(mbrl_parallel_errors))
-            if (!error_ || i < index_) {
-                error_ = std::current_exception();
-                index_ = i;
-            }
-        }
-    }
-    void rethrow() const {
-        if (error_) std::rethrow_exception(error_);
-    }
-
-   private:
-    std::exception_ptr error_;
-    long index_ = 0;
-};
-
-// Elementwise loops at least this long (Adam, the sum of gradient slices, the target networks'
-// update, the packing of a matrix) are split over the threads; each element is computed alone, so
-// any split gives the same bits.
-constexpr std::ptrdiff_t kParallelElements = 1 << 15;
-// Loops over rows that call the math library per element (SAC's policy) are split from this many rows.
-constexpr int kParallelRows = 64;
-
-struct Timer {
-    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
-    double seconds() const {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    }
-};
-
-// Fast float e^x, ln x and normal pairs, for the sampling loops; defined in section 17. Whole
-// registers of normal pairs from a stream: section 18.
+// Fast float e^x and ln x for the sampling loops (section 17), and n standard normals, two per
+// pair of uniforms, from draw `counter` + 1 on of the stream `key` (section 4's kernel contract).
 inline float fast_exp(float x);
 inline float fast_log(float x);
-inline void fast_normal_pair(double u1, double u2, float& z0, float& z1);
+inline void normal_block(uint64_t key, uint64_t counter, float* out, int n);
+
+// Fused multiply-adds are written out: a b + c is std::fma(a, b, c) where it is one rounding, and
+// unfused(a * b) + c where it is two (a compiler may fuse a plain a * b + c or not, depending on
+// its flags and on the CPU it tunes for).
 template <class T>
-int normal_pairs(uint64_t key, uint64_t counter, T* out, int pairs);
+inline T unfused(T x);  // x, which no compiler may fuse into a following addition (section 17)
 
 // SplitMix64's output function: a bijection on 64-bit integers that scatters every input bit
 // (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", 2014).
@@ -215,7 +170,7 @@ struct Rng {
     void discard(uint64_t n) { counter += n; }
     // Uniform in [0, 1) with 53 random bits.
     double uniform() { return static_cast<double>(bits() >> 11) * 0x1.0p-53; }
-    double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+    double uniform(double lo, double hi) { return std::fma(hi - lo, uniform(), lo); }
     // Standard normal by Box-Muller (one of the pair is used; the stream stays stateless). It
     // takes kDrawsPerNormal draws, so the i-th normal of a stream can be drawn on its own.
     static constexpr uint64_t kDrawsPerNormal = 2;
@@ -224,19 +179,11 @@ struct Rng {
         const double u2 = uniform();
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
     }
-    // n standard normals into out [n], two per pair of uniforms (fast_normal_pair): faster than n
-    // normal() calls, and different numbers. Allocates nothing. Most pairs are made a register at
-    // a time (normal_pairs), the rest here, with the same numbers.
+    // n standard normals into out [n], two per pair of uniforms (fast_normal_pair, section 17):
+    // faster than n normal() calls, and different numbers. Allocates nothing.
     void normals(float* out, int n) {
-        const int pairs = normal_pairs<float>(key, counter, out, n / 2);
-        counter += 2 * static_cast<uint64_t>(pairs);  // two draws a pair
-        for (int i = 2 * pairs; i < n; i += 2) {
-            const double u1 = 1.0 - uniform(), u2 = uniform();
-            float z0, z1;
-            fast_normal_pair(u1, u2, z0, z1);
-            out[i] = z0;
-            if (i + 1 < n) out[i + 1] = z1;
-        }
+        normal_block(key, counter, out, n);
+        counter += 2 * static_cast<uint64_t>((n + 1) / 2);  // two draws a pair
     }
     // Uniform integer in [0, n); n = 0 (an empty range) is an error.
     uint64_t below(uint64_t n) {
@@ -245,28 +192,6 @@ struct Rng {
     }
 };
 
-
-// Settings. Each config (MPCConfig, SACConfig, LoopConfig, MBConfig, MBPOConfig) lists its
-// settings once, in a field table, fields(f): one call f(Field{...}, member) per setting, named
-// as the reference's command-line flag. Checks, checkpoints and flags come from it (section 15).
-enum class Rule { any, positive, non_negative, minus1_or_positive, unit_open /* (0, 1] */, unit_closed /* [0, 1] */ };
-enum FieldTag : unsigned {
-    kUnchecked = 1,  // a resumed run need not agree on it (names, where files go, n_iter)
-    kBeyond = 2,     // not one of the reference's flags: an older run without it had the default
-    kNoFlag = 4,     // fixed in the reference's code, not a flag
-};
-struct Field {
-    const char* name;  // the flag's name without "--"
-    Rule rule;
-    unsigned tags;     // FieldTag bits
-    const char* help;
-};
-// The names of a choice's values (an enum class, or a bool: false, true), in order.
-struct Names {
-    const char* text[3];
-    int count;
-    Names(const char* a, const char* b, const char* c = nullptr) : text{a, b, c}, count(c ? 3 : 2) {}
-};
 
 // =================================================================================================
 // 2. Tensor: row-major matrices (owning Tensor, non-owning View)
@@ -363,62 +288,56 @@ struct Tensor {
 };
 
 // =================================================================================================
-// 3. Activations, with a fast vectorizable tanh
+// 3. Activations
 // =================================================================================================
 enum class Activation { identity, tanh, relu };
 
-// tanh(x) = x P(x^2) / Q(x^2) on |x| <= 9, and +-1 beyond (where float tanh rounds to 1).
-// P has degree 6 and Q degree 3; the coefficients are a rational fit of tanh's relative error
-// made for this library (tests/fit_tanh.py). In float the relative error is below 4e-7 for every
-// input: FMAs and one division, many times faster than std::tanh. tanh_rational takes x already
-// clamped to [-9, 9] and works for a float or for a vector of floats (the matmul's epilogue
-// applies it to whole registers, section 18), with the same operations in the same order.
-template <class V>
-inline V tanh_rational(V x) {
-    const V u = x * x;
-    V p = -8.4927711294017168e-14f * u + 5.2795179375355598e-11f;
-    p = p * u - 2.0228459576975267e-08f;
-    p = p * u + 1.1155099822570587e-05f;
-    p = p * u + 3.1040315602711183e-03f;
-    p = p * u + 1.3084077456687074e-01f;
-    p = p * u + 9.9999999339761614e-01f;
-    V q = 2.5462551373263187e-04f * u + 2.4495478140192494e-02f;
-    q = q * u + 4.6417404568923964e-01f;
-    q = q * u + 1.0f;
-    return x * p / q;
-}
-inline float fast_tanh(float x) {
-    x = x < -9.0f ? -9.0f : x;  // written so that NaN passes through
-    x = x > 9.0f ? 9.0f : x;
-    return tanh_rational(x);
-}
-inline float tanh_of(float x) { return fast_tanh(x); }
-inline double tanh_of(double x) { return std::tanh(x); }  // double is for gradient checks: exact
+// tanh in the network's precision: in float a rational approximation (section 17: relative error
+// below 4e-7, many times faster than std::tanh), in double (gradient checks) exact.
+inline float fast_tanh(float x);
+inline float tanh_fast_in_float(float x) { return fast_tanh(x); }
+inline double tanh_fast_in_float(double x) { return std::tanh(x); }
 
 // y = f(x)
 template <class T>
 inline T activate(Activation f, T x) {
-    return f == Activation::tanh ? tanh_of(x) : f == Activation::relu ? (x > T(0) ? x : T(0)) : x;
+    return f == Activation::tanh ? tanh_fast_in_float(x) : f == Activation::relu ? (x > T(0) ? x : T(0)) : x;
 }
 // dy *= f'(x) over n values, written with the forward output y = f(x): tanh' = 1 - y^2,
 // relu' = [y > 0], identity' = 1.
 template <class T>
 void activation_backward(Activation f, const T* y, T* dy, std::size_t n) {
     if (f == Activation::tanh)
-        for (std::size_t i = 0; i < n; ++i) dy[i] *= T(1) - y[i] * y[i];
+        for (std::size_t i = 0; i < n; ++i) dy[i] *= std::fma(-y[i], y[i], T(1));
     else if (f == Activation::relu)
         for (std::size_t i = 0; i < n; ++i) dy[i] = y[i] > T(0) ? dy[i] : T(0);
 }
 
 // =================================================================================================
-// 4. Matrix multiply: C = op(A) op(B), a naive reference and the tuned version's contract
+// 4. The kernel contract: matrix multiply, packed forward, Adam's update, normals, parallel loops
 // =================================================================================================
-// op(X) is X or its transpose X^T (flag `ta` / `tb`); shapes: op(A) [M, K], op(B) [K, N], C [M, N].
-// With weights stored W [in, out], the three products of a dense layer are all of this form:
+// Part I asks for speed here and nowhere else. Each piece has a reference implementation in plain
+// loops (section 19) and a tuned one in mbrl_kernel.hpp (beside this file), picked when the
+// program first needs one (section 20; kernel_name() says which). Both sum every element in one
+// order with the same fused multiply-adds, so they give the same bits.
+
+// Matrix multiply: C = op(A) op(B), op(X) being X or its transpose X^T (flag `ta` / `tb`); shapes
+// op(A) [M, K], op(B) [K, N], C [M, N]. With weights stored W [in, out], the three products of a
+// dense layer are all of this form:
 //   forward  Y  = X W       matmul(Y, X, false, W, false)
 //   weights  dW = X^T dY    matmul(dW, X, true, dY, false)
 //   inputs   dX = dY W^T    matmul(dX, dY, false, W, true)
+// Each element of C is summed as act(bias + a_0 b_0 + a_1 b_1 + ...), each term one fused
+// multiply-add, whatever the blocking, the thread or the instruction set.
 
+// What is done to each element of C once its sum over k is complete: C = act(sum + bias) (a
+// dense layer's forward in one pass), or C += sum.
+template <class T>
+struct Epilogue {
+    const T* bias = nullptr;  // [N], or nullptr
+    Activation act = Activation::identity;
+    bool accumulate = false;
+};
 // Element (i, k) of op(A) is a[i * rs + k * cs]; this picks rs and cs.
 struct Strides {
     std::ptrdiff_t rs, cs;
@@ -427,75 +346,91 @@ template <class T>
 Strides op_strides(const View<T>& x, bool transposed) {
     return transposed ? Strides{1, x.cols} : Strides{x.cols, 1};
 }
-
-template <class T>
-void check_matmul(const View<T>& C, const View<const T>& A, bool ta, const View<const T>& B, bool tb) {
-    const int M = ta ? A.cols : A.rows, K = ta ? A.rows : A.cols;
-    const int KB = tb ? B.cols : B.rows, N = tb ? B.rows : B.cols;
-    if (K != KB || C.rows != M || C.cols != N)
-        fail("matmul: op(A) ", shape_str(M, K), " times op(B) ", shape_str(KB, N), " into C ",
-             shape_str(C.rows, C.cols), " does not fit");
-}
-
-// The textbook triple loop, kept as the reference the tuned version is tested against.
-template <class T>
-void matmul_naive(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, bool accumulate = false) {
-    check_matmul(C, A, ta, B, tb);
-    const int K = ta ? A.rows : A.cols;
-    const Strides sa = op_strides(A, ta), sb = op_strides(B, tb);
-    for (int i = 0; i < C.rows; ++i)
-        for (int j = 0; j < C.cols; ++j) {
-            T sum = accumulate ? C(i, j) : T(0);
-            for (int k = 0; k < K; ++k) sum += A.data[i * sa.rs + k * sa.cs] * B.data[k * sb.rs + j * sb.cs];
-            C(i, j) = sum;
-        }
-}
-
-// What is done to each element of C once its sum over k is complete, while it is still in a
-// register: C = act(sum + bias) (a dense layer's forward in one pass), or C += sum.
-template <class T>
-struct Epilogue {
-    const T* bias = nullptr;  // [N], or nullptr
-    Activation act = Activation::identity;
-    bool accumulate = false;
-};
-
-// The tuned product lives in section 18 (Part II, "Speed"); here is its
-// contract. It works on op(B) (and the bias) copied into the micro-kernel's layout, a PackedB.
-// Whoever multiplies owns the PackedB it packs into (an MLPWork has one), so nothing is cached
-// behind the caller's back, and a caller who multiplies by the same B many times packs it once
-// and keeps it (the planner does the like with its own layout, PackedMLP in section 5).
-// Each element of C is summed in one fixed order, act(bias + a_0 b_0 + a_1 b_1 + ...), whatever
-// the blocking, the thread or the instruction set, so results do not depend on any of them.
-template <class T>
-struct PackedB {
-    Buffer<T> data;  // op(B) [K, N] and a bias [N] in the micro-kernel's layout (section 18)
+// The kernel's working memory for products (op(B) copied into its layout), owned by whoever
+// multiplies (an MLPWork has one): nothing is cached behind the caller's back.
+struct MatmulScratch {
+    Buffer<float> data;
     int K = 0, N = 0;
 };
-// out = op(B) and bias (or zeros) in the micro-kernel's layout; memory grows only when it must.
+// C = act(op(A) op(B) + bias) or C += op(A) op(B), as the epilogue says.
 template <class T>
-void pack_b(PackedB<T>& out, View<const T> B, bool tb, const T* bias);
-// C = act(op(A) B + bias) or C += op(A) B, with B packed by pack_b.
-template <class T>
-void matmul_packed(View<T> C, View<const T> A, bool ta, const PackedB<T>& B, Activation act, bool accumulate);
-// C = act(op(A) op(B) + bias) or C += op(A) op(B), as the epilogue says; `scratch` receives the
-// packed op(B) (or, for fewer rows than a micro-tile, serves as the row accumulator).
-template <class T>
-void matmul_tuned(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep, PackedB<T>& scratch);
+void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep, MatmulScratch& scratch);
 
+// The packed forward: a stack of dense layers y_{l+1} = f_l(y_l W_l + b_l) (f_l = act, the last
+// one identity) through weights copied once into the kernel's layout, for many batches through
+// unchanged weights (the planner's). Every element is summed as by matmul, so the result has the
+// same bits as the layer-by-layer forward.
+// Opt-in, in float: products in bf16 (8 significant bits) summed in float, for CPUs with bf16 dot
+// products (AVX512_BF16). Weights and each layer's input are rounded to bf16 (nearest even); every
+// element is then bias + x_0 w_0 + x_1 w_1 + ..., one rounding per term (section 17).
+struct Kernel;
 template <class T>
-void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep, PackedB<T>& scratch) {
-    check_matmul(C, A, ta, B, tb);
-    matmul_tuned(C, A, ta, B, tb, ep, scratch);
-}
+struct PackedLayer {
+    Buffer<T> data;                     // W and b in the kernel's layout
+    Buffer<uint32_t> bf16;              // with bf16 products: W rounded, in the kernel's layout
+    int in = 0, out = 0;
+    const Kernel* packed_by = nullptr;  // the kernel whose layout this is
+};
 template <class T>
-void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, bool accumulate, PackedB<T>& scratch) {
-    matmul(C, A, ta, B, tb, Epilogue<T>{nullptr, Activation::identity, accumulate}, scratch);
+struct PackedLayers {
+    std::vector<PackedLayer<T>> layer;  // [layers]
+    Activation act = Activation::tanh;  // of every layer but the last
+    bool bf16 = false;                  // products in bf16 (float only)
+};
+template <class T>
+struct ForwardScratch {  // the activations between layers, in the kernel's layout
+    Buffer<T> fm[2];
+    Buffer<uint32_t> pairs;
+    // Room for a batch of up to `rows` rows and `features` features in any kernel's layout (its
+    // panels round the rows up by less than 64), so that forwards of that size allocate nothing.
+    void reserve(int rows, int features) {
+        const std::size_t n = static_cast<std::size_t>(rows + 64) * (features + 1);
+        for (Buffer<T>& f : fm)
+            if (f.size() < n) f.resize(n);
+        if (pairs.size() < n / 2 + 1) pairs.resize(n / 2 + 1);
+    }
+};
+// out = W [in, outputs] and b [outputs] in the kernel's layout.
+template <class T>
+void pack_layer(PackedLayer<T>& out, const T* W, const T* b, int in, int outputs, bool bf16);
+// Y [B, out] from X [B, in] through the packed layers.
+template <class T>
+void forward_packed(const PackedLayers<T>& net, View<const T> X, View<T> Y, ForwardScratch<T>& scratch);
+
+// Adam's update (section 7) of params[0, n), each element by adam_param.
+template <class T>
+struct AdamStep;
+template <class T>
+void adam_update(T* params, const T* grads, T* m, T* v, std::ptrdiff_t n, const AdamStep<T>& c);
+
+// (normal_block, the n normals of Rng::normals, is declared in section 1.)
+
+// body(i) for i in [0, n), split over the OpenMP threads when `parallel` is true (and this is not
+// already inside a parallel region). An exception thrown by a body (a reward function, a
+// simulator: the caller's code) is caught and rethrown after the loop: the one of the lowest i,
+// whatever the number of threads (section 18).
+template <class Body>
+void parallel_for(long n, bool parallel, Body&& body);
+template <class Body>
+void parallel_for(long n, Body&& body) {
+    parallel_for(n, true, body);
 }
-// For a one-off product: the same with a scratch of its own, allocated at every call.
+// Elementwise loops at least this long (Adam, sums of gradient slices, the target networks'
+// update, packing) are split over the threads; each element is computed alone, so any split gives
+// the same bits.
+constexpr std::ptrdiff_t kParallelElements = 1 << 15;
+// Loops over rows that call the math library per element (SAC's policy) are split from this many rows.
+constexpr int kParallelRows = 64;
+
+// The kernel the program runs (section 20) and its name: "avx512_bf16", "avx512", "avx2",
+// "neon" or "reference".
+inline const Kernel& kernel();
+inline const char* kernel_name();
+
+// One-off products, with a scratch of their own.
 template <class T>
 void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep) {
-    PackedB<T> scratch;
+    MatmulScratch scratch;
     matmul(C, A, ta, B, tb, ep, scratch);
 }
 template <class T>
@@ -512,20 +447,20 @@ void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, bool 
 // y[B, O] = f(x[B, I] W[I, O] + b[O]), the activation f applied in the same pass; `scratch` is
 // for the product.
 template <class T>
-void linear_forward(View<T> y, View<const T> x, const T* W, const T* b, Activation f, PackedB<T>& scratch) {
+void linear_forward(View<T> y, View<const T> x, const T* W, const T* b, Activation f, MatmulScratch& scratch) {
     matmul(y, x, false, View<const T>(W, x.cols, y.cols), false, Epilogue<T>{b, f, false}, scratch);
 }
 // Given dy[B, O]: dW[I, O] = x^T dy, db[O] = sum over rows of dy, and dx[B, I] = dy W^T (skipped
 // when dx is empty: the first layer's input needs no gradient). `scratch` is for the products.
 template <class T>
-void linear_backward(View<T> dx, T* dW, T* db, View<const T> dy, View<const T> x, const T* W, PackedB<T>& scratch) {
-    matmul(View<T>(dW, x.cols, dy.cols), x, true, dy, false, false, scratch);
+void linear_backward(View<T> dx, T* dW, T* db, View<const T> dy, View<const T> x, const T* W, MatmulScratch& scratch) {
+    matmul(View<T>(dW, x.cols, dy.cols), x, true, dy, false, Epilogue<T>{}, scratch);
     for (int j = 0; j < dy.cols; ++j) db[j] = T(0);
     for (int i = 0; i < dy.rows; ++i) {
         const T* di = dy.row(i);
         for (int j = 0; j < dy.cols; ++j) db[j] += di[j];
     }
-    if (dx.data) matmul(dx, dy, false, View<const T>(W, x.cols, dy.cols), true, false, scratch);
+    if (dx.data) matmul(dx, dy, false, View<const T>(W, x.cols, dy.cols), true, Epilogue<T>{}, scratch);
 }
 
 // A multilayer perceptron: n_layers hidden layers of `size` units with activation `act`, then a
@@ -577,36 +512,11 @@ struct MLP {
     }
 };
 
-// Every layer's weights and bias packed for a batched forward through unchanged weights (pack_mlp),
-// with the activation: a planning call packs each member once and runs thousands of batches
-// through it. This forward turns each product around, Y^T = f(W^T X^T + b): the batch's rows run
-// along the vector lanes and the layer's outputs along the micro-tile's rows. No output column is
-// then padded to a whole vector (a model's 21 outputs would fill 32 lanes) and each layer writes
-// its output where the next layer reads its input, with nothing packed in between. Every element
-// is summed as by matmul (bias first, then k = 0, 1, ...), so the result has the same bits as
-// mlp_forward through the unpacked weights. Layouts and kernel: section 18.
-//
-// Opt-in, in float: products in bf16 (8 significant bits) summed in float, for CPUs with bf16 dot
-// products (AVX512_BF16), which do two of them per lane per instruction. Weights and each layer's
-// input are rounded to bf16 (to nearest even); every element is then summed in float as bias +
-// x_0 w_0 + x_1 w_1 + ... with one rounding per term, the bits of the instruction (vdpbf16ps) and
-// of the emulation elsewhere (slower, the same numbers).
+// Every layer of `net` packed for the kernel's forward (section 4), for many batches through
+// unchanged weights: a planning call packs each member once and runs thousands of batches
+// through it. bf16: products in bf16, summed in float (float networks only).
 template <class T>
-struct PackedLayer {
-    Buffer<T> data;         // W^T and b in blocks of the micro-kernel's rows (section 18)
-    Buffer<uint32_t> bf16;  // with bf16: W^T in the same blocks, rows of k paired, two bf16 per word
-    int in = 0, out = 0;
-};
-template <class T>
-struct PackedMLP {
-    std::vector<PackedLayer<T>> layer;  // [layers]
-    Activation act = Activation::tanh;
-    bool bf16 = false;  // products in bf16 (float only)
-};
-template <class T>
-void pack_layer(PackedLayer<T>& out, const T* W, const T* b, int in, int outputs, bool bf16);
-template <class T>
-void pack_mlp(const MLP<T>& net, PackedMLP<T>& p, bool bf16 = false) {
+void pack_mlp(const MLP<T>& net, PackedLayers<T>& p, bool bf16 = false) {
     if (bf16 && !std::is_same<T, float>::value) fail("pack_mlp: bf16 products are for float networks");
     p.layer.resize(net.layers());
     p.act = net.act;
@@ -614,21 +524,6 @@ void pack_mlp(const MLP<T>& net, PackedMLP<T>& p, bool bf16 = false) {
     for (int l = 0; l < net.layers(); ++l)
         pack_layer(p.layer[l], net.W(l), net.b(l), net.widths[l], net.widths[l + 1], bf16);
 }
-// Activations of B rows and F features stored feature-major (X^T) in the kernel's panels of rows:
-// the floats such a buffer needs, X [B, F] into it and back, and one layer y = f(W^T x + b).
-template <class T>
-int feature_major_panel_rows();
-template <class T>
-std::size_t feature_major_size(int rows, int features);
-template <class T>
-void to_feature_major(View<const T> X, T* out);
-template <class T>
-void from_feature_major(const T* in, View<T> Y);
-template <class T>
-void linear_forward_packed(const PackedLayer<T>& L, int rows, const T* x, T* y, Activation f);
-// The same with bf16 products: x feature-major in float, rounded to bf16 pairs in `pairs` first.
-template <class T>
-void linear_forward_bf16(const PackedLayer<T>& L, int rows, const T* x, uint32_t* pairs, T* y, Activation f);
 
 // The activations of one batch through an MLP, sized once for up to `max_batch` rows and reused:
 // forward and backward never allocate.
@@ -636,9 +531,8 @@ template <class T>
 struct MLPWork {
     std::vector<Tensor<T>> a;  // a[0] = input [B, in]; a[l+1] = output of layer l [B, widths[l+1]]
     Tensor<T> g, g_next;       // gradient scratch [B, max width], swapped layer by layer
-    PackedB<T> scratch;        // what the products pack op(B) into
-    Buffer<T> fm[2];           // the packed forward's activations, [max width, B] feature-major, swapped layer by layer
-    Buffer<uint32_t> fm_bf16;  // with bf16 products: a layer's input rounded, two rows of features per word
+    MatmulScratch scratch;     // the products' scratch
+    ForwardScratch<T> packed;  // the packed forward's
     int max_batch = 0;
 
     MLPWork() = default;
@@ -654,8 +548,7 @@ struct MLPWork {
         }
         g.resize(batch, widest);
         g_next.resize(batch, widest);
-        for (Buffer<T>& f : fm) f.resize(feature_major_size<T>(batch, widest));
-        fm_bf16.resize(feature_major_size<T>(batch, widest + 1) / 2);
+        packed.reserve(batch, widest);
     }
     // Starts a batch: shapes every buffer for B rows (B <= max_batch) and returns the input
     // [B, in], for the caller to fill before mlp_forward.
@@ -682,18 +575,8 @@ View<T> mlp_forward(const MLP<T>& net, MLPWork<T>& work) {
 // the same bits. It fills only the input and the output of `work` (no hidden activations for a
 // backward pass).
 template <class T>
-View<T> mlp_forward(const PackedMLP<T>& net, MLPWork<T>& work) {
-    const int L = static_cast<int>(net.layer.size()), B = work.a[0].rows;
-    to_feature_major<T>(work.a[0].view(), work.fm[0].data());
-    for (int l = 0; l < L; ++l) {
-        const Activation f = l + 1 < L ? net.act : Activation::identity;
-        if (net.bf16)
-            linear_forward_bf16(net.layer[l], B, work.fm[0].data(), work.fm_bf16.data(), work.fm[1].data(), f);
-        else
-            linear_forward_packed(net.layer[l], B, work.fm[0].data(), work.fm[1].data(), f);
-        std::swap(work.fm[0], work.fm[1]);
-    }
-    from_feature_major(work.fm[0].data(), work.output());
+View<T> mlp_forward(const PackedLayers<T>& net, MLPWork<T>& work) {
+    forward_packed<T>(net, work.a[0].view(), work.output(), work.packed);
     return work.output();
 }
 // Backward pass: given dout [B, out] = dLoss/dOutput, writes dLoss/dparams into `grads` (laid out
@@ -733,7 +616,7 @@ T mse_forward(View<const T> pred, View<const T> target) {
     double sum = 0;
     for (std::size_t i = 0; i < pred.size(); ++i) {
         const double d = static_cast<double>(pred.data[i]) - target.data[i];
-        sum += d * d;
+        sum += unfused(d * d);
     }
     return static_cast<T>(sum / static_cast<double>(pred.size()));
 }
@@ -750,22 +633,19 @@ void mse_backward(View<T> dpred, View<const T> pred, View<const T> target, std::
 // =================================================================================================
 // 7. Adam (Kingma and Ba 2015; PyTorch's torch.optim.Adam without weight decay)
 // =================================================================================================
-// One step's constants, and the update of one parameter p with gradient g and moments m, v. V is
-// T, or a vector of T's (section 18 runs the update on whole registers, with the same operations
-// in the same order: the same bits); sqrt_fn takes the square root of a V.
+// One step's constants, and the update of one parameter p with gradient g and moments m, v (each
+// updated in place), with fused multiply-adds where written. (The tuned kernel runs the same
+// operations on whole vectors: the same bits.)
 template <class T>
 struct AdamStep {
     T beta1, beta2, step_size, inv_sqrt_bc2, eps;  // step_size = lr / (1 - b1^t), inv_sqrt_bc2 = 1 / sqrt(1 - b2^t)
 };
-template <class V, class T, class Sqrt>
-inline V adam_param(V p, V g, V& m, V& v, const AdamStep<T>& c, Sqrt sqrt_fn) {
-    m = c.beta1 * m + (T(1) - c.beta1) * g;
-    v = c.beta2 * v + (T(1) - c.beta2) * g * g;
-    return p - c.step_size * m / (sqrt_fn(v) * c.inv_sqrt_bc2 + c.eps);
-}
-// The update of params[0, n) (section 18).
 template <class T>
-void adam_update(T* params, const T* grads, T* m, T* v, std::ptrdiff_t n, const AdamStep<T>& c);
+inline void adam_param(T& p, T g, T& m, T& v, const AdamStep<T>& c) {
+    m = std::fma(c.beta1, m, (T(1) - c.beta1) * g);
+    v = std::fma(c.beta2, v, (T(1) - c.beta2) * g * g);
+    p = p - c.step_size * m / std::fma(std::sqrt(v), c.inv_sqrt_bc2, c.eps);
+}
 
 template <class T>
 struct Adam {
@@ -816,12 +696,12 @@ struct Normalizer {
         for (int i = 0; i < x.rows; ++i)
             for (int j = 0; j < x.cols; ++j) {
                 const double d = static_cast<double>(x(i, j)) - s[j] / x.rows;
-                ss[j] += d * d;
+                ss[j] = std::fma(d, d, ss[j]);
             }
         for (int j = 0; j < x.cols; ++j) std[j] = static_cast<T>(std::sqrt(ss[j] / x.rows));
     }
     T normalize(T x, int j) const { return static_cast<T>((x - mean[j]) / (std[j] + kEps)); }
-    T unnormalize(T y, int j) const { return y * std[j] + mean[j]; }
+    T unnormalize(T y, int j) const { return std::fma(y, std[j], mean[j]); }
 };
 
 // =================================================================================================
@@ -847,17 +727,17 @@ enum class ModelType { deterministic, probabilistic };
 inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 inline double softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
 // In float, softplus(x) = max(x, 0) + ln(1 + e^-|x|) with section 17's fast exp and log (error below
-// 4e-7 of max(softplus, 1)); in double (gradient checks) exact, like tanh_of. Likewise exp_of.
-inline float softplus_of(float x) { return (x > 0.0f ? x : 0.0f) + fast_log(1.0f + fast_exp(-std::fabs(x))); }
-inline double softplus_of(double x) { return softplus(x); }
-inline float exp_of(float x) { return fast_exp(x); }
-inline double exp_of(double x) { return std::exp(x); }
+// 4e-7 of max(softplus, 1)); in double (gradient checks) exact, like tanh_fast_in_float.
+inline float softplus_fast_in_float(float x) { return (x > 0.0f ? x : 0.0f) + fast_log(1.0f + fast_exp(-std::fabs(x))); }
+inline double softplus_fast_in_float(double x) { return softplus(x); }
+inline float exp_fast_in_float(float x) { return fast_exp(x); }
+inline double exp_fast_in_float(double x) { return std::exp(x); }
 
 // The soft-bounded log-variance (forward) of a raw output r with bounds hi = max_lv, lo = min_lv.
 template <class T>
 T bounded_logvar(T r, T hi, T lo) {
-    const T a = hi - softplus_of(hi - r);
-    return lo + softplus_of(a - lo);
+    const T a = hi - softplus_fast_in_float(hi - r);
+    return lo + softplus_fast_in_float(a - lo);
 }
 // Its backward: given g = dL/dlv, returns dL/dr and adds dL/dhi, dL/dlo into *dhi, *dlo.
 // dlv/da = sigmoid(a - lo), dlv/dlo = 1 - sigmoid(a - lo); da/dr = sigmoid(hi - r), da/dhi = 1 - sigmoid(hi - r).
@@ -876,31 +756,12 @@ struct DataStats {
     Normalizer<T> obs, act, delta;  // of observations [ob_dim], actions [ac_dim], next_obs - obs [ob_dim]
 };
 
-// Minibatch rows are scattered over the buffer: the loops that gather them ask for the memory of
-// the row kPrefetchRows ahead (a hint to the cache; GCC and Clang, nothing elsewhere).
-constexpr int kPrefetchRows = 8;
-template <class T>
-inline void prefetch_row(View<const T> x, int r) {
-#if defined(__GNUC__)
-    const T* p = x.row(r);
-    __builtin_prefetch(p);
-    __builtin_prefetch(p + x.cols - 1);
-#else
-    (void)x;
-    (void)r;
-#endif
-}
-
 // x [B, ob_dim + ac_dim] = [normalize(obs), normalize(act)] (observation first), of rows
 // idx[0..B) of obs and act, or of rows 0..B if idx is null.
 template <class T>
 void model_input(View<T> x, View<const T> obs, View<const T> act, const DataStats<T>& stats, const int* idx = nullptr) {
     const int D = obs.cols, A = act.cols;
     for (int i = 0; i < x.rows; ++i) {
-        if (idx && i + kPrefetchRows < x.rows) {  // scattered rows: ask for those a few rows ahead
-            prefetch_row(obs, idx[i + kPrefetchRows]);
-            prefetch_row(act, idx[i + kPrefetchRows]);
-        }
         T* xi = x.row(i);
         const T* oi = obs.row(idx ? idx[i] : i);
         const T* ai = act.row(idx ? idx[i] : i);
@@ -915,10 +776,6 @@ void model_target(View<T> y, View<const T> obs, View<const T> next_obs, const Da
                   const int* idx = nullptr) {
     for (int i = 0; i < y.rows; ++i) {
         const int r = idx ? idx[i] : i;
-        if (idx && i + kPrefetchRows < y.rows) {
-            prefetch_row(obs, idx[i + kPrefetchRows]);
-            prefetch_row(next_obs, idx[i + kPrefetchRows]);
-        }
         for (int j = 0; j < y.cols; ++j) y(i, j) = stats.delta.normalize(next_obs(r, j) - obs(r, j), j);
     }
 }
@@ -1011,7 +868,7 @@ struct Ensemble {
     // `w` must be reserved for at least B rows (MLPWork(nets[m], B)); nothing is allocated.
     // `packed`, if given, is pack_mlp of member m.
     void predict(int m, View<const T> obs, View<const T> act, View<T> next_obs, MLPWork<T>& w,
-                 const PackedMLP<T>* packed = nullptr) const {
+                 const PackedLayers<T>* packed = nullptr) const {
         const MLP<T>& net = nets[m];
         model_input(w.start_batch(net, obs.rows), obs, act, stats);
         View<const T> y = packed ? mlp_forward(*packed, w) : mlp_forward(net, w);  // [B, D] or [B, 2 D]: mean first
@@ -1022,7 +879,7 @@ struct Ensemble {
     // unnormalize(mu + exp(lv / 2) eps), eps [B, ob_dim] standard normal given by the caller.
     // Deterministic members ignore eps (same as predict). Nothing is allocated.
     void predict_sample(int m, View<const T> obs, View<const T> act, View<T> next_obs, View<const T> eps,
-                        MLPWork<T>& w, const PackedMLP<T>* packed = nullptr) const {
+                        MLPWork<T>& w, const PackedLayers<T>* packed = nullptr) const {
         if (!probabilistic()) return predict(m, obs, act, next_obs, w, packed);
         const MLP<T>& net = nets[m];
         model_input(w.start_batch(net, obs.rows), obs, act, stats);
@@ -1031,7 +888,7 @@ struct Ensemble {
         for (int i = 0; i < obs.rows; ++i)
             for (int j = 0; j < obs_dim; ++j) {
                 const T lv = bounded_logvar(y(i, obs_dim + j), hi[j], lo[j]);
-                const T z = y(i, j) + exp_of(T(0.5) * lv) * eps(i, j);
+                const T z = std::fma(exp_fast_in_float(T(0.5) * lv), eps(i, j), y(i, j));
                 next_obs(i, j) = obs(i, j) + stats.delta.unnormalize(z, j);
             }
     }
@@ -1043,15 +900,11 @@ struct Ensemble {
     T train_step(View<const T> obs, View<const T> act, View<const T> next_obs, int batch, Rng& rng) {
         check_data(obs, act, next_obs);
         const int B = draw_minibatches(obs.rows, batch, rng);  // member m's rows: perm[m B, (m + 1) B)
-        ParallelErrors errors;
-        MBRL_OMP(parallel for schedule(static))
-        for (int job = 0; job < size() * kSlices; ++job) {  // loss and gradient of every slice
-            errors.run(job, [&] {
-                const Slice sl = slice(job, B);
-                slice_gradient(job, sl.member, perm.data() + sl.member * B + sl.r0, sl.rows, B, obs, act, next_obs);
-            });
-        }
-        errors.rethrow();
+        parallel_for(size() * kSlices, [&](long job) {  // loss and gradient of every slice
+            const Slice sl = slice(static_cast<int>(job), B);
+            slice_gradient(static_cast<int>(job), sl.member, perm.data() + sl.member * B + sl.r0, sl.rows, B, obs, act,
+                           next_obs);
+        });
         T mean = 0;
         for (int m = 0; m < size(); ++m) {  // per member: the slices' sum, then one Adam step
             MLP<T>& net = nets[m];
@@ -1137,9 +990,9 @@ struct Ensemble {
             for (int j = 0; j < D; ++j) {
                 const T r = y(i, D + j), lv = bounded_logvar(r, hi[j], lo[j]);
                 const double err = static_cast<double>(y(i, j)) - label(i, j), inv_var = std::exp(-static_cast<double>(lv));
-                loss += err * err * inv_var + lv;
+                loss += std::fma(err * err, inv_var, static_cast<double>(lv));
                 dy(i, j) = static_cast<T>(2 * err * inv_var * scale);
-                const T dlv = static_cast<T>((1 - err * err * inv_var) * scale);
+                const T dlv = static_cast<T>(std::fma(-(err * err), inv_var, 1.0) * scale);
                 dy(i, D + j) = bounded_logvar_backward(r, hi[j], lo[j], dlv, dbounds + j, dbounds + D + j);
             }
         return static_cast<T>(loss * scale);
@@ -1272,7 +1125,7 @@ void add_sl_noise(Tensor<T>& x, int r0, int n, Rng& rng) {
         mean /= n;
         if (mean == 0) mean = 1e-6;
         const double std = std::fabs(0.01 * mean);
-        for (int i = r0; i < r0 + n; ++i) x(i, j) = static_cast<T>(x(i, j) + std * rng.normal());
+        for (int i = r0; i < r0 + n; ++i) x(i, j) = static_cast<T>(std::fma(std, rng.normal(), static_cast<double>(x(i, j))));
     }
 }
 
@@ -1392,30 +1245,7 @@ struct MPCConfig {
 
     // The field table (section 15): the reference's flags, then (beyond) those it lacks.
     template <class V>
-    void fields(V&& f, bool beyond) {
-        if (!beyond) {
-            f(Field{"mpc_horizon", Rule::positive, 0, "planning horizon H"}, horizon);
-            f(Field{"mpc_num_action_sequences", Rule::positive, 0, "candidate sequences K"}, num_sequences);
-            f(Field{"mpc_action_sampling_strategy", Rule::any, 0, "random | cem"}, cem, Names("random", "cem"));
-            f(Field{"cem_iterations", Rule::positive, 0, "CEM rounds M (the first is uniform)"}, cem_iterations);
-            f(Field{"cem_num_elites", Rule::any, 0, "CEM elites J, in [1, K]"}, cem_num_elites);
-            f(Field{"cem_alpha", Rule::unit_open, 0, "CEM smoothing in (0, 1]"}, cem_alpha);
-        } else {
-            f(Field{"mpc_propagation", Rule::any, kBeyond,
-                    "expectation | ts1 | tsinf: one mean rollout per member, or particles with a member drawn per "
-                    "step / fixed per particle"},
-              propagation, Names("expectation", "ts1", "tsinf"));
-            f(Field{"mpc_particles", Rule::non_negative, kBeyond, "particles per candidate with ts1 / tsinf; 0: one per member"},
-              particles);
-            f(Field{"mpc_model", Rule::any, kBeyond, "learned | true: plan on the ensemble, or on the true simulator"},
-              true_model, Names("learned", "true"));
-            // Unchecked on resume: only how the planner computes, nothing a checkpoint holds.
-            f(Field{"mpc_precision", Rule::any, kBeyond | kUnchecked,
-                    "fp32 | bf16: the planner's network products in float, or in bf16 summed in float (fast with "
-                    "AVX512_BF16; emulated elsewhere)"},
-              bf16, Names("fp32", "bf16"));
-        }
-    }
+    void fields(V&& f, bool beyond);  // section 15
     template <class V>
     void fields(V&& f) {
         fields(f, false);
@@ -1457,6 +1287,7 @@ struct MPC {
     std::vector<int> order;     // [K] candidate indices, best first (CEM elites)
     std::vector<T> mu, sigma;   // [H * ac_dim] CEM sampling distribution
     int block = 0, blocks = 0;  // candidates per job, jobs per member (trajectory sampling and true model: jobs)
+    static constexpr int kBlockRows = 256;  // a batch the kernel is fast at (a multiple of its panels)
     // Rows of a job: its candidates (expectation), or its candidates' particles, row i P + p
     // for particle p of candidate i (trajectory sampling); R = block or block P.
     struct JobWork {
@@ -1469,7 +1300,7 @@ struct MPC {
         Tensor<T> eps, g_s, g_a, g_eps, g_next;  // [R, ob_dim] noise; the rows of one member, gathered
     };
     std::vector<JobWork> jobs;      // [E * blocks] (trajectory sampling and true model: [blocks])
-    std::vector<PackedMLP<T>> packed;  // [E] each member's weights, packed once per evaluate()
+    std::vector<PackedLayers<T>> packed;  // [E] each member's weights, packed once per evaluate()
 
     MPC(std::shared_ptr<const Ensemble<T>> ensemble, RewardFn<T> reward_fn, std::vector<T> act_low,
         std::vector<T> act_high, const MPCConfig& config, uint64_t seed_)
@@ -1498,10 +1329,7 @@ struct MPC {
             return;
         }
         score.resize(E, K);
-        // Blocks of about 256 candidates, each a whole number of the packed forward's panels of
-        // rows (section 18) but the last, which takes the rest: no lanes padded but the last's.
-        const int panel = feature_major_panel_rows<T>(), even = (K + (K + 255) / 256 - 1) / ((K + 255) / 256);
-        block = std::min(K, (even + panel - 1) / panel * panel);
+        block = std::min(K, kBlockRows);  // candidates per job, the last job taking the rest
         blocks = (K + block - 1) / block;
         jobs.resize(static_cast<std::size_t>(E) * blocks);
         for (JobWork& j : jobs) {
@@ -1539,20 +1367,15 @@ struct MPC {
     // cand: round 0 uniform in the bounds, later rounds from N(mu, sigma), clipped to the bounds.
     void sample(uint64_t call, int round) {
         const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
-        ParallelErrors errors;
-        MBRL_OMP(parallel for schedule(static))
-        for (int i = 0; i < K; ++i) {
-            errors.run(i, [&] {
-                Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(round) * K + i);
-                T* c = cand.row(i);
-                for (int d = 0; d < D; ++d) {
-                    const int j = d % ac_dim;
-                    const double x = round == 0 ? rng.uniform(low[j], high[j]) : mu[d] + sigma[d] * rng.normal();
-                    c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
-                }
-            });
-        }
-        errors.rethrow();
+        parallel_for(K, [&](long i) {
+            Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(round) * K + static_cast<uint64_t>(i));
+            T* c = cand.row(static_cast<int>(i));
+            for (int d = 0; d < D; ++d) {
+                const int j = d % ac_dim;
+                const double x = round == 0 ? rng.uniform(low[j], high[j]) : std::fma(sigma[d], rng.normal(), mu[d]);
+                c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
+            }
+        });
     }
 
 
@@ -1565,31 +1388,26 @@ struct MPC {
         const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon;
         packed.resize(E);
         for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m], cfg.bf16);
-        ParallelErrors errors;  // the reward function is the caller's code: it may throw
-        MBRL_OMP(parallel for schedule(static))
-        for (int j = 0; j < static_cast<int>(jobs.size()); ++j) {  // job j: member j / blocks, block j % blocks
-            errors.run(j, [&] {
-                JobWork& job = jobs[j];
-                const int m = j / blocks, i0 = (j % blocks) * block, n = std::min(block, K - i0);
-                if (n <= 0) return;
-                View<T> s = job.s.view().middle_rows(0, n), s2 = job.s_next.view().middle_rows(0, n);
-                View<T> a = job.a.view().middle_rows(0, n);
-                T* total = score.row(m) + i0;  // [n] the block's summed rewards under member m
-                for (int i = 0; i < n; ++i) {
-                    std::copy(obs.data, obs.data + ob_dim, s.row(i));
-                    total[i] = T(0);
-                }
-                for (int t = 0; t < H; ++t) {
-                    for (int i = 0; i < n; ++i)
-                        std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(i));
-                    model->predict(m, s, a, s2, job.work, &packed[m]);    // s_{t+1} = s_t + f_m(s_t, a_t)
-                    reward(s2.data, a.data, n, job.r.data(), nullptr);      // R(s_{t+1})
-                    for (int i = 0; i < n; ++i) total[i] += job.r.data()[i];
-                    std::swap(s.data, s2.data);
-                }
-            });
-        }
-        errors.rethrow();
+        parallel_for(static_cast<long>(jobs.size()), [&](long j) {  // job j: member j / blocks, block j % blocks
+            JobWork& job = jobs[j];
+            const int m = static_cast<int>(j / blocks), i0 = static_cast<int>(j % blocks) * block, n = std::min(block, K - i0);
+            if (n <= 0) return;
+            View<T> s = job.s.view().middle_rows(0, n), s2 = job.s_next.view().middle_rows(0, n);
+            View<T> a = job.a.view().middle_rows(0, n);
+            T* total = score.row(m) + i0;  // [n] the block's summed rewards under member m
+            for (int i = 0; i < n; ++i) {
+                std::copy(obs.data, obs.data + ob_dim, s.row(i));
+                total[i] = T(0);
+            }
+            for (int t = 0; t < H; ++t) {
+                for (int i = 0; i < n; ++i)
+                    std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(i));
+                model->predict(m, s, a, s2, job.work, &packed[m]);  // s_{t+1} = s_t + f_m(s_t, a_t)
+                reward(s2.data, a.data, n, job.r.data(), nullptr);    // R(s_{t+1})
+                for (int i = 0; i < n; ++i) total[i] += job.r.data()[i];
+                std::swap(s.data, s2.data);
+            }
+        });
         for (int i = 0; i < K; ++i) {
             T sum = 0;
             for (int m = 0; m < E; ++m) sum += score(m, i);
@@ -1612,10 +1430,10 @@ struct MPC {
             double m = 0, v = 0;
             for (int e = 0; e < J; ++e) m += cand(order[e], d);
             m /= J;
-            for (int e = 0; e < J; ++e) v += (cand(order[e], d) - m) * (cand(order[e], d) - m);
+            for (int e = 0; e < J; ++e) v += unfused((cand(order[e], d) - m) * (cand(order[e], d) - m));
             v = std::sqrt(v / J);  // population std
-            mu[d] = static_cast<T>(alpha * m + (1 - alpha) * mu[d]);
-            sigma[d] = static_cast<T>(alpha * v + (1 - alpha) * sigma[d]);
+            mu[d] = static_cast<T>(std::fma(alpha, m, (1 - alpha) * mu[d]));
+            sigma[d] = static_cast<T>(std::fma(alpha, v, (1 - alpha) * sigma[d]));
         }
     }
 
@@ -1671,56 +1489,52 @@ struct MPC {
         const bool ts1 = cfg.propagation == Propagation::ts1, noisy = model->probabilistic();
         packed.resize(E);
         for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m], cfg.bf16);
-        ParallelErrors errors;  // the reward function is the caller's code: it may throw
-        MBRL_OMP(parallel for schedule(static))
-        for (int j = 0; j < static_cast<int>(jobs.size()); ++j) {  // job j: candidates [j block, j block + n)
-            errors.run(j, [&] {
-                JobWork& job = jobs[j];
-                const int i0 = j * block, n = std::min(block, K - i0), R = n * P;
-                if (n <= 0) return;
-                View<T> s = job.s.view().middle_rows(0, R), s2 = job.s_next.view().middle_rows(0, R);
-                View<T> a = job.a.view().middle_rows(0, R);
-                for (int r = 0; r < R; ++r) {
-                    std::copy(obs.data, obs.data + ob_dim, s.row(r));
-                    job.total[r] = T(0);
-                }
-                for (int t = 0; t < H; ++t) {
-                    for (int i = 0; i < n; ++i) {  // this step's members and noise of candidate i's particles
-                        Rng rng(seed, Stream::particle, call, (static_cast<uint64_t>(round) * H + t) * K + i0 + i);
-                        for (int p = 0; p < P; ++p) {
-                            const int r = i * P + p;
-                            job.member[r] = ts1 ? static_cast<int>(rng.below(static_cast<uint64_t>(E))) : p % E;
-                            std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(r));
-                        }
-                        if (noisy) sample_normals(rng, job.eps.row(i * P), P * ob_dim);  // rows i P .. i P + P - 1
+        parallel_for(static_cast<long>(jobs.size()), [&](long j_) {  // job j: candidates [j block, j block + n)
+            const int j = static_cast<int>(j_);
+            JobWork& job = jobs[j];
+            const int i0 = j * block, n = std::min(block, K - i0), R = n * P;
+            if (n <= 0) return;
+            View<T> s = job.s.view().middle_rows(0, R), s2 = job.s_next.view().middle_rows(0, R);
+            View<T> a = job.a.view().middle_rows(0, R);
+            for (int r = 0; r < R; ++r) {
+                std::copy(obs.data, obs.data + ob_dim, s.row(r));
+                job.total[r] = T(0);
+            }
+            for (int t = 0; t < H; ++t) {
+                for (int i = 0; i < n; ++i) {  // this step's members and noise of candidate i's particles
+                    Rng rng(seed, Stream::particle, call, (static_cast<uint64_t>(round) * H + t) * K + i0 + i);
+                    for (int p = 0; p < P; ++p) {
+                        const int r = i * P + p;
+                        job.member[r] = ts1 ? static_cast<int>(rng.below(static_cast<uint64_t>(E))) : p % E;
+                        std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(r));
                     }
-                    for (int m = 0; m < E; ++m) {  // member m's rows: gather, predict, scatter
-                        int c = 0;
-                        for (int r = 0; r < R; ++r) {
-                            if (job.member[r] != m) continue;
-                            std::copy(s.row(r), s.row(r) + ob_dim, job.g_s.row(c));
-                            std::copy(a.row(r), a.row(r) + ac_dim, job.g_a.row(c));
-                            if (noisy) std::copy(job.eps.row(r), job.eps.row(r) + ob_dim, job.g_eps.row(c));
-                            job.rows_of[c++] = r;
-                        }
-                        if (c == 0) continue;
-                        View<T> next = job.g_next.view().middle_rows(0, c);
-                        model->predict_sample(m, job.g_s.view().middle_rows(0, c), job.g_a.view().middle_rows(0, c), next,
-                                              job.g_eps.view().middle_rows(0, c), job.work, &packed[m]);
-                        for (int k = 0; k < c; ++k) std::copy(next.row(k), next.row(k) + ob_dim, s2.row(job.rows_of[k]));
+                    if (noisy) sample_normals(rng, job.eps.row(i * P), P * ob_dim);  // rows i P .. i P + P - 1
+                }
+                for (int m = 0; m < E; ++m) {  // member m's rows: gather, predict, scatter
+                    int c = 0;
+                    for (int r = 0; r < R; ++r) {
+                        if (job.member[r] != m) continue;
+                        std::copy(s.row(r), s.row(r) + ob_dim, job.g_s.row(c));
+                        std::copy(a.row(r), a.row(r) + ac_dim, job.g_a.row(c));
+                        if (noisy) std::copy(job.eps.row(r), job.eps.row(r) + ob_dim, job.g_eps.row(c));
+                        job.rows_of[c++] = r;
                     }
-                    reward(s2.data, a.data, R, job.r.data(), nullptr);  // R(s_{t+1})
-                    for (int r = 0; r < R; ++r) job.total[r] += job.r.data()[r];
-                    std::swap(s.data, s2.data);
+                    if (c == 0) continue;
+                    View<T> next = job.g_next.view().middle_rows(0, c);
+                    model->predict_sample(m, job.g_s.view().middle_rows(0, c), job.g_a.view().middle_rows(0, c), next,
+                                          job.g_eps.view().middle_rows(0, c), job.work, &packed[m]);
+                    for (int k = 0; k < c; ++k) std::copy(next.row(k), next.row(k) + ob_dim, s2.row(job.rows_of[k]));
                 }
-                for (int i = 0; i < n; ++i) {
-                    T sum = 0;
-                    for (int p = 0; p < P; ++p) sum += job.total[i * P + p];
-                    score(0, i0 + i) = sum / static_cast<T>(P);
-                }
-            });
-        }
-        errors.rethrow();
+                reward(s2.data, a.data, R, job.r.data(), nullptr);  // R(s_{t+1})
+                for (int r = 0; r < R; ++r) job.total[r] += job.r.data()[r];
+                std::swap(s.data, s2.data);
+            }
+            for (int i = 0; i < n; ++i) {
+                T sum = 0;
+                for (int p = 0; p < P; ++p) sum += job.total[i * P + p];
+                score(0, i0 + i) = sum / static_cast<T>(P);
+            }
+        });
         for (int i = 0; i < K; ++i) mean_score[i] = score(0, i);
     }
 
@@ -1749,15 +1563,11 @@ struct MPC {
     // The true simulator: candidate i's score is its summed reward simulated from the real state.
     void evaluate_true() {
         const int K = cfg.num_sequences, H = cfg.horizon;
-        ParallelErrors errors;  // the simulator is the caller's code: it may throw
-        MBRL_OMP(parallel for schedule(static))
-        for (int j = 0; j < blocks; ++j) {  // job j: candidates [j block, j block + n) with copy j
-            errors.run(j, [&] {
-                const int i0 = j * block, n = std::min(block, K - i0);
-                for (int i = 0; i < n; ++i) score(0, i0 + i) = truth->rollout(j, View<const T>(cand.row(i0 + i), H, ac_dim));
-            });
-        }
-        errors.rethrow();
+        parallel_for(blocks, [&](long j_) {  // job j: candidates [j block, j block + n) with copy j
+            const int j = static_cast<int>(j_);
+            const int i0 = j * block, n = std::min(block, K - i0);
+            for (int i = 0; i < n; ++i) score(0, i0 + i) = truth->rollout(j, View<const T>(cand.row(i0 + i), H, ac_dim));
+        });
         for (int i = 0; i < K; ++i) mean_score[i] = score(0, i);
     }
 
@@ -1804,24 +1614,7 @@ struct SACConfig {
 
     // The field table (section 15), under run_hw4_mbpo.py's flag names.
     template <class V>
-    void fields(V&& f) {
-        f(Field{"sac_n_layers", Rule::non_negative, 0, "hidden layers of actor and critics"}, n_layers);
-        f(Field{"sac_size", Rule::positive, 0, "units per hidden layer of actor and critics"}, size);
-        f(Field{"sac_learning_rate", Rule::positive, 0, "Adam step size of actor, critics and alpha"}, learning_rate);
-        f(Field{"sac_discount", Rule::unit_closed, 0, "gamma"}, discount);
-        f(Field{"sac_init_temperature", Rule::positive, 0, "initial alpha"}, init_temperature);
-        f(Field{"critic_tau", Rule::unit_closed, kNoFlag, "Polyak weight of the target critics"}, tau);
-        f(Field{"sac_train_batch_size", Rule::positive, 0, "SAC minibatch rows"}, batch);
-        f(Field{"sac_num_critic_updates_per_agent_update", Rule::positive, 0, "critic updates per SAC step"},
-          critic_updates);
-        f(Field{"sac_num_actor_updates_per_agent_update", Rule::positive, 0, "actor updates per SAC step"}, actor_updates);
-        f(Field{"sac_actor_update_frequency", Rule::positive, 0, "update the actor every this many steps"},
-          actor_update_frequency);
-        f(Field{"sac_critic_target_update_frequency", Rule::positive, 0, "update the target critics every this many steps"},
-          critic_target_update_frequency);
-        f(Field{"sac_logstd", Rule::any, kBeyond, "clamp | tanh: log std of the actor: clamp(p, -20, 2) or tanh(p)"},
-          logstd_tanh, Names("clamp", "tanh"));
-    }
+    void fields(V&& f);  // section 15
     void validate() const;  // throws ConfigError naming the first setting out of range (section 15)
 };
 
@@ -1931,10 +1724,10 @@ struct SAC {
             double l = 0;
             for (int j = 0; j < ac_dim; ++j) {
                 const T sd = std_of(j);
-                const double e = noise(i, j), u = mu(i, j) + sd * e;
+                const double e = noise(i, j), u = std::fma(static_cast<double>(sd), e, static_cast<double>(mu(i, j)));
                 a(i, j) = static_cast<T>(std::tanh(u));
-                l += -0.5 * e * e - std::log(static_cast<double>(sd)) - 0.9189385332046727;  // log N(u)
-                l -= 2.0 * (0.6931471805599453 - u - softplus(-2.0 * u));                 // log |da/du|
+                l += std::fma(-0.5 * e, e, -std::log(static_cast<double>(sd))) - 0.9189385332046727;  // log N(u)
+                l = std::fma(-2.0, 0.6931471805599453 - u - softplus(-2.0 * u), l);                  // log |da/du|
             }
             lp(i, 0) = static_cast<T>(l);
         }
@@ -1987,28 +1780,20 @@ struct SAC {
         policy_forward(next_obs, noise, work.actor, a_next, work.logp.view().middle_rows(0, B));  // a' ~ pi(s')
         // The two critics are independent: one per thread where there are two (same results on one).
         View<const T> q_targ[2];  // [B, 1] Q_targ_c(s', a')
-        ParallelErrors errors;
-        MBRL_OMP(parallel for schedule(static))
-        for (int c = 0; c < 2; ++c)
-            errors.run(c, [&] { q_targ[c] = q_forward(critic_target(c), work.q_targ[c], next_obs, a_next); });
-        errors.rethrow();
+        parallel_for(2, [&](long c) { q_targ[c] = q_forward(critic_target(static_cast<int>(c)), work.q_targ[c], next_obs, a_next); });
         const T temperature = alpha(), gamma = static_cast<T>(cfg.discount);
         for (int i = 0; i < B; ++i)  // y = r + gamma (1 - d) (min_c Q_targ_c(s', a') - alpha log pi(a'|s'))
-            work.y(i, 0) = rew(i, 0) + gamma * (T(1) - done(i, 0)) *
-                                      (std::min(q_targ[0](i, 0), q_targ[1](i, 0)) - temperature * work.logp(i, 0));
+            work.y(i, 0) = std::fma(std::fma(-temperature, work.logp(i, 0), std::min(q_targ[0](i, 0), q_targ[1](i, 0))),
+                                    gamma * (T(1) - done(i, 0)), rew(i, 0));
         View<const T> target = work.y.view().middle_rows(0, B);
         T loss[2];  // MSE(Q_c(s, a), y) and its gradient into critic c
-        MBRL_OMP(parallel for schedule(static))
-        for (int c = 0; c < 2; ++c) {
-            errors.run(c, [&] {
-                View<T> dq = work.critic_dq[c].view().middle_rows(0, B);
-                View<const T> q = q_forward(critic(c), work.q[c], obs, act);
-                loss[c] = mse_forward<T>(q, target);
-                mse_backward<T>(dq, q, target);
-                mlp_backward<T>(critic(c), work.q[c], dq);
-            });
-        }
-        errors.rethrow();
+        parallel_for(2, [&](long c) {
+            View<T> dq = work.critic_dq[c].view().middle_rows(0, B);
+            View<const T> q = q_forward(critic(static_cast<int>(c)), work.q[c], obs, act);
+            loss[c] = mse_forward<T>(q, target);
+            mse_backward<T>(dq, q, target);
+            mlp_backward<T>(critic(static_cast<int>(c)), work.q[c], dq);
+        });
         return loss[0] + loss[1];
     }
 
@@ -2020,10 +1805,7 @@ struct SAC {
         View<T> a = work.a_pi.view().middle_rows(0, B);
         policy_forward(obs, noise, work.actor, a, work.logp.view().middle_rows(0, B));
         View<const T> q[2];  // [B, 1] Q_c(s, a)
-        ParallelErrors errors;
-        MBRL_OMP(parallel for schedule(static))
-        for (int c = 0; c < 2; ++c) errors.run(c, [&] { q[c] = q_forward(critic(c), work.q[c], obs, a); });
-        errors.rethrow();
+        parallel_for(2, [&](long c) { q[c] = q_forward(critic(static_cast<int>(c)), work.q[c], obs, a); });
         const T temperature = alpha(), inv_b = T(1) / static_cast<T>(B);
         double loss = 0;
         for (int i = 0; i < B; ++i) {  // dLoss/dQ flows only into the smaller critic
@@ -2033,13 +1815,10 @@ struct SAC {
             work.actor_dq[1](i, 0) = first ? T(0) : -inv_b;
         }
         // dLoss/d[s, a] through each critic (their parameter gradients are not wanted here).
-        MBRL_OMP(parallel for schedule(static))
-        for (int c = 0; c < 2; ++c)
-            errors.run(c, [&] {
-                mlp_backward<T>(critic(c), work.q[c], work.actor_dq[c].view().middle_rows(0, B),
-                                work.actor_dsa[c].view().middle_rows(0, B), work.unused_q_grads[c].data());
-            });
-        errors.rethrow();
+        parallel_for(2, [&](long c) {
+            mlp_backward<T>(critic(static_cast<int>(c)), work.q[c], work.actor_dq[c].view().middle_rows(0, B),
+                            work.actor_dsa[c].view().middle_rows(0, B), work.unused_q_grads[c].data());
+        });
         std::fill(work.dlogstd.begin(), work.dlogstd.end(), T(0));
         for (int i = 0; i < B; ++i)
             for (int j = 0; j < ac_dim; ++j) {
@@ -2047,13 +1826,13 @@ struct SAC {
                 // u = mu + std eps: dLoss/du = dLoss/da (1 - a^2) + alpha/B d(log pi)/du, where
                 // d(log pi)/du = 2 tanh(u) = 2a through the squashing term (log N(u) does not
                 // depend on mu once eps is fixed). dLoss/dmu = dLoss/du.
-                work.actor_du(i, j) = da * (T(1) - aj * aj) + temperature * inv_b * T(2) * aj;
+                work.actor_du(i, j) = std::fma(std::fma(-aj, aj, T(1)), da, temperature * inv_b * T(2) * aj);
                 // d/dlogstd = dLoss/du * std eps, plus alpha/B d(log N)/dlogstd = -alpha/B.
-                work.dlogstd[j] += work.actor_du(i, j) * std_of(j) * noise(i, j) - temperature * inv_b;
+                work.dlogstd[j] += std::fma(work.actor_du(i, j) * std_of(j), noise(i, j), -(temperature * inv_b));
             }
         for (int j = 0; j < ac_dim; ++j)  // through tanh, or the clamp: no gradient outside [-20, 2]
             if (cfg.logstd_tanh)
-                work.dlogstd[j] *= T(1) - std::tanh(logstd[j]) * std::tanh(logstd[j]);
+                work.dlogstd[j] *= std::fma(-std::tanh(logstd[j]), std::tanh(logstd[j]), T(1));
             else if (logstd[j] < kLogStdMin || logstd[j] > kLogStdMax)
                 work.dlogstd[j] = T(0);
         mlp_backward<T>(actor, work.actor, work.actor_du.view().middle_rows(0, B));
@@ -2074,7 +1853,7 @@ struct SAC {
             T* pt = targ->params.data();
             const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(net->size());
             MBRL_OMP(parallel for schedule(static) if (n >= kParallelElements))
-            for (std::ptrdiff_t i = 0; i < n; ++i) pt[i] = tau * p[i] + (T(1) - tau) * pt[i];
+            for (std::ptrdiff_t i = 0; i < n; ++i) pt[i] = std::fma(tau, p[i], (T(1) - tau) * pt[i]);
         }
     }
     void actor_update(View<const T> obs, View<const T> noise) {
@@ -2139,35 +1918,7 @@ struct LoopConfig {
     // The field table (section 15). run_hw4_mb.py lists the planner's flags after ensemble_size,
     // and so does the table when given a planner (MBConfig's).
     template <class V>
-    void fields(V&& f, MPCConfig* planner = nullptr) {
-        f(Field{"env_name", Rule::any, 0, "obstacles-cs285-v0 | reacher-cs285-v0 | cheetah-cs285-v0"}, env_name);
-        f(Field{"exp_name", Rule::any, kUnchecked, "name of the run directory data/hw4_<exp_name>_<env_name>_<time>"},
-          exp_name);
-        f(Field{"n_iter", Rule::positive, kUnchecked, "outer iterations"}, n_iter);
-        f(Field{"ensemble_size", Rule::positive, 0, "members of the dynamics ensemble"}, ensemble_size);
-        if (planner) planner->fields(f, false);
-        f(Field{"add_sl_noise", Rule::any, 0, "noise the new observations in the buffer"}, add_sl_noise);
-        f(Field{"num_agent_train_steps_per_iter", Rule::positive, 0, "ensemble steps per iteration"},
-          num_agent_train_steps_per_iter);
-        f(Field{"batch_size_initial", Rule::positive, 0, "env steps collected at iteration 0 (random)"},
-          batch_size_initial);
-        f(Field{"batch_size", Rule::positive, 0, "env steps collected per later iteration"}, batch_size);
-        f(Field{"train_batch_size", Rule::positive, 0, "minibatch rows per member per step"}, train_batch_size);
-        f(Field{"eval_batch_size", Rule::positive, 0, "env steps of evaluation per iteration"}, eval_batch_size);
-        f(Field{"learning_rate", Rule::positive, 0, "Adam step size of the dynamics models"}, learning_rate);
-        f(Field{"n_layers", Rule::non_negative, 0, "hidden layers per member"}, n_layers);
-        f(Field{"size", Rule::positive, 0, "units per hidden layer"}, size);
-        f(Field{"seed", Rule::any, 0, "seed of every random draw"}, seed);
-        f(Field{"scalar_log_freq", Rule::minus1_or_positive, 0, "evaluate and log every this many iterations; -1: never"},
-          scalar_log_freq);
-        f(Field{"model_type", Rule::any, kBeyond,
-                "deterministic | probabilistic: members predict s' - s, or a Gaussian of it (PETS)"},
-          model_type, Names("deterministic", "probabilistic"));
-        if (planner) planner->fields(f, true);
-        f(Field{"save_params", Rule::any, kUnchecked, "save the run's state after every iteration (for --resume)"},
-          save_params);
-        f(Field{"data_dir", Rule::any, kUnchecked, "where run directories go"}, data_dir);
-    }
+    void fields(V&& f, MPCConfig* planner = nullptr);  // section 15
     void validate() const;  // throws ConfigError naming the first setting out of range (section 15)
 };
 
@@ -2428,21 +2179,7 @@ struct MBPOConfig {
     // The field table (section 15). run_hw4_mbpo.py accepts the planner's flags too (no planner
     // runs): a caller that wants to accept them passes an unused MPCConfig as `planner`.
     template <class V>
-    void fields(V&& f, MPCConfig* planner = nullptr) {
-        mb.fields(f, planner);
-        sac.fields(f);
-        f(Field{"sac_n_iter", Rule::positive, 0, "SAC rounds (a model rollout, then SAC steps) per iteration"}, sac_n_iter);
-        f(Field{"sac_num_agent_train_steps_per_iter", Rule::positive, 0, "SAC steps per SAC round"}, sac_train_steps);
-        f(Field{"mbpo_rollout_length", Rule::non_negative, 0, "model rollout length k; 0 = model-free SAC"},
-          rollout_length);
-        f(Field{"sac_buffer_size", Rule::positive, kNoFlag, "transitions the SAC buffer keeps (FIFO)"}, sac_buffer_size);
-        f(Field{"mbpo_rollout_reward", Rule::any, kBeyond,
-                "post | pre: model steps rewarded by the predicted next state or by the state they start from"},
-          reward_pre_step, Names("post", "pre"));
-        f(Field{"mbpo_rollout_model", Rule::any, kBeyond,
-                "mean | random: model steps by the ensemble mean or by one member drawn per step"},
-          random_member, Names("mean", "random"));
-    }
+    void fields(V&& f, MPCConfig* planner = nullptr);  // section 15
     void validate() const;  // throws ConfigError naming the first setting out of range (section 15)
 };
 
@@ -2596,6 +2333,120 @@ void run_mbpo(Env& env, const MBPOConfig& cfg, const RunSink& sink = {}) {
 // sac_train_batch_size, sac_train_steps is sac_num_agent_train_steps_per_iter, ...). From the
 // table come validate()'s checks (here), the settings a checkpoint records and compares
 // (mbrl_checkpoint.hpp), and the examples' command-line flags (examples/flags.hpp).
+enum class Rule { any, positive, non_negative, minus1_or_positive, unit_open /* (0, 1] */, unit_closed /* [0, 1] */ };
+enum FieldTag : unsigned {
+    kUnchecked = 1,  // a resumed run need not agree on it (names, where files go, n_iter)
+    kBeyond = 2,     // not one of the reference's flags: an older run without it had the default
+    kNoFlag = 4,     // fixed in the reference's code, not a flag
+};
+struct Field {
+    const char* name;  // the flag's name without "--"
+    Rule rule;
+    unsigned tags;     // FieldTag bits
+    const char* help;
+};
+// The names of a choice's values (an enum class, or a bool: false, true), in order.
+struct Names {
+    const char* text[3];
+    int count;
+    Names(const char* a, const char* b, const char* c = nullptr) : text{a, b, c}, count(c ? 3 : 2) {}
+};
+
+
+// The field tables of the configs of Part I.
+template <class V>
+void MPCConfig::fields(V&& f, bool beyond) {
+    if (!beyond) {
+        f(Field{"mpc_horizon", Rule::positive, 0, "planning horizon H"}, horizon);
+        f(Field{"mpc_num_action_sequences", Rule::positive, 0, "candidate sequences K"}, num_sequences);
+        f(Field{"mpc_action_sampling_strategy", Rule::any, 0, "random | cem"}, cem, Names("random", "cem"));
+        f(Field{"cem_iterations", Rule::positive, 0, "CEM rounds M (the first is uniform)"}, cem_iterations);
+        f(Field{"cem_num_elites", Rule::any, 0, "CEM elites J, in [1, K]"}, cem_num_elites);
+        f(Field{"cem_alpha", Rule::unit_open, 0, "CEM smoothing in (0, 1]"}, cem_alpha);
+    } else {
+        f(Field{"mpc_propagation", Rule::any, kBeyond,
+                "expectation | ts1 | tsinf: one mean rollout per member, or particles with a member drawn per "
+                "step / fixed per particle"},
+          propagation, Names("expectation", "ts1", "tsinf"));
+        f(Field{"mpc_particles", Rule::non_negative, kBeyond, "particles per candidate with ts1 / tsinf; 0: one per member"},
+          particles);
+        f(Field{"mpc_model", Rule::any, kBeyond, "learned | true: plan on the ensemble, or on the true simulator"},
+          true_model, Names("learned", "true"));
+        // Unchecked on resume: only how the planner computes, nothing a checkpoint holds.
+        f(Field{"mpc_precision", Rule::any, kBeyond | kUnchecked,
+                "fp32 | bf16: the planner's network products in float, or in bf16 summed in float (fast with "
+                "AVX512_BF16; emulated elsewhere)"},
+          bf16, Names("fp32", "bf16"));
+    }
+}
+
+template <class V>
+void SACConfig::fields(V&& f) {
+    f(Field{"sac_n_layers", Rule::non_negative, 0, "hidden layers of actor and critics"}, n_layers);
+    f(Field{"sac_size", Rule::positive, 0, "units per hidden layer of actor and critics"}, size);
+    f(Field{"sac_learning_rate", Rule::positive, 0, "Adam step size of actor, critics and alpha"}, learning_rate);
+    f(Field{"sac_discount", Rule::unit_closed, 0, "gamma"}, discount);
+    f(Field{"sac_init_temperature", Rule::positive, 0, "initial alpha"}, init_temperature);
+    f(Field{"critic_tau", Rule::unit_closed, kNoFlag, "Polyak weight of the target critics"}, tau);
+    f(Field{"sac_train_batch_size", Rule::positive, 0, "SAC minibatch rows"}, batch);
+    f(Field{"sac_num_critic_updates_per_agent_update", Rule::positive, 0, "critic updates per SAC step"},
+      critic_updates);
+    f(Field{"sac_num_actor_updates_per_agent_update", Rule::positive, 0, "actor updates per SAC step"}, actor_updates);
+    f(Field{"sac_actor_update_frequency", Rule::positive, 0, "update the actor every this many steps"},
+      actor_update_frequency);
+    f(Field{"sac_critic_target_update_frequency", Rule::positive, 0, "update the target critics every this many steps"},
+      critic_target_update_frequency);
+    f(Field{"sac_logstd", Rule::any, kBeyond, "clamp | tanh: log std of the actor: clamp(p, -20, 2) or tanh(p)"},
+      logstd_tanh, Names("clamp", "tanh"));
+}
+
+template <class V>
+void LoopConfig::fields(V&& f, MPCConfig* planner) {
+    f(Field{"env_name", Rule::any, 0, "obstacles-cs285-v0 | reacher-cs285-v0 | cheetah-cs285-v0"}, env_name);
+    f(Field{"exp_name", Rule::any, kUnchecked, "name of the run directory data/hw4_<exp_name>_<env_name>_<time>"},
+      exp_name);
+    f(Field{"n_iter", Rule::positive, kUnchecked, "outer iterations"}, n_iter);
+    f(Field{"ensemble_size", Rule::positive, 0, "members of the dynamics ensemble"}, ensemble_size);
+    if (planner) planner->fields(f, false);
+    f(Field{"add_sl_noise", Rule::any, 0, "noise the new observations in the buffer"}, add_sl_noise);
+    f(Field{"num_agent_train_steps_per_iter", Rule::positive, 0, "ensemble steps per iteration"},
+      num_agent_train_steps_per_iter);
+    f(Field{"batch_size_initial", Rule::positive, 0, "env steps collected at iteration 0 (random)"},
+      batch_size_initial);
+    f(Field{"batch_size", Rule::positive, 0, "env steps collected per later iteration"}, batch_size);
+    f(Field{"train_batch_size", Rule::positive, 0, "minibatch rows per member per step"}, train_batch_size);
+    f(Field{"eval_batch_size", Rule::positive, 0, "env steps of evaluation per iteration"}, eval_batch_size);
+    f(Field{"learning_rate", Rule::positive, 0, "Adam step size of the dynamics models"}, learning_rate);
+    f(Field{"n_layers", Rule::non_negative, 0, "hidden layers per member"}, n_layers);
+    f(Field{"size", Rule::positive, 0, "units per hidden layer"}, size);
+    f(Field{"seed", Rule::any, 0, "seed of every random draw"}, seed);
+    f(Field{"scalar_log_freq", Rule::minus1_or_positive, 0, "evaluate and log every this many iterations; -1: never"},
+      scalar_log_freq);
+    f(Field{"model_type", Rule::any, kBeyond,
+            "deterministic | probabilistic: members predict s' - s, or a Gaussian of it (PETS)"},
+      model_type, Names("deterministic", "probabilistic"));
+    if (planner) planner->fields(f, true);
+    f(Field{"save_params", Rule::any, kUnchecked, "save the run's state after every iteration (for --resume)"},
+      save_params);
+    f(Field{"data_dir", Rule::any, kUnchecked, "where run directories go"}, data_dir);
+}
+
+template <class V>
+void MBPOConfig::fields(V&& f, MPCConfig* planner) {
+    mb.fields(f, planner);
+    sac.fields(f);
+    f(Field{"sac_n_iter", Rule::positive, 0, "SAC rounds (a model rollout, then SAC steps) per iteration"}, sac_n_iter);
+    f(Field{"sac_num_agent_train_steps_per_iter", Rule::positive, 0, "SAC steps per SAC round"}, sac_train_steps);
+    f(Field{"mbpo_rollout_length", Rule::non_negative, 0, "model rollout length k; 0 = model-free SAC"},
+      rollout_length);
+    f(Field{"sac_buffer_size", Rule::positive, kNoFlag, "transitions the SAC buffer keeps (FIFO)"}, sac_buffer_size);
+    f(Field{"mbpo_rollout_reward", Rule::any, kBeyond,
+            "post | pre: model steps rewarded by the predicted next state or by the state they start from"},
+      reward_pre_step, Names("post", "pre"));
+    f(Field{"mbpo_rollout_model", Rule::any, kBeyond,
+            "mean | random: model steps by the ensemble mean or by one member drawn per step"},
+      random_member, Names("mean", "random"));
+}
 
 // Throws ConfigError unless `v` obeys the field's rule (numbers only; names and switches are free).
 template <class X>
@@ -2735,7 +2586,7 @@ ReturnStats return_stats(const Rollouts<T>& r) {
     double sum = 0, sq = 0, len = 0;
     for (double x : r.returns) sum += x;
     s.mean = sum / n;
-    for (double x : r.returns) sq += (x - s.mean) * (x - s.mean);
+    for (double x : r.returns) sq += unfused((x - s.mean) * (x - s.mean));
     s.std = std::sqrt(sq / n);
     s.max = *std::max_element(r.returns.begin(), r.returns.end());
     s.min = *std::min_element(r.returns.begin(), r.returns.end());
@@ -2815,8 +2666,8 @@ ModelDiagnostics model_diagnostics(const Ensemble<T>& ens, const Rollouts<T>& pa
             double mean = 0, var = 0;
             for (int m = 0; m < E; ++m) mean += f[m](i, j);
             mean /= E;
-            for (int m = 0; m < E; ++m) var += (f[m](i, j) - mean) * (f[m](i, j) - mean);
-            err += (mean - target(i, j)) * (mean - target(i, j));
+            for (int m = 0; m < E; ++m) var += unfused((f[m](i, j) - mean) * (f[m](i, j) - mean));
+            err += unfused((mean - target(i, j)) * (mean - target(i, j)));
             spread += std::sqrt(var / E);
         }
     d.one_step = err / (static_cast<double>(N) * D);
@@ -2847,19 +2698,63 @@ ModelDiagnostics model_diagnostics(const Ensemble<T>& ens, const Rollouts<T>& pa
         for (int j = 0; j < D; ++j) {
             const double e = (static_cast<double>(s(k, j)) - paths.next_obs(starts[k] + horizon - 1, j)) /
                              (static_cast<double>(ens.stats.obs.std[j]) + Normalizer<T>::kEps);
-            ol += e * e;
+            ol += unfused(e * e);
         }
     d.open_loop = ol / (static_cast<double>(S) * D);
     return d;
 }
 
 // =================================================================================================
-// 17. Fast float exp and log
+// 17. The numerics that fix the bits: fused multiply-adds, tanh, exp and log, normal pairs, bf16
 // =================================================================================================
+// Every result of the library is a function of these formulas and of the order of summation
+// (matmul: bias first, then k = 0, 1, ...; sums over slices and members in index order), written
+// once and used by the reference kernel and the tuned one alike, so that every kernel, compiler
+// flag and thread count gives the same bits.
+
+// x, which the compiler may not fuse into a following addition: unfused(a * b) + c rounds twice,
+// as written. (GCC contracts a * b + c under -ffp-contract=fast where its tuning for the CPU says
+// so and not elsewhere; Clang within an expression by default.)
+template <class T>
+inline T unfused(T x) {
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+    return __builtin_assoc_barrier(x);
+#elif defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __asm__("" : "+x"(x));  // the value passes through a register the optimizer cannot see into
+    return x;
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__("" : "+w"(x));
+    return x;
+#else
+    volatile T v = x;
+    return v;
+#endif
+}
+
+// tanh(x) = x P(x^2) / Q(x^2) on |x| <= 9, and +-1 beyond (where float tanh rounds to 1). P has
+// degree 6 and Q degree 3; the coefficients are a rational fit of tanh's relative error made for
+// this library (tests/fit_tanh.py): relative error below 4e-7 for every float. Horner's rule,
+// one fused multiply-add a step: p = P0 u + P1, then p = p u + P2, ..., p u + P6; q likewise; the
+// kernel's epilogue does the same on whole vectors.
+constexpr float kTanhP[7] = {-8.4927711294017168e-14f, 5.2795179375355598e-11f, -2.0228459576975267e-08f,
+                             1.1155099822570587e-05f,  3.1040315602711183e-03f, 1.3084077456687074e-01f,
+                             9.9999999339761614e-01f};
+constexpr float kTanhQ[4] = {2.5462551373263187e-04f, 2.4495478140192494e-02f, 4.6417404568923964e-01f, 1.0f};
+inline float fast_tanh(float x) {
+    x = x < -9.0f ? -9.0f : x;  // written so that NaN passes through
+    x = x > 9.0f ? 9.0f : x;
+    const float u = x * x;
+    float p = std::fma(u, kTanhP[0], kTanhP[1]), q = std::fma(u, kTanhQ[0], kTanhQ[1]);
+    for (int i = 2; i < 7; ++i) p = std::fma(p, u, kTanhP[i]);
+    for (int i = 2; i < 4; ++i) q = std::fma(q, u, kTanhQ[i]);
+    return x * p / q;
+}
+
 // Fast float e^x and ln x for the sampling loops (trajectory sampling draws about a million
 // normals and soft-bounded variances per planning call; glibc's scalar exp, log1p and cos took
-// about a third of a PETS run's time). Branch-free polynomials with Cephes' expf and logf coefficients, so loops
-// over them vectorize; relative error below 4e-7 (tests/test_core.cpp checks them against <cmath>).
+// about a third of a PETS run's time). Branch-free polynomials with Cephes' expf and logf
+// coefficients, so loops over them vectorize; relative error below 4e-7 (tests/test_core.cpp
+// checks them against <cmath>).
 inline float bits_to_float(uint32_t b) {
     float f;
     std::memcpy(&f, &b, sizeof f);
@@ -2880,14 +2775,14 @@ inline float fast_exp(float x) {
     x = bits_to_float(b);
     const float t = x * 1.44269504088896341f;  // n = t rounded half away from zero, by a cast
     const float n = static_cast<float>(static_cast<int32_t>(t + std::copysign(0.5f, t)));
-    const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;  // ln 2 in two parts
+    const float r = std::fma(n, 2.12194440e-4f, std::fma(-n, 0.693359375f, x));  // x - n ln 2, ln 2 in two parts
     float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    p = std::fma(p, r, 1.3981999507e-3f);
+    p = std::fma(p, r, 8.3334519073e-3f);
+    p = std::fma(p, r, 4.1665795894e-2f);
+    p = std::fma(p, r, 1.6666665459e-1f);
+    p = std::fma(p, r, 5.0000001201e-1f);
+    p = std::fma(p * r, r, r) + 1.0f;
     return p * bits_to_float(static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23);
 }
 // ln x for a normal float x > 0: x = 2^e m with m in [sqrt(1/2), sqrt(2)), ln x = e ln 2 + ln m.
@@ -2898,22 +2793,22 @@ inline float fast_log(float x) {
     const float m = bits_to_float((b & 0x007fffffu) | (0x3f800000u - (big << 23)));
     const float f = m - 1.0f, z = f * f;
     float y = 7.0376836292e-2f;
-    y = y * f - 1.1514610310e-1f;
-    y = y * f + 1.1676998740e-1f;
-    y = y * f - 1.2420140846e-1f;
-    y = y * f + 1.4249322787e-1f;
-    y = y * f - 1.6668057665e-1f;
-    y = y * f + 2.0000714765e-1f;
-    y = y * f - 2.4999993993e-1f;
-    y = y * f + 3.3333331174e-1f;
-    y = y * f * z - 2.12194440e-4f * e - 0.5f * z;
-    return (f + y) + 0.693359375f * e;
+    y = std::fma(y, f, -1.1514610310e-1f);
+    y = std::fma(y, f, 1.1676998740e-1f);
+    y = std::fma(y, f, -1.2420140846e-1f);
+    y = std::fma(y, f, 1.4249322787e-1f);
+    y = std::fma(y, f, -1.6668057665e-1f);
+    y = std::fma(y, f, 2.0000714765e-1f);
+    y = std::fma(y, f, -2.4999993993e-1f);
+    y = std::fma(y, f, 3.3333331174e-1f);
+    y = std::fma(-z, 0.5f, std::fma(y * f, z, -(2.12194440e-4f * e)));
+    return std::fma(e, 0.693359375f, f + y);
 }
 // Two independent standard normals from uniforms u1 in (0, 1] and u2 in [0, 1): Box-Muller with
 // both outputs, radius sqrt(-2 ln u1) and an angle uniform on the circle, q quarter turns (q =
 // floor(4 u2)) plus b in [-pi/4, pi/4], where sin and cos need only short polynomials (Cephes').
-// The parts before the square root come apart, for loops that take it on whole registers
-// (normal_pairs, section 18): z0 = (sqrt(r2) sign) t0, z1 = (sqrt(r2) sign) t1.
+// The parts before the square root come apart, for the kernel, which takes it on whole vectors:
+// z0 = (sqrt(r2) sign) t0, z1 = (sqrt(r2) sign) t1.
 struct NormalPairParts {
     float r2, sign, t0, t1;
 };
@@ -2922,13 +2817,16 @@ inline NormalPairParts normal_pair_parts(double u1, double u2) {
     const float v = static_cast<float>(4.0 * u2);
     const int k = std::min(static_cast<int>(v), 3);  // v >= 0: the cast is floor
     const float b = (v - static_cast<float>(k) - 0.5f) * 1.57079632679489662f, z = b * b;
-    const float c = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z + 4.166664568298827e-2f) * z * z -
-                    0.5f * z + 1.0f;
-    const float s = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * b + b;
+    const float c =
+        std::fma(std::fma(std::fma(z, 2.443315711809948e-5f, -1.388731625493765e-3f), z, 4.166664568298827e-2f) * z, z,
+                 -(0.5f * z)) +
+        1.0f;
+    const float s =
+        std::fma(std::fma(std::fma(z, -1.9515295891e-4f, 8.3321608736e-3f), z, -1.6666654611e-1f) * z, b, b);
     // (c, s) turned by k quarter turns, without branches: an odd k turns once, (c, s) -> (-s, c);
     // k >= 2 turns twice more, a change of sign.
     const float odd = static_cast<float>(k & 1), even = 1.0f - odd;
-    return {r2, static_cast<float>(1 - (k & 2)), even * c - odd * s, even * s + odd * c};
+    return {r2, static_cast<float>(1 - (k & 2)), std::fma(even, c, -(odd * s)), std::fma(odd, c, even * s)};
 }
 inline void fast_normal_pair(double u1, double u2, float& z0, float& z1) {
     const NormalPairParts q = normal_pair_parts(u1, u2);
@@ -2936,464 +2834,20 @@ inline void fast_normal_pair(double u1, double u2, float& z0, float& z1) {
     z0 = sign * q.t0;
     z1 = sign * q.t1;
 }
-
-// =================================================================================================
-// 18. Speed: the tuned matrix multiply behind matmul()'s contract (section 4)
-// =================================================================================================
-// Goto/BLIS structure:
-//  1. pack op(B) into column panels, zero-padded to whole vectors: panel p is [K + 1, width_p]
-//     contiguous, its last row holding the bias (or zeros);
-//  2. for every block of kMR rows of C and every panel, a micro-kernel keeps that kMR x width_p
-//     block of C in vector registers while it runs over k: per k, kMR broadcasts of A, kNV vector
-//     loads of B and kMR x kNV fused multiply-adds.
-// The tile is chosen from the compiler's target macros so that its kMR x kNV accumulators, the
-// kNV loaded vectors of B and one broadcast fit the vector registers:
-//   AVX-512 (32 registers of 64 bytes)  12 x 2 vectors = 12 x 32 floats, 24 accumulators
-//   AVX2/FMA (16 registers of 32 bytes)  6 x 2 vectors =  6 x 16 floats, 12 accumulators
-//   aarch64 NEON (32 registers of 16 bytes) 8 x 3 vectors = 8 x 12 floats, 24 accumulators
-//   anything else (16 registers of 16 bytes assumed) 4 x 3 vectors = 4 x 12 floats
-// -DMBRL_MR=r and -DMBRL_NV=v override the tile (r in [1, 16], v in [1, 4]). The last panel is
-// as narrow as its columns allow (21 outputs: 16 + 8 columns with AVX2, not 32).
-// GCC and Clang's vector extensions name the vector type, so that the accumulators are registers
-// by construction rather than by the auto-vectorizer's choice; other compilers get an array of
-// the same width and plain loops (also with -DMBRL_PORTABLE_KERNEL). Both sum each element in the same order, with a*b + c fused
-// into one FMA under -ffp-contract=fast, so every instruction set with FMA gives the same bits.
-#if defined(__AVX512F__)
-#define MBRL_VEC_BYTES 64
-#define MBRL_TILE_MR 12
-#define MBRL_TILE_NV 2
-#elif defined(__AVX__)
-#define MBRL_VEC_BYTES 32
-#define MBRL_TILE_MR 6
-#define MBRL_TILE_NV 2
-#elif defined(__aarch64__) || defined(__ARM_NEON)
-#define MBRL_VEC_BYTES 16
-#define MBRL_TILE_MR 8
-#define MBRL_TILE_NV 3
-#else
-#define MBRL_VEC_BYTES 16
-#define MBRL_TILE_MR 4
-#define MBRL_TILE_NV 3
-#endif
-#ifndef MBRL_MR
-#define MBRL_MR MBRL_TILE_MR
-#endif
-#ifndef MBRL_NV
-#define MBRL_NV MBRL_TILE_NV
-#endif
-constexpr int kMR = MBRL_MR;  // rows of C per micro-tile
-constexpr int kNV = MBRL_NV;  // vectors of C per micro-tile row
-static_assert(kMR >= 1 && kMR <= 16, "MBRL_MR must be in [1, 16]");
-static_assert(kNV >= 1 && kNV <= 4, "MBRL_NV must be in [1, 4]");
-
-// One vector of kW lanes of T, with the operations the micro-kernel needs.
-template <class T>
-struct Vec {
-    static constexpr int kW = MBRL_VEC_BYTES / static_cast<int>(sizeof(T));  // lanes
-#if defined(__GNUC__) && !defined(MBRL_PORTABLE_KERNEL)
-    typedef T type __attribute__((vector_size(MBRL_VEC_BYTES)));
-    static constexpr bool kArithmetic = true;  // type has +, -, *, / (with T on either side too)
-    static type load(const T* p) {
-        type v;
-        std::memcpy(&v, p, sizeof v);
-        return v;
-    }
-    static void store(T* p, type v) { std::memcpy(p, &v, sizeof v); }
-    static type splat(T x) { return x - type{}; }  // x - 0 = x for every x, -0 included
-    static void fma(type& acc, type a, type b) { acc += a * b; }
-    // Every lane's square root (correctly rounded, as std::sqrt). GCC vectorizes no std::sqrt
-    // unless told -fno-math-errno, hence the instruction sets' own.
-    static type sqrt(type x) {
-#if defined(__AVX512F__)
-        // (the masked forms, all lanes on: _mm512_sqrt_ps trips GCC 12's -Wmaybe-uninitialized)
-        if constexpr (std::is_same<T, float>::value) return (type)_mm512_mask_sqrt_ps((__m512)x, 0xFFFF, (__m512)x);
-        else return (type)_mm512_mask_sqrt_pd((__m512d)x, 0xFF, (__m512d)x);
-#elif defined(__AVX__)
-        if constexpr (std::is_same<T, float>::value) return (type)_mm256_sqrt_ps((__m256)x);
-        else return (type)_mm256_sqrt_pd((__m256d)x);
-#elif defined(__SSE2__)
-        if constexpr (std::is_same<T, float>::value) return (type)_mm_sqrt_ps((__m128)x);
-        else return (type)_mm_sqrt_pd((__m128d)x);
-#elif defined(__aarch64__)
-        if constexpr (std::is_same<T, float>::value) return (type)vsqrtq_f32((float32x4_t)x);
-        else return (type)vsqrtq_f64((float64x2_t)x);
-#else
-        for (int l = 0; l < kW; ++l) x[l] = std::sqrt(x[l]);
-        return x;
-#endif
-    }
-    // f applied to every lane; the same bits as activate(f, lane) of section 3.
-    static type activate(Activation f, type x) {
-        if constexpr (std::is_same<T, float>::value) {
-            if (f == Activation::tanh) {
-                // The clamp to [-9, 9], NaN passing through: x86's max(a, b) is a > b ? a : b and
-                // min(a, b) a < b ? a : b, which give b when either is NaN; GCC makes a compare
-                // and a blend of the conditionals, twice the instructions.
-#if defined(__AVX512F__)
-                // (the masked forms, all lanes on: the plain ones trip GCC 12's -Wmaybe-uninitialized)
-                const __m512 lo = _mm512_mask_max_ps((__m512)x, 0xFFFF, _mm512_set1_ps(-9.0f), (__m512)x);
-                x = (type)_mm512_mask_min_ps(lo, 0xFFFF, _mm512_set1_ps(9.0f), lo);
-#elif defined(__AVX__)
-                x = (type)_mm256_min_ps(_mm256_set1_ps(9.0f), _mm256_max_ps(_mm256_set1_ps(-9.0f), (__m256)x));
-#else
-                x = -9.0f > x ? splat(-9.0f) : x;  // NaN compares false: it passes through
-                x = 9.0f < x ? splat(9.0f) : x;
-#endif
-                return tanh_rational(x);
-            }
-            if (f == Activation::relu) return x > 0.0f ? x : type{};
-            return x;
-        } else {
-            for (int l = 0; l < kW; ++l) x[l] = mbrl::activate(f, x[l]);
-            return x;
-        }
-    }
-#else
-    struct type {
-        T x[kW];
-    };
-    static constexpr bool kArithmetic = false;
-    static type load(const T* p) {
-        type v;
-        for (int l = 0; l < kW; ++l) v.x[l] = p[l];
-        return v;
-    }
-    static void store(T* p, const type& v) {
-        for (int l = 0; l < kW; ++l) p[l] = v.x[l];
-    }
-    static type splat(T x) {
-        type v;
-        for (int l = 0; l < kW; ++l) v.x[l] = x;
-        return v;
-    }
-    static void fma(type& acc, const type& a, const type& b) {
-        for (int l = 0; l < kW; ++l) acc.x[l] += a.x[l] * b.x[l];
-    }
-    static type sqrt(type v) {
-        for (int l = 0; l < kW; ++l) v.x[l] = std::sqrt(v.x[l]);
-        return v;
-    }
-    static type activate(Activation f, type v) {
-        for (int l = 0; l < kW; ++l) v.x[l] = mbrl::activate(f, v.x[l]);
-        return v;
-    }
-#endif
-};
-template <class T>
-constexpr int kNR = kNV * Vec<T>::kW;  // columns of a full panel
-
-// The layout of a PackedB: panels of kNR columns (the last one narrower, a whole number of
-// vectors), panel p [K + 1, panel_width(B, p)] contiguous at panel_data(B, p), the bias last.
-template <class T>
-int panel_count(const PackedB<T>& B) {
-    return (B.N + kNR<T> - 1) / kNR<T>;
-}
-template <class T>
-int panel_width(const PackedB<T>& B, int p) {  // kNR, or the last panel's columns in whole vectors
-    constexpr int W = Vec<T>::kW;
-    const int cols = std::min(kNR<T>, B.N - p * kNR<T>);
-    return (cols + W - 1) / W * W;
-}
-template <class T>
-const T* panel_data(const PackedB<T>& B, int p) {
-    return B.data.data() + static_cast<std::size_t>(p) * (B.K + 1) * kNR<T>;
+// Rng::uniform() of draw number `draw` of the stream `key`, its 53-bit integer converted as two
+// exact int32 halves (x86 converts no 64-bit integer to a double vector before AVX-512).
+inline double uniform_at(uint64_t key, uint64_t draw) {
+    const uint64_t m = mix64(key + draw * kGolden) >> 11;
+    const double hi = static_cast<double>(static_cast<int32_t>(m >> 26));
+    const double lo = static_cast<double>(static_cast<int32_t>(m & 0x3ffffffu));
+    return (hi * 67108864.0 + lo) * 0x1.0p-53;  // exact: 53 bits
 }
 
-template <class T>
-void pack_b(PackedB<T>& out, View<const T> B, bool tb, const T* bias) {
-    constexpr int NR = kNR<T>;
-    out.K = tb ? B.cols : B.rows;
-    out.N = tb ? B.rows : B.cols;
-    const int K = out.K, N = out.N, panels = panel_count(out);
-    const std::size_t panel_size = static_cast<std::size_t>(K + 1) * NR;  // the last panel may use less
-    if (out.data.size() < panels * panel_size) out.data.resize(panels * panel_size);
-    const std::ptrdiff_t elements = static_cast<std::ptrdiff_t>(K) * N;
-    (void)elements;
-    // Panels are independent: split over the threads when large (inside a parallel region: on
-    // the calling thread). Each loop reads B along its contiguous direction.
-    MBRL_OMP(parallel for schedule(static) if (elements >= kParallelElements))
-    for (int p = 0; p < panels; ++p) {
-        T* dst = out.data.data() + p * panel_size;
-        const int j0 = p * NR, nr = std::min(NR, N - j0), w = panel_width(out, p);
-        if (!tb) {  // op(B) = B: row k of the panel is B[k, j0 .. j0 + nr), then zeros
-            for (int k = 0; k < K; ++k) {
-                const T* src = B.data + static_cast<std::ptrdiff_t>(k) * N + j0;
-                T* d = dst + static_cast<std::ptrdiff_t>(k) * w;
-                for (int j = 0; j < nr; ++j) d[j] = src[j];
-                for (int j = nr; j < w; ++j) d[j] = T(0);
-            }
-        } else {  // op(B) = B^T: column j of the panel is row j0 + j of B
-            for (int j = 0; j < nr; ++j) {
-                const T* src = B.data + static_cast<std::ptrdiff_t>(j0 + j) * K;
-                for (int k = 0; k < K; ++k) dst[static_cast<std::ptrdiff_t>(k) * w + j] = src[k];
-            }
-            for (int k = 0; k < K; ++k)
-                for (int j = nr; j < w; ++j) dst[static_cast<std::ptrdiff_t>(k) * w + j] = T(0);
-        }
-        for (int j = 0; j < w; ++j) dst[static_cast<std::ptrdiff_t>(K) * w + j] = bias && j < nr ? bias[j0 + j] : T(0);
-    }
-}
-
-// C[MR, nr] (row stride ldc) = act(op(A)[MR, K] panel[K, :nr] + bias), or += op(A) panel, with
-// the MR x NV vectors of accumulators held in registers over the whole loop over k.
-template <class T, int MR, int NV>
-inline void micro_kernel(int K, const T* a, Strides sa, const T* panel, T* c, int ldc, int nr, Activation act,
-                         bool accumulate) {
-    using V = Vec<T>;
-    using VT = typename V::type;
-    constexpr int W = V::kW, NW = NV * W;  // NW: this panel's stored width
-    VT acc[MR][NV];
-    for (int v = 0; v < NV; ++v) {
-        const VT bias = V::load(panel + static_cast<std::ptrdiff_t>(K) * NW + v * W);
-        for (int r = 0; r < MR; ++r) acc[r][v] = bias;
-    }
-    for (int k = 0; k < K; ++k) {
-        VT b[NV];
-        for (int v = 0; v < NV; ++v) b[v] = V::load(panel + static_cast<std::ptrdiff_t>(k) * NW + v * W);
-        for (int r = 0; r < MR; ++r) {
-            const VT ar = V::splat(a[r * sa.rs + k * sa.cs]);
-            for (int v = 0; v < NV; ++v) V::fma(acc[r][v], ar, b[v]);
-        }
-    }
-    if (!accumulate && act != Activation::identity)
-        for (int r = 0; r < MR; ++r)
-            for (int v = 0; v < NV; ++v) acc[r][v] = V::activate(act, acc[r][v]);
-    for (int r = 0; r < MR; ++r) {
-        T* cr = c + static_cast<std::ptrdiff_t>(r) * ldc;
-        if (nr == NW && !accumulate) {  // the common case: straight from the registers
-            for (int v = 0; v < NV; ++v) V::store(cr + v * W, acc[r][v]);
-        } else {
-            T row[NW];
-            for (int v = 0; v < NV; ++v) V::store(row + v * W, acc[r][v]);
-            if (accumulate)
-                for (int j = 0; j < nr; ++j) cr[j] += row[j];
-            else
-                for (int j = 0; j < nr; ++j) cr[j] = row[j];
-        }
-    }
-}
-
-// A kernel compiled for exactly (mr, nv): mr rows left after the full blocks, nv vectors in the
-// last, narrower panel. Recursion over the template arguments covers every pair up to (kMR, kNV).
-template <class T, int MR, int NV>
-inline void micro_kernel_for(int mr, int nv, int K, const T* a, Strides sa, const T* panel, T* c, int ldc, int nr,
-                             Activation act, bool accumulate) {
-    if (nv < NV) {
-        if constexpr (NV > 1) micro_kernel_for<T, MR, NV - 1>(mr, nv, K, a, sa, panel, c, ldc, nr, act, accumulate);
-    } else if (mr < MR) {
-        if constexpr (MR > 1) micro_kernel_for<T, MR - 1, NV>(mr, nv, K, a, sa, panel, c, ldc, nr, act, accumulate);
-    } else {
-        micro_kernel<T, MR, NV>(K, a, sa, panel, c, ldc, nr, act, accumulate);
-    }
-}
-
-// Large products are split over OpenMP threads by row blocks (inside a parallel region: on the
-// calling thread).
-template <class T>
-void matmul_packed(View<T> C, View<const T> A, bool ta, const PackedB<T>& B, Activation act, bool accumulate) {
-    const int M = ta ? A.cols : A.rows, K = ta ? A.rows : A.cols;
-    if (K != B.K || C.rows != M || C.cols != B.N)
-        fail("matmul: op(A) ", shape_str(M, K), " times packed B ", shape_str(B.K, B.N), " into C ",
-             shape_str(C.rows, C.cols), " does not fit");
-    constexpr int NR = kNR<T>, W = Vec<T>::kW;
-    const int N = B.N, blocks = (M + kMR - 1) / kMR;
-    if (M == 0 || N == 0) return;
-    const Strides sa = op_strides(A, ta);
-    const double flops = 2.0 * M * N * K;
-    (void)flops;
-    ParallelErrors errors;  // nothing here throws today; the guard keeps it so
-    MBRL_OMP(parallel for schedule(static) if (flops > 4e6))
-    for (int blk = 0; blk < blocks; ++blk) {
-        errors.run(blk, [&] {
-            const int i0 = blk * kMR, mr = std::min(kMR, M - i0);
-            const T* a = A.data + i0 * sa.rs;
-            for (int p = 0; p < panel_count(B); ++p) {
-                const int j0 = p * NR;
-                micro_kernel_for<T, kMR, kNV>(mr, panel_width(B, p) / W, K, a, sa, panel_data(B, p), C.row(i0) + j0,
-                                              N, std::min(NR, N - j0), act, accumulate);
-            }
-        });
-    }
-    errors.rethrow();
-}
-
-// Fewer rows than a micro-tile (one observation, say): packing B would cost more than the product,
-// so each row of C streams through the rows of B instead, accumulating in scratch's memory. Every
-// element is summed in the same order as by the micro-kernel (bias first, then k = 0, 1, ...).
-template <class T>
-void matmul_few_rows(View<T> C, View<const T> A, bool ta, View<const T> B, Epilogue<T> ep, PackedB<T>& scratch) {
-    const int N = C.cols, K = B.rows;
-    const Strides sa = op_strides(A, ta);
-    if (scratch.data.size() < static_cast<std::size_t>(N)) scratch.data.resize(N);
-    T* acc = scratch.data.data();  // [N]
-    for (int i = 0; i < C.rows; ++i) {
-        for (int j = 0; j < N; ++j) acc[j] = ep.bias ? ep.bias[j] : T(0);
-        for (int k = 0; k < K; ++k) {
-            const T a = A.data[i * sa.rs + k * sa.cs];
-            const T* b = B.row(k);
-            for (int j = 0; j < N; ++j) acc[j] += a * b[j];
-        }
-        T* c = C.row(i);
-        if (ep.accumulate) {
-            for (int j = 0; j < N; ++j) c[j] += acc[j];
-        } else {
-            for (int j = 0; j < N; ++j) c[j] = activate(ep.act, acc[j]);
-        }
-    }
-    scratch.K = scratch.N = 0;  // scratch holds no packed matrix now
-}
-
-template <class T>
-void matmul_tuned(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep, PackedB<T>& scratch) {
-    if (C.rows < kMR && !tb) return matmul_few_rows(C, A, ta, B, ep, scratch);
-    pack_b(scratch, B, tb, ep.bias);
-    matmul_packed(C, A, ta, scratch, ep.act, ep.accumulate);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Adam's update (section 7) on whole vectors, split over threads for long parameter blocks; each
-// element is updated alone by adam_param, so any split and any vector width give the same bits.
-template <class T>
-void adam_update(T* params, const T* grads, T* m, T* v, std::ptrdiff_t n, const AdamStep<T>& c) {
-    using V = Vec<T>;
-    constexpr std::ptrdiff_t W = V::kW;
-    const std::ptrdiff_t vectors = V::kArithmetic ? n / W : 0;  // the rest one element at a time
-    MBRL_OMP(parallel for schedule(static) if (n >= kParallelElements))
-    for (std::ptrdiff_t q = 0; q < vectors; ++q) {
-        if constexpr (V::kArithmetic) {
-            T *p = params + q * W, *mq = m + q * W, *vq = v + q * W;
-            typename V::type mv = V::load(mq), vv = V::load(vq);
-            V::store(p, adam_param(V::load(p), V::load(grads + q * W), mv, vv, c, &V::sqrt));
-            V::store(mq, mv);
-            V::store(vq, vv);
-        }
-    }
-    MBRL_OMP(parallel for schedule(static) if (n - vectors * W >= kParallelElements))
-    for (std::ptrdiff_t i = vectors * W; i < n; ++i)
-        params[i] = adam_param(params[i], grads[i], m[i], v[i], c, [](T x) { return std::sqrt(x); });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rng::normals' pairs a register at a time: the first kW x floor(pairs / kW) pairs of the stream
-// (key, draws after `counter`) into out, two floats a pair; returns how many it wrote (none in
-// the portable build). The loop without the square root vectorizes; the root is the register's
-// (GCC vectorizes no std::sqrt under math-errno). Each uniform is Rng::uniform()'s value,
-// (bits >> 11) 2^-53, its 53-bit integer converted as two exact int32 halves: x86 converts no
-// 64-bit integer to a double vector before AVX-512.
-template <class T>
-int normal_pairs(uint64_t key, uint64_t counter, T* out, int pairs) {
-    static_assert(std::is_same<T, float>::value, "normal_pairs: float normals");
-    using V = Vec<T>;
-    constexpr int W = V::kW;
-    if constexpr (!V::kArithmetic) {
-        (void)key, (void)counter, (void)out, (void)pairs;
-        return 0;  // the portable build makes every pair in Rng::normals' own loop
-    } else {
-        auto uniform_at = [key](uint64_t draw) {  // Rng::uniform() of draw number `draw`
-            const uint64_t m = mix64(key + draw * kGolden) >> 11;
-            const double hi = static_cast<double>(static_cast<int32_t>(m >> 26));
-            const double lo = static_cast<double>(static_cast<int32_t>(m & 0x3ffffffu));
-            return (hi * 67108864.0 + lo) * 0x1.0p-53;
-        };
-        int p = 0;
-        for (; p + W <= pairs; p += W) {
-            alignas(64) T r2[W], sign[W], t0[W], t1[W];
-            for (int l = 0; l < W; ++l) {
-                const uint64_t c = counter + 2 * static_cast<uint64_t>(p + l);
-                const NormalPairParts q = normal_pair_parts(1.0 - uniform_at(c + 1), uniform_at(c + 2));
-                r2[l] = q.r2;
-                sign[l] = q.sign;
-                t0[l] = q.t0;
-                t1[l] = q.t1;
-            }
-            const typename V::type s = V::sqrt(V::load(r2)) * V::load(sign);
-            alignas(64) T z0[W], z1[W];
-            V::store(z0, s * V::load(t0));
-            V::store(z1, s * V::load(t1));
-            for (int l = 0; l < W; ++l) {
-                out[2 * (p + l)] = z0[l];
-                out[2 * (p + l) + 1] = z1[l];
-            }
-        }
-        return p;
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The packed forward of section 5, Y^T = f(W^T X^T + b), on the same micro-tiles turned around:
-// the kMR rows of a tile are outputs of the layer, its kNV vectors are rows of the batch.
-//  - Activations X^T of B rows and F features lie in panels of kNR rows, the last one narrower
-//    (its rows rounded up to whole vectors, the extra lanes zero): panel p is [F, width_p]
-//    contiguous at offset p F kNR. A layer reads the panel layout of its input and writes that
-//    of its output, which is the next layer's input.
-//  - Weights W [I, O] lie as W^T in blocks of kMR outputs: block q is [I + 1, kMR] contiguous,
-//    entry (k, r) = W[k, q kMR + r], its last row the bias, zero beyond O.
-// Per k the micro-kernel loads kNV vectors of X^T (contiguous), broadcasts kMR weights (contiguous)
-// and does kMR x kNV FMAs; acc += w * x is the product matmul forms as x * w, so the bits agree.
-template <class T>
-int fm_panels(int rows) {
-    return (rows + kNR<T> - 1) / kNR<T>;
-}
-template <class T>
-int fm_width(int rows, int p) {  // kNR, or the last panel's rows in whole vectors
-    constexpr int W = Vec<T>::kW;
-    const int n = std::min(kNR<T>, rows - p * kNR<T>);
-    return (n + W - 1) / W * W;
-}
-template <class T>
-int feature_major_panel_rows() {
-    return kNR<T>;
-}
-template <class T>
-std::size_t feature_major_size(int rows, int features) {
-    return static_cast<std::size_t>(fm_panels<T>(rows)) * kNR<T> * features;
-}
-template <class T>
-void to_feature_major(View<const T> X, T* out) {
-    const int F = X.cols;
-    for (int p = 0; p < fm_panels<T>(X.rows); ++p) {
-        const int w = fm_width<T>(X.rows, p), i0 = p * kNR<T>, n = std::min(kNR<T>, X.rows - i0);
-        T* panel = out + static_cast<std::size_t>(p) * F * kNR<T>;
-        for (int f = 0; f < F; ++f) {
-            for (int i = 0; i < n; ++i) panel[f * w + i] = X(i0 + i, f);
-            for (int i = n; i < w; ++i) panel[f * w + i] = T(0);
-        }
-    }
-}
-template <class T>
-void from_feature_major(const T* in, View<T> Y) {
-    const int F = Y.cols;
-    for (int p = 0; p < fm_panels<T>(Y.rows); ++p) {
-        const int w = fm_width<T>(Y.rows, p), i0 = p * kNR<T>, n = std::min(kNR<T>, Y.rows - i0);
-        const T* panel = in + static_cast<std::size_t>(p) * F * kNR<T>;
-        for (int i = 0; i < n; ++i)
-            for (int f = 0; f < F; ++f) Y(i0 + i, f) = panel[f * w + i];
-    }
-}
-template <class T>
-void pack_layer(PackedLayer<T>& L, const T* W, const T* b, int in, int outputs, bool bf16) {
-    L.in = in;
-    L.out = outputs;
-    if (bf16) pack_layer_bf16(L, W, in, outputs);
-    const int blocks = (outputs + kMR - 1) / kMR;
-    const std::size_t block_size = static_cast<std::size_t>(in + 1) * kMR;
-    L.data.assign(blocks * block_size, T(0));
-    for (int q = 0; q < blocks; ++q) {
-        T* dst = L.data.data() + q * block_size;
-        const int r0 = q * kMR, mr = std::min(kMR, outputs - r0);
-        for (int k = 0; k < in; ++k)
-            for (int r = 0; r < mr; ++r) dst[k * kMR + r] = W[static_cast<std::size_t>(k) * outputs + r0 + r];
-        for (int r = 0; r < mr; ++r) dst[in * kMR + r] = b[r0 + r];
-    }
-}
-
-// bf16 products. A bf16 is the upper half of a float's bits; pairs of them share a 32-bit word,
-// the one for the even k (or row of features) in the upper half, so that the instruction, which
-// adds the upper half's product first, sums in the order k = 0, 1, 2, ...
-// x rounded to bf16, to nearest even; NaN stays NaN, and float subnormals go to zero (of their
-// sign), as the instruction reads its inputs. (The instruction also flushes a subnormal sum to
-// zero, which the emulation does not: the two can differ where a sum falls below 1.2e-38.)
-// (Written without branches, so that the loops converting whole panels vectorize.)
+// bf16, the upper half of a float's bits. x rounded to bf16, to nearest even; NaN stays NaN, and
+// float subnormals go to zero (of their sign), as the AVX512_BF16 instruction reads its inputs.
+// (The instruction also flushes a subnormal sum to zero, which the other kernels do not: they can
+// differ where a sum falls below 1.2e-38.) Pairs of them share a 32-bit word, the even k (or row
+// of features) in the upper half. (Written without branches, so that loops over panels vectorize.)
 inline uint32_t bf16_bits(float x) {
     const uint32_t u = float_to_bits(x);
     const uint32_t nearest = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
@@ -3403,200 +2857,236 @@ inline uint32_t bf16_bits(float x) {
 inline uint32_t bf16_pair(float even, float odd) { return bf16_bits(even) << 16 | bf16_bits(odd); }
 inline float bf16_upper(uint32_t p) { return bits_to_float(p & 0xffff0000u); }
 inline float bf16_lower(uint32_t p) { return bits_to_float(p << 16); }
+inline float bf16_round(float x) { return bits_to_float(bf16_bits(x) << 16); }
 inline int bf16_pairs(int k) { return (k + 1) / 2; }
 
-// W^T as bf16 in blocks of kMR outputs: block q is [pairs of k, kMR] words; the bias stays in
-// L.data's blocks (float).
-template <class T>
-void pack_layer_bf16(PackedLayer<T>& L, const T* W, int in, int outputs) {
-    if constexpr (std::is_same<T, float>::value) {
-        const int blocks = (outputs + kMR - 1) / kMR, KP = bf16_pairs(in);
-        L.bf16.assign(static_cast<std::size_t>(blocks) * KP * kMR, 0u);
-        for (int q = 0; q < blocks; ++q) {
-            uint32_t* dst = L.bf16.data() + static_cast<std::size_t>(q) * KP * kMR;
-            const int r0 = q * kMR, mr = std::min(kMR, outputs - r0);
-            for (int kp = 0; kp < KP; ++kp)
-                for (int r = 0; r < mr; ++r) {
-                    const float w0 = W[static_cast<std::size_t>(2 * kp) * outputs + r0 + r];
-                    const float w1 = 2 * kp + 1 < in ? W[static_cast<std::size_t>(2 * kp + 1) * outputs + r0 + r] : 0.0f;
-                    dst[kp * kMR + r] = bf16_pair(w0, w1);
-                }
-        }
-    } else {
-        (void)L, (void)W, (void)in, (void)outputs;
-        fail("pack_layer: bf16 products are for float networks");
-    }
-}
-
-// Y^T[MR, NV vectors] = f(block^T X^T + bias) with bf16 products: x holds X^T's rows of features in
-// pairs, [pairs of K, NV vectors] words. With AVX512_BF16 one instruction does a pair per lane;
-// elsewhere (or with the portable kernel) the same sums one product at a time.
-template <int MR, int NV>
-inline void bf16_micro_kernel(int KP, const uint32_t* block, const float* bias, const uint32_t* x, float* y,
-                              Activation act) {
-    constexpr int W = Vec<float>::kW, NW = NV * W;
-#if defined(__AVX512BF16__) && defined(__AVX512F__) && !defined(MBRL_PORTABLE_KERNEL)
-    __m512 acc[MR][NV];
-    for (int r = 0; r < MR; ++r)
-        for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_set1_ps(bias[r]);
-    for (int kp = 0; kp < KP; ++kp) {
-        __m512bh xv[NV];
-        for (int v = 0; v < NV; ++v) xv[v] = (__m512bh)_mm512_loadu_si512(x + static_cast<std::ptrdiff_t>(kp) * NW + v * W);
-        for (int r = 0; r < MR; ++r) {
-            const __m512bh w = (__m512bh)_mm512_set1_epi32(static_cast<int>(block[static_cast<std::ptrdiff_t>(kp) * kMR + r]));
-            for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], w, xv[v]);
-        }
-    }
-    for (int r = 0; r < MR; ++r)
-        for (int v = 0; v < NV; ++v) {
-            typename Vec<float>::type a;
-            std::memcpy(&a, &acc[r][v], sizeof a);
-            Vec<float>::store(y + r * NW + v * W, Vec<float>::activate(act, a));
-        }
-#elif defined(__GNUC__) && !defined(MBRL_PORTABLE_KERNEL)
-    // The emulation on whole registers: a pair's two bf16 are floats once moved to the upper half.
-    using V = Vec<float>;
-    using VT = typename V::type;
-    typedef uint32_t words __attribute__((vector_size(MBRL_VEC_BYTES)));
-    VT acc[MR][NV];
-    for (int r = 0; r < MR; ++r)
-        for (int v = 0; v < NV; ++v) acc[r][v] = V::splat(bias[r]);
-    for (int kp = 0; kp < KP; ++kp) {
-        VT upper[NV], lower[NV];
-        for (int v = 0; v < NV; ++v) {
-            words xv;
-            std::memcpy(&xv, x + static_cast<std::ptrdiff_t>(kp) * NW + v * W, sizeof xv);
-            upper[v] = (VT)(xv & 0xffff0000u);
-            lower[v] = (VT)(xv << 16);
-        }
-        for (int r = 0; r < MR; ++r) {
-            const uint32_t w = block[static_cast<std::ptrdiff_t>(kp) * kMR + r];
-            const VT wu = V::splat(bf16_upper(w)), wl = V::splat(bf16_lower(w));
-            for (int v = 0; v < NV; ++v) {
-                V::fma(acc[r][v], wu, upper[v]);  // products of two bf16 are exact in float
-                V::fma(acc[r][v], wl, lower[v]);
+// =================================================================================================
+// 18. Parallel loops that carry exceptions
+// =================================================================================================
+// An exception must not leave an OpenMP region (the program would end in std::terminate), so every
+// iteration's body runs inside run(i, body), which catches whatever it throws; after the loop,
+// rethrow() throws again the exception of the lowest iteration that threw: the same one whatever
+// the number of threads, and the same in a build without OpenMP. The other iterations still run
+// (a parallel loop cannot be left early).
+class ParallelErrors {
+   public:
+    template <class Body>
+    void run(long i, Body&& body) noexcept {
+        try {
+            body();
+        } catch (...) {
+            MBRL_OMP(critical(mbrl_parallel_errors))
+            if (!error_ || i < index_) {
+                error_ = std::current_exception();
+                index_ = i;
             }
         }
     }
-    for (int r = 0; r < MR; ++r)
-        for (int v = 0; v < NV; ++v) V::store(y + r * NW + v * W, V::activate(act, acc[r][v]));
-#else
-    for (int r = 0; r < MR; ++r)
-        for (int i = 0; i < NW; ++i) {
-            float acc = bias[r];
-            for (int kp = 0; kp < KP; ++kp) {
-                const uint32_t w = block[static_cast<std::ptrdiff_t>(kp) * kMR + r], xp = x[static_cast<std::ptrdiff_t>(kp) * NW + i];
-                acc += bf16_upper(xp) * bf16_upper(w);  // products of two bf16 are exact in float
-                acc += bf16_lower(xp) * bf16_lower(w);
-            }
-            y[r * NW + i] = activate(act, acc);
-        }
-#endif
-}
-template <int MR, int NV>
-inline void bf16_micro_kernel_for(int mr, int nv, int KP, const uint32_t* block, const float* bias, const uint32_t* x,
-                                  float* y, Activation act) {
-    if (nv < NV) {
-        if constexpr (NV > 1) bf16_micro_kernel_for<MR, NV - 1>(mr, nv, KP, block, bias, x, y, act);
-    } else if (mr < MR) {
-        if constexpr (MR > 1) bf16_micro_kernel_for<MR - 1, NV>(mr, nv, KP, block, bias, x, y, act);
-    } else {
-        bf16_micro_kernel<MR, NV>(KP, block, bias, x, y, act);
+    void rethrow() const {
+        if (error_) std::rethrow_exception(error_);
     }
-}
-template <class T>
-void linear_forward_bf16(const PackedLayer<T>& L, int rows, const T* x, uint32_t* pairs, T* y, Activation f) {
-    if constexpr (std::is_same<T, float>::value) {
-        constexpr int W = Vec<float>::kW, NR = kNR<float>;
-        const int blocks = (L.out + kMR - 1) / kMR, K = L.in, KP = bf16_pairs(K);
-        const std::size_t block_size = static_cast<std::size_t>(K + 1) * kMR, wblock = static_cast<std::size_t>(KP) * kMR;
-        const double flops = 2.0 * rows * L.in * L.out;
-        (void)flops;
-        ParallelErrors errors;  // nothing here throws today; the guard keeps it so
-        MBRL_OMP(parallel for schedule(static) if (flops > 4e6))
-        for (int p = 0; p < fm_panels<float>(rows); ++p) {
-            errors.run(p, [&] {
-                const int w = fm_width<float>(rows, p);
-                const float* xp = x + static_cast<std::size_t>(p) * K * NR;
-                uint32_t* pp = pairs + static_cast<std::size_t>(p) * KP * NR;
-                for (int kp = 0; kp < KP; ++kp) {  // this panel's input, rounded and paired
-                    const float *even = xp + 2 * kp * w, *odd = even + w;
-                    uint32_t* dst = pp + kp * w;
-                    if (2 * kp + 1 < K)
-                        for (int i = 0; i < w; ++i) dst[i] = bf16_pair(even[i], odd[i]);
-                    else
-                        for (int i = 0; i < w; ++i) dst[i] = bf16_pair(even[i], 0.0f);
-                }
-                float* yp = y + static_cast<std::size_t>(p) * L.out * NR;
-                for (int q = 0; q < blocks; ++q)
-                    bf16_micro_kernel_for<kMR, kNV>(std::min(kMR, L.out - q * kMR), w / W, KP, L.bf16.data() + q * wblock,
-                                                    L.data.data() + q * block_size + static_cast<std::size_t>(K) * kMR, pp,
-                                                    yp + static_cast<std::size_t>(q) * kMR * w, f);
-            });
-        }
-        errors.rethrow();
-    } else {
-        (void)L, (void)rows, (void)x, (void)pairs, (void)y, (void)f;
-        fail("linear_forward_bf16: bf16 products are for float networks");
-    }
-}
 
-// Y^T[MR, NV vectors] (row r at y + r NV W) = f(block[K, :MR]^T X^T[K, NV vectors] + bias).
-template <class T, int MR, int NV>
-inline void fm_micro_kernel(int K, const T* block, const T* x, T* y, Activation act) {
-    using V = Vec<T>;
-    using VT = typename V::type;
-    constexpr int W = V::kW, NW = NV * W;
-    VT acc[MR][NV];
-    for (int r = 0; r < MR; ++r) {
-        const VT bias = V::splat(block[static_cast<std::ptrdiff_t>(K) * kMR + r]);
-        for (int v = 0; v < NV; ++v) acc[r][v] = bias;
-    }
-    for (int k = 0; k < K; ++k) {
-        VT xv[NV];
-        for (int v = 0; v < NV; ++v) xv[v] = V::load(x + static_cast<std::ptrdiff_t>(k) * NW + v * W);
-        for (int r = 0; r < MR; ++r) {
-            const VT w = V::splat(block[static_cast<std::ptrdiff_t>(k) * kMR + r]);
-            for (int v = 0; v < NV; ++v) V::fma(acc[r][v], w, xv[v]);
-        }
-    }
-    for (int r = 0; r < MR; ++r)
-        for (int v = 0; v < NV; ++v) V::store(y + r * NW + v * W, V::activate(act, acc[r][v]));
-}
-template <class T, int MR, int NV>
-inline void fm_micro_kernel_for(int mr, int nv, int K, const T* block, const T* x, T* y, Activation act) {
-    if (nv < NV) {
-        if constexpr (NV > 1) fm_micro_kernel_for<T, MR, NV - 1>(mr, nv, K, block, x, y, act);
-    } else if (mr < MR) {
-        if constexpr (MR > 1) fm_micro_kernel_for<T, MR - 1, NV>(mr, nv, K, block, x, y, act);
-    } else {
-        fm_micro_kernel<T, MR, NV>(K, block, x, y, act);
-    }
-}
+   private:
+    std::exception_ptr error_;
+    long index_ = 0;
+};
 
-// Large batches are split over OpenMP threads by panels (inside a parallel region: on the
-// calling thread).
-template <class T>
-void linear_forward_packed(const PackedLayer<T>& L, int rows, const T* x, T* y, Activation f) {
-    constexpr int W = Vec<T>::kW;
-    const int blocks = (L.out + kMR - 1) / kMR, K = L.in;
-    const std::size_t block_size = static_cast<std::size_t>(K + 1) * kMR;
-    const double flops = 2.0 * rows * L.in * L.out;
-    (void)flops;
-    ParallelErrors errors;  // nothing here throws today; the guard keeps it so
-    MBRL_OMP(parallel for schedule(static) if (flops > 4e6))
-    for (int p = 0; p < fm_panels<T>(rows); ++p) {
-        errors.run(p, [&] {
-            const int w = fm_width<T>(rows, p);
-            const T* xp = x + static_cast<std::size_t>(p) * L.in * kNR<T>;
-            T* yp = y + static_cast<std::size_t>(p) * L.out * kNR<T>;
-            for (int q = 0; q < blocks; ++q)
-                fm_micro_kernel_for<T, kMR, kNV>(std::min(kMR, L.out - q * kMR), w / W, K, L.data.data() + q * block_size,
-                                                 xp, yp + static_cast<std::size_t>(q) * kMR * w, f);
-        });
-    }
+template <class Body>
+void parallel_for(long n, bool parallel, Body&& body) {
+    (void)parallel;  // (without OpenMP)
+    ParallelErrors errors;
+    MBRL_OMP(parallel for schedule(static) if (parallel))
+    for (long i = 0; i < n; ++i) errors.run(i, [&] { body(i); });
     errors.rethrow();
 }
+
+// =================================================================================================
+// 19. The reference kernel: section 4's contract in plain loops
+// =================================================================================================
+// The definition of what every kernel computes, and what runs where mbrl_kernel.hpp is absent (or
+// with MBRL_KERNEL=reference); double (gradient checks) always runs here. Each loop sums in the
+// contract's order with std::fma, so the tuned kernels, which are tested against it, give its bits.
+
+template <class T>
+void check_matmul(const View<T>& C, const View<const T>& A, bool ta, const View<const T>& B, bool tb) {
+    const int M = ta ? A.cols : A.rows, K = ta ? A.rows : A.cols;
+    const int KB = tb ? B.cols : B.rows, N = tb ? B.rows : B.cols;
+    if (K != KB || C.rows != M || C.cols != N)
+        fail("matmul: op(A) ", shape_str(M, K), " times op(B) ", shape_str(KB, N), " into C ",
+             shape_str(C.rows, C.cols), " does not fit");
+}
+
+namespace reference {
+// C = act(op(A) op(B) + bias) or C += op(A) op(B) + bias: element (i, j) is bias_j, then
+// + a_i0 b_0j, + a_i1 b_1j, ..., each one fused multiply-add.
+template <class T>
+void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep, MatmulScratch&) {
+    const int K = ta ? A.rows : A.cols;
+    const Strides sa = op_strides(A, ta), sb = op_strides(B, tb);
+    const double flops = 2.0 * C.rows * C.cols * K;
+    (void)flops;
+    MBRL_OMP(parallel for schedule(static) if (flops > 4e6))
+    for (int i = 0; i < C.rows; ++i)
+        for (int j = 0; j < C.cols; ++j) {
+            T sum = ep.bias ? ep.bias[j] : T(0);
+            for (int k = 0; k < K; ++k) sum = std::fma(A.data[i * sa.rs + k * sa.cs], B.data[k * sb.rs + j * sb.cs], sum);
+            C(i, j) = ep.accumulate ? C(i, j) + sum : activate(ep.act, sum);
+        }
+}
+// The reference's layout is the plain one: W [in, outputs], then b [outputs].
+template <class T>
+void pack_layer(PackedLayer<T>& out, const T* W, const T* b, int in, int outputs, bool) {
+    out.in = in;
+    out.out = outputs;
+    const std::size_t nw = static_cast<std::size_t>(in) * outputs;
+    out.data.assign(W, W + nw);
+    out.data.insert(out.data.end(), b, b + outputs);
+    out.bf16.clear();
+}
+// Layer by layer, row by row: y_j = f(b_j + x_0 W_0j + x_1 W_1j + ...), with bf16 the x and W
+// rounded to bf16 first (their products are exact in float: one rounding per term, as the
+// instruction).
+template <class T>
+void forward(const PackedLayers<T>& net, View<const T> X, View<T> Y, ForwardScratch<T>& s) {
+    const int L = static_cast<int>(net.layer.size()), B = X.rows;
+    int widest = X.cols;
+    for (const PackedLayer<T>& layer : net.layer) widest = std::max(widest, layer.out);
+    for (Buffer<T>& f : s.fm)
+        if (f.size() < static_cast<std::size_t>(B) * widest) f.resize(static_cast<std::size_t>(B) * widest);
+    std::copy(X.data, X.data + X.size(), s.fm[0].data());
+    for (int l = 0; l < L; ++l) {
+        const PackedLayer<T>& layer = net.layer[l];
+        const Activation f = l + 1 < L ? net.act : Activation::identity;
+        const T *W = layer.data.data(), *b = W + static_cast<std::size_t>(layer.in) * layer.out;
+        for (int i = 0; i < B; ++i)
+            for (int j = 0; j < layer.out; ++j) {
+                T sum = b[j];
+                for (int k = 0; k < layer.in; ++k) {
+                    T x = s.fm[0][static_cast<std::size_t>(i) * layer.in + k], w = W[static_cast<std::size_t>(k) * layer.out + j];
+                    if constexpr (std::is_same<T, float>::value)
+                        if (net.bf16) x = bf16_round(x), w = bf16_round(w);
+                    sum = std::fma(x, w, sum);
+                }
+                s.fm[1][static_cast<std::size_t>(i) * layer.out + j] = activate(f, sum);
+            }
+        std::swap(s.fm[0], s.fm[1]);
+    }
+    std::copy(s.fm[0].data(), s.fm[0].data() + Y.size(), Y.data);
+}
+template <class T>
+void adam(T* params, const T* grads, T* m, T* v, std::ptrdiff_t n, const AdamStep<T>& c) {
+    MBRL_OMP(parallel for schedule(static) if (n >= kParallelElements))
+    for (std::ptrdiff_t i = 0; i < n; ++i) adam_param(params[i], grads[i], m[i], v[i], c);
+}
+// Normal i (and i + 1) from draws counter + i + 1 and counter + i + 2.
+inline void normals(uint64_t key, uint64_t counter, float* out, int n) {
+    for (int i = 0; i < n; i += 2) {
+        const uint64_t c = counter + static_cast<uint64_t>(i);
+        float z0, z1;
+        fast_normal_pair(1.0 - uniform_at(key, c + 1), uniform_at(key, c + 2), z0, z1);
+        out[i] = z0;
+        if (i + 1 < n) out[i + 1] = z1;
+    }
+}
+}  // namespace reference
+
+// =================================================================================================
+// 20. Choosing the kernel
+// =================================================================================================
+// A kernel is section 4's contract for float as a table of functions. mbrl_kernel.hpp, where it
+// sits beside this file, adds tuned kernels for the instruction sets of x86-64 and aarch64; the
+// first call picks the best this CPU runs, or the one the environment variable MBRL_KERNEL names.
+struct Kernel {
+    const char* name;
+    void (*matmul)(View<float> C, View<const float> A, bool ta, View<const float> B, bool tb, Epilogue<float> ep,
+                   MatmulScratch& scratch);
+    void (*pack_layer)(PackedLayer<float>& out, const float* W, const float* b, int in, int outputs, bool bf16);
+    void (*forward)(const PackedLayers<float>& net, View<const float> X, View<float> Y, ForwardScratch<float>& scratch);
+    void (*adam)(float* params, const float* grads, float* m, float* v, std::ptrdiff_t n, const AdamStep<float>& c);
+    void (*normals)(uint64_t key, uint64_t counter, float* out, int n);
+};
+namespace reference {
+inline const Kernel& table() {
+    static const Kernel k{"reference", &matmul<float>, &pack_layer<float>, &forward<float>, &adam<float>, &normals};
+    return k;
+}
+}  // namespace reference
+}  // namespace mbrl
+
+#if __has_include("mbrl_kernel.hpp")
+#include "mbrl_kernel.hpp"
+#endif
+
+namespace mbrl {
+// The tuned kernels this CPU runs, best first, then the reference; or the one MBRL_KERNEL names
+// (an error, naming what there is, if it is unknown or this CPU cannot run it).
+inline std::vector<const Kernel*> available_kernels() {
+    std::vector<const Kernel*> k;
+#ifdef MBRL_KERNEL_TUNED
+    k = kernels::tuned_kernels();
+#endif
+    k.push_back(&reference::table());
+    return k;
+}
+inline const Kernel& choose_kernel() {
+    const std::vector<const Kernel*> all = available_kernels();
+    const char* want = std::getenv("MBRL_KERNEL");
+    if (!want || !*want) return *all.front();
+    std::string runs;
+    for (const Kernel* k : all) {
+        if (std::strcmp(k->name, want) == 0) return *k;
+        runs += std::string(runs.empty() ? "" : ", ") + k->name;
+    }
+#ifdef MBRL_KERNEL_TUNED
+    const std::string known = kernels::known_kernel_names();
+#else
+    const std::string known = "reference";
+#endif
+    const bool is_known = (", " + known + ",").find(", " + std::string(want) + ",") != std::string::npos;
+    fail("MBRL_KERNEL=", want, ": ", is_known ? "this CPU cannot run that kernel" : "no such kernel in this build",
+         " (this CPU runs: ", runs, ")");
+}
+inline const Kernel& kernel() {
+    static const Kernel& k = choose_kernel();
+    return k;
+}
+inline const char* kernel_name() { return kernel().name; }
+
+// Section 4's contract: float to the kernel, double to the reference.
+template <class T>
+void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep, MatmulScratch& scratch) {
+    check_matmul(C, A, ta, B, tb);
+    if constexpr (std::is_same<T, float>::value) kernel().matmul(C, A, ta, B, tb, ep, scratch);
+    else reference::matmul(C, A, ta, B, tb, ep, scratch);
+}
+template <class T>
+void pack_layer(PackedLayer<T>& out, const T* W, const T* b, int in, int outputs, bool bf16) {
+    if constexpr (std::is_same<T, float>::value) {
+        kernel().pack_layer(out, W, b, in, outputs, bf16);
+        out.packed_by = &kernel();
+    } else {
+        if (bf16) fail("pack_layer: bf16 products are for float networks");
+        reference::pack_layer(out, W, b, in, outputs, bf16);
+    }
+}
+template <class T>
+void forward_packed(const PackedLayers<T>& net, View<const T> X, View<T> Y, ForwardScratch<T>& scratch) {
+    if constexpr (std::is_same<T, float>::value) {
+        for (const PackedLayer<T>& layer : net.layer)
+            if (layer.packed_by != &kernel())
+                fail("forward_packed: the layers were packed by another kernel (", layer.packed_by ? layer.packed_by->name : "none",
+                     ") than the one running (", kernel().name, ")");
+        kernel().forward(net, X, Y, scratch);
+    } else {
+        reference::forward(net, X, Y, scratch);
+    }
+}
+template <class T>
+void adam_update(T* params, const T* grads, T* m, T* v, std::ptrdiff_t n, const AdamStep<T>& c) {
+    if constexpr (std::is_same<T, float>::value) kernel().adam(params, grads, m, v, n, c);
+    else reference::adam(params, grads, m, v, n, c);
+}
+inline void normal_block(uint64_t key, uint64_t counter, float* out, int n) { kernel().normals(key, counter, out, n); }
 
 }  // namespace mbrl
 #endif  // MBRL_HPP

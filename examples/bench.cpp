@@ -1,25 +1,29 @@
 // make bench: the speed of mbrl.hpp's hot paths as ratios, against this machine's measured fp32
 // FMA peak and against PyTorch on the CPU running the same workloads in the same run.
 //
-//   build/bench [--threads N] [--torch "COMMAND"]
+//   build/bench [--threads N] [--torch "COMMAND"]     (MBRL_KERNEL=<name> to time another kernel)
+//   build/bench --kernels                            the tuned kernels this CPU runs, one a line
 //
-// COMMAND runs examples/bench_torch.py (the Makefile passes it); it is run twice, with the
-// environment as it is and tuned as docs/speed.md describes (OpenMP threads that
-// sleep instead of spinning, OpenBLAS told the core type, PyTorch's kernels for the same
-// instruction set as this build: AVX-512 for an AVX-512 build, AVX2 for an AVX2 build), and our
-// speed-up is quoted against the faster of the two. Times are medians over repetitions.
-// The denominator drifts on a shared VM, so the peak is measured many times, interleaved with
-// the workloads (peak, workload, peak, ...); the median of the readings is used and their spread
-// printed, beside the reading of an independent loop written with intrinsics.
+// It times the kernel that runs (mbrl::kernel_name(); `make bench` runs it once per tuned kernel
+// of this CPU). COMMAND runs examples/bench_torch.py (the Makefile passes it); it is run twice,
+// with the environment as it is and tuned as docs/speed.md describes (OpenMP threads that sleep
+// instead of spinning, OpenBLAS told the core type, PyTorch's kernels for the same instruction set
+// as ours: AVX-512 against an AVX-512 kernel, AVX2 against AVX2), and our speed-up is quoted
+// against the faster of the two. Times are medians over repetitions. The denominator, the FMA
+// peak of the kernel's instruction set (a loop written with intrinsics), drifts on a shared VM,
+// so it is measured many times, interleaved with the workloads (peak, workload, peak, ...); the
+// median of the readings is used and their spread printed.
 // Besides the table, one line per workload for scripts (plain numbers, "-" when not measured):
-//   BENCH isa=<avx512|avx2|neon|generic> workload=<name> threads=<n> ms=<ours> peak_pct=<% of the median peak>
+//   BENCH isa=<kernel_name()> workload=<name> threads=<n> ms=<ours> peak_pct=<% of the median peak>
 //         torch_ms=<ms> speedup=<torch_ms / ms>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-#if defined(__AVX512F__) || defined(__FMA__)
+#if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
 #endif
 
 #include <cstdio>
@@ -29,6 +33,7 @@
 
 #include "../envs/cheetah.hpp"
 #include "../mbrl.hpp"
+#include "timer.hpp"
 
 using namespace mbrl;
 
@@ -38,7 +43,7 @@ double median_seconds(int reps, F&& f) {
     f();
     std::vector<double> t;
     for (int r = 0; r < reps; ++r) {
-        Timer timer;
+        mbrl_examples::Timer timer;
         f();
         t.push_back(timer.seconds());
     }
@@ -46,105 +51,71 @@ double median_seconds(int reps, F&& f) {
     return t[t.size() / 2];
 }
 
-// The instruction set this build's micro-kernel uses (mbrl.hpp's appendix picks it the same way).
-static const char* isa_name() {
-#if defined(__AVX512F__)
-    return "avx512";
-#elif defined(__AVX2__)
-    return "avx2";
-#elif defined(__aarch64__) || defined(__ARM_NEON)
-    return "neon";
-#else
-    return "generic";
-#endif
+// Peak fp32 FMA throughput of `threads` threads, for the instruction set of the kernel that runs
+// (mbrl::kernel_name()): per thread 12 independent chains y = y * a + b of the widest FMA, enough
+// to hide its latency (4 cycles) on two FMA units, written with intrinsics in functions compiled
+// for that instruction set (one binary measures every kernel the CPU runs). One reading: the best
+// of 3 short runs (about 0.1 s).
+// (A macro, so that each instruction set's copy is compiled in a function with its target.)
+#define MBRL_BENCH_PEAK_LOOP(V, kW, set1, fma, sum)                                                           \
+    const long iters = 12000000 / (kW);                                                                       \
+    double best = 0;                                                                                          \
+    for (int rep = 0; rep < 3; ++rep) {                                                                       \
+        mbrl_examples::Timer timer;                                                                           \
+        float total = 0;                                                                                      \
+        MBRL_OMP(parallel num_threads(threads) reduction(+ : total))                                          \
+        {                                                                                                     \
+            const V a = set1(0.999999f), b = set1(1e-7f);                                                     \
+            V y[12];                                                                                          \
+            for (int c = 0; c < 12; ++c) y[c] = set1(1.0f + 0.1f * static_cast<float>(c));                    \
+            for (long i = 0; i < iters; ++i) {                                                                \
+                _Pragma("GCC unroll 12") for (int c = 0; c < 12; ++c) y[c] = fma(y[c], a, b);                \
+            }                                                                                                 \
+            float s = 0;                                                                                      \
+            for (int c = 0; c < 12; ++c) s += sum(y[c]);                                                      \
+            total += s;                                                                                       \
+        }                                                                                                     \
+        const double seconds = timer.seconds();                                                               \
+        if (total == 42.0f) std::printf(" "); /* keeps the loop alive */                                      \
+        best = std::max(best, 2.0 * 12 * (kW) * iters * threads / seconds / 1e9);                             \
+    }                                                                                                         \
+    return best;
+#if defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("avx512f,fma"))) static float sum512(__m512 x) {
+    alignas(64) float t[16];
+    _mm512_store_ps(t, x);
+    float s = 0;
+    for (float v : t) s += v;
+    return s;
 }
+__attribute__((target("avx512f,fma"))) static double peak_avx512(int threads) {
+    MBRL_BENCH_PEAK_LOOP(__m512, 16, _mm512_set1_ps, _mm512_fmadd_ps, sum512)
+}
+__attribute__((target("avx2,fma"))) static float sum256(__m256 x) {
+    alignas(32) float t[8];
+    _mm256_store_ps(t, x);
+    return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+__attribute__((target("avx2,fma"))) static double peak_avx2(int threads) {
+    MBRL_BENCH_PEAK_LOOP(__m256, 8, _mm256_set1_ps, _mm256_fmadd_ps, sum256)
+}
+#elif defined(__aarch64__)
+static float32x4_t neon_fma(float32x4_t x, float32x4_t a, float32x4_t b) { return vfmaq_f32(b, x, a); }
+static double peak_neon(int threads) { MBRL_BENCH_PEAK_LOOP(float32x4_t, 4, vdupq_n_f32, neon_fma, vaddvq_f32) }
+#endif
+static float scalar_fma(float x, float a, float b) { return std::fma(x, a, b); }
+static float same(float x) { return x; }
+static double peak_scalar(int threads) { MBRL_BENCH_PEAK_LOOP(float, 1, same, scalar_fma, same) }
 
-// Peak fp32 FMA throughput of `threads` threads: per thread kChains independent chains
-// y = y * a + b, each one vector register wide (kWidth floats), enough to hide the FMA latency
-// (4 cycles) on two FMA units (8 chains) while leaving registers for a and b: 10 chains with 16
-// vector registers (AVX2 and the portable default), 16 with 32 (AVX-512, NEON). GCC keeps the
-// chains in full-width registers (objdump -d build/bench: vfmadd...ps on zmm / ymm, kChains of
-// them per loop trip). One reading: the best of 3 short runs (about 0.1 s).
 static double fma_peak_gflops(int threads) {
-    constexpr int kChains = MBRL_VEC_BYTES == 64 || MBRL_TILE_MR == 8 ? 16 : 10, kWidth = Vec<float>::kW;
-    const long iters = 12000000 / kWidth;
-    double best = 0;
-    for (int rep = 0; rep < 3; ++rep) {
-        Timer timer;
-        float sink = 0;
-        MBRL_OMP(parallel num_threads(threads) reduction(+ : sink))
-        {
-            float y[kChains][kWidth];
-            for (int c = 0; c < kChains; ++c)
-                for (int j = 0; j < kWidth; ++j) y[c][j] = 1.0f + 1e-3f * static_cast<float>(c + j);
-            const float a = 0.999999f, b = 1e-7f;
-            for (long i = 0; i < iters; ++i)
-                for (int c = 0; c < kChains; ++c)
-                    for (int j = 0; j < kWidth; ++j) y[c][j] = y[c][j] * a + b;
-            for (int c = 0; c < kChains; ++c)
-                for (int j = 0; j < kWidth; ++j) sink += y[c][j];
-        }
-        const double s = timer.seconds();
-        if (sink == 42.0f) std::printf(" ");  // keeps the loop alive
-        best = std::max(best, 2.0 * kChains * kWidth * iters * threads / s / 1e9);
-    }
-    return best;
-}
-
-// The same measured by a loop written independently, with intrinsics: 12 accumulators of the
-// widest FMA this build has. 0 where the build has no FMA intrinsics (NEON, generic).
-static double fma_peak_intrinsics(int threads) {
-#if defined(__AVX512F__) || defined(__FMA__)
-#if defined(__AVX512F__)
-    using V = __m512;
-    constexpr int kW = 16;
-    auto set1 = [](float x) { return _mm512_set1_ps(x); };
-    auto fma = [](V x, V a, V b) { return _mm512_fmadd_ps(x, a, b); };
-    auto sum = [](V x) {
-        alignas(64) float t[16];
-        _mm512_store_ps(t, x);
-        float r = 0;
-        for (float v : t) r += v;
-        return r;
-    };
-#else
-    using V = __m256;
-    constexpr int kW = 8;
-    auto set1 = [](float x) { return _mm256_set1_ps(x); };
-    auto fma = [](V x, V a, V b) { return _mm256_fmadd_ps(x, a, b); };
-    auto sum = [](V x) {
-        alignas(32) float t[8];
-        _mm256_store_ps(t, x);
-        return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
-    };
+    const std::string k = kernel_name();
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (k.rfind("avx512", 0) == 0) return peak_avx512(threads);
+    if (k == "avx2") return peak_avx2(threads);
+#elif defined(__aarch64__)
+    if (k == "neon") return peak_neon(threads);
 #endif
-    const long iters = 12000000 / kW;
-    double best = 0;
-    for (int rep = 0; rep < 3; ++rep) {
-        Timer timer;
-        float total = 0;
-        MBRL_OMP(parallel num_threads(threads) reduction(+ : total))
-        {
-            const V a = set1(0.999999f), b = set1(1e-7f);
-            V y0 = set1(1.0f), y1 = set1(1.1f), y2 = set1(1.2f), y3 = set1(1.3f), y4 = set1(1.4f), y5 = set1(1.5f);
-            V y6 = set1(1.6f), y7 = set1(1.7f), y8 = set1(1.8f), y9 = set1(1.9f), y10 = set1(2.0f), y11 = set1(2.1f);
-            for (long i = 0; i < iters; ++i) {
-                y0 = fma(y0, a, b), y1 = fma(y1, a, b), y2 = fma(y2, a, b), y3 = fma(y3, a, b);
-                y4 = fma(y4, a, b), y5 = fma(y5, a, b), y6 = fma(y6, a, b), y7 = fma(y7, a, b);
-                y8 = fma(y8, a, b), y9 = fma(y9, a, b), y10 = fma(y10, a, b), y11 = fma(y11, a, b);
-            }
-            total += sum(y0) + sum(y1) + sum(y2) + sum(y3) + sum(y4) + sum(y5) + sum(y6) + sum(y7) + sum(y8) +
-                     sum(y9) + sum(y10) + sum(y11);
-        }
-        const double s = timer.seconds();
-        if (total == 42.0f) std::printf(" ");
-        best = std::max(best, 2.0 * 12 * kW * iters * threads / s / 1e9);
-    }
-    return best;
-#else
-    (void)threads;
-    return 0;
-#endif
+    return peak_scalar(threads);
 }
 
 // Peak readings taken between the workloads, per thread count; the median is the denominator.
@@ -159,13 +130,6 @@ struct PeakReadings {
         return v.empty() ? 0 : v[v.size() / 2];
     }
 };
-
-// Whether this build's bf16 products run on the instruction (else on the emulation, slower).
-#if defined(__AVX512BF16__) && defined(__AVX512F__)
-static const bool bf16_hardware = true;
-#else
-static const bool bf16_hardware = false;
-#endif
 
 static void set_threads(int n) {
 #ifdef _OPENMP
@@ -197,15 +161,20 @@ int main(int argc, char** argv) {
         const std::string a = argv[i];
         if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
         else if (a == "--torch" && i + 1 < argc) torch_cmd = argv[++i];
-        else {
-            std::fprintf(stderr, "usage: %s [--threads N] [--torch COMMAND]\n", argv[0]);
+        else if (a == "--kernels") {  // the kernels this CPU runs, one a line (make bench runs each)
+            for (const Kernel* k : available_kernels())
+                if (std::string(k->name) != "reference") std::printf("%s\n", k->name);
+            return 0;
+        } else {
+            std::fprintf(stderr, "usage: %s [--threads N] [--torch COMMAND] | --kernels\n", argv[0]);
             return 2;
         }
     }
+    const bool bf16_hardware = std::string(kernel_name()) == "avx512_bf16";
     if (threads < 1) threads = 1;
     set_threads(threads);
-    std::printf("mbrl.hpp benchmark: %s build (micro-tile %d x %d floats), %d thread(s), GCC %s\n\n", isa_name(), kMR,
-                kNR<float>, threads, __VERSION__);
+    std::printf("mbrl.hpp benchmark: the %s kernel (MBRL_KERNEL picks another), %d thread(s), compiler %s\n\n",
+                kernel_name(), threads, __VERSION__);
     PeakReadings peaks;
     peaks.take();
 
@@ -223,8 +192,8 @@ int main(int argc, char** argv) {
         Tensor<float> A(1000, 250), B(250, 250), C(1000, 250);
         for (auto* t : {&A, &B})
             for (std::size_t i = 0; i < t->size(); ++i) t->data()[i] = static_cast<float>(rng.uniform(-1, 1));
-        PackedB<float> scratch;
-        auto mm = [&] { matmul<float>(C.view(), A.view(), false, B.view(), false, false, scratch); };
+        MatmulScratch scratch;
+        auto mm = [&] { matmul<float>(C.view(), A.view(), false, B.view(), false, Epilogue<float>{}, scratch); };
         const double s = median_seconds(200, mm);
         results.push_back({"matmul", "matmul 1000x250x250", 2.0 * 1000 * 250 * 250 / 1e9, s * 1e3, threads, "matmul"});
     }
@@ -322,15 +291,13 @@ int main(int argc, char** argv) {
         return std::string(b);
     };
     std::printf("measured fp32 FMA peak, median of %zu readings between the workloads (spread): 1 thread %.0f GFLOP/s "
-                "(%s), 2 threads %.0f GFLOP/s (%s)\n",
+                "(%s), 2 threads %.0f GFLOP/s (%s)\n\n",
                 peaks.one.size(), peak1, spread(peaks.one).c_str(), peak2, spread(peaks.two).c_str());
-    std::printf("the same by an independent intrinsics loop: 1 thread %.0f GFLOP/s, 2 threads %.0f GFLOP/s\n\n",
-                fma_peak_intrinsics(1), fma_peak_intrinsics(2));
 
     // PyTorch, twice at the chosen thread count (as the environment has it, and tuned for this
     // build's instruction set), and tuned once at 1 thread for the MPC call.
     std::map<std::string, double> asis, tuned, tuned1;
-    const bool avx512 = std::string(isa_name()) == "avx512";
+    const bool avx512 = std::string(kernel_name()).rfind("avx512", 0) == 0;
     const std::string tune = std::string("env -u OPENBLAS_L2_SIZE -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE ") +
                              "GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456:glibc.malloc.mmap_threshold=268435456 " +
                              (avx512 ? "ATEN_CPU_CAPABILITY=avx512 " : "OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 ");
@@ -363,7 +330,7 @@ int main(int argc, char** argv) {
                     tb, sp);
         char line[256];
         std::snprintf(line, sizeof line, "BENCH isa=%s workload=%s threads=%d ms=%.3f peak_pct=%.1f torch_ms=%s speedup=%s\n",
-                      isa_name(), r.name.c_str(), r.threads, r.ms, pct, tm, spn);
+                      kernel_name(), r.name.c_str(), r.threads, r.ms, pct, tm, spn);
         lines += line;
     }
     const double scaling = results[2].ms / results[1].ms;

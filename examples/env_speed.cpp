@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../envs/envs.hpp"
+#include "timer.hpp"
 
 using namespace mbrl;
 
@@ -22,7 +23,7 @@ double steps_per_second(Env& env, double seconds, uint64_t seed) {
     env.reset(first, obs);
     long steps = 0;
     double checksum = 0;
-    Timer timer;
+    mbrl_examples::Timer timer;
     while (true) {
         for (int k = 0; k < 1000; ++k, ++steps) {
             for (int j = 0; j < env.act_dim(); ++j)

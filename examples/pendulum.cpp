@@ -12,6 +12,7 @@
 #include <string>
 
 #include "pendulum.hpp"
+#include "timer.hpp"
 
 int main(int argc, char** argv) {
     mbrl::MBConfig cfg = mbrl::pendulum_config(1);
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
     std::printf("%s: seed %llu, %d iterations, ensemble of %d x %d layers of %d, MPC %d sequences x horizon %d\n",
                 mbrl::Pendulum::kName, static_cast<unsigned long long>(cfg.seed), cfg.n_iter, cfg.ensemble_size,
                 cfg.n_layers, cfg.size, cfg.mpc.num_sequences, cfg.mpc.horizon);
-    mbrl::Timer clock;
+    mbrl_examples::Timer clock;
     mbrl::RunSink sink;
     sink.iteration = [&](const mbrl::IterationReport& r) {
         std::printf("itr %d/%d | env steps %ld | train return %8.1f (%s) | eval return %8.1f +- %5.1f (MPC) | "

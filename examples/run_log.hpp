@@ -34,6 +34,7 @@
 #include "../envs/true_model.hpp"
 #include "../mbrl_checkpoint.hpp"
 #include "run_lock.hpp"
+#include "timer.hpp"
 #include "tfevents.hpp"  // TensorBoard: the event file beside metrics.csv
 
 namespace mbrl_examples {
@@ -344,7 +345,7 @@ class ProgressLine {
    private:
     bool terminal_;
     double every_;
-    mbrl::Timer clock_;
+    Timer clock_;
     double last_ = 0, itr_start_ = 0, phase_start_ = 0, itr_seconds_ = 0;
     long phase_done0_ = 0;
     int itr_ = -1, itrs_done_ = 0;
@@ -485,7 +486,7 @@ class RunLog {
     std::unique_ptr<CsvWriter> metrics_;
     std::unique_ptr<tfevents::EventFile> events_;  // TensorBoard: metrics.csv's rows as events (tfevents.hpp)
     bool verbose_, save_params_;
-    mbrl::Timer clock_;
+    Timer clock_;
     double time_offset_ = 0;  // TimeSinceStart of the last row before a resume
     double initial_return_ = NAN;
     int checkpoint_itr_ = 0;

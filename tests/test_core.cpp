@@ -51,13 +51,13 @@ TEST_CASE("Rng: a pure function of (seed, stream, a, b) and the draw count") {
     CHECK(sn2 / n == doctest::Approx(1.0).epsilon(0.02));
 }
 
-TEST_CASE("fast_exp, fast_log, softplus_of: relative error below 4e-7 against <cmath> over their ranges") {
+TEST_CASE("fast_exp, fast_log, softplus_fast_in_float: relative error below 4e-7 against <cmath> over their ranges") {
     double worst_exp = 0, worst_log = 0, worst_sp = 0;
     for (int i = 0; i <= 200000; ++i) {
         const float x = -87.0f + 175.0f * static_cast<float>(i) / 200000.0f;  // e^x normal throughout
         worst_exp = std::max(worst_exp, std::fabs(fast_exp(x) - std::exp(static_cast<double>(x))) / std::exp(static_cast<double>(x)));
         const double sp = softplus(static_cast<double>(x));
-        worst_sp = std::max(worst_sp, std::fabs(softplus_of(x) - sp) / std::max(sp, 1.0));  // absolute below 1
+        worst_sp = std::max(worst_sp, std::fabs(softplus_fast_in_float(x) - sp) / std::max(sp, 1.0));  // absolute below 1
     }
     for (int i = 0; i <= 200000; ++i) {  // ln x over 2^-120 .. 2^120, log-spaced, and around 1
         const float x = std::ldexp(1.0f + static_cast<float>(i % 997) / 997.0f, -120 + (i % 241));
@@ -127,7 +127,7 @@ TEST_CASE("Rng::normals: standard normal pairs (moments, tails, no correlation w
     CHECK(mismatches == 0);
 }
 
-TEST_CASE_TEMPLATE("matmul: tuned equals naive on odd shapes, every transpose, with accumulate", T, float, double) {
+TEST_CASE_TEMPLATE("matmul: the textbook triple loop's sums on odd shapes, every transpose, with accumulate", T, float, double) {
     Rng rng(3);
     const int shapes[][3] = {{1, 1, 1}, {7, 33, 5}, {9, 31, 17}, {17, 65, 3}, {64, 250, 27}, {13, 21, 250}, {100, 40, 1}};
     for (auto& s : shapes)
@@ -140,7 +140,13 @@ TEST_CASE_TEMPLATE("matmul: tuned equals naive on odd shapes, every transpose, w
                     fill_uniform(B, rng);
                     fill_uniform(C1, rng);
                     C2 = C1;
-                    matmul_naive<T>(C1.view(), A.view(), ta, B.view(), tb, acc);
+                    for (int i = 0; i < M; ++i)  // the textbook's C = op(A) op(B), summed in double
+                        for (int j = 0; j < N; ++j) {
+                            double sum = acc ? double(C1(i, j)) : 0.0;
+                            for (int k = 0; k < K; ++k)
+                                sum += double(ta ? A(k, i) : A(i, k)) * double(tb ? B(j, k) : B(k, j));
+                            C1(i, j) = static_cast<T>(sum);
+                        }
                     matmul<T>(C2.view(), A.view(), ta, B.view(), tb, acc);
                     double worst = 0;
                     for (std::size_t i = 0; i < C1.size(); ++i)
@@ -183,7 +189,7 @@ TEST_CASE_TEMPLATE("packed MLP forward (batch along the lanes): the same bits as
             MLP<T> net(s[0], s[1], s[2], s[3], act);
             net.init(rng);
             for (T& p : net.params) p *= T(3);  // pre-activations well into tanh's saturation too
-            PackedMLP<T> packed;
+            PackedLayers<T> packed;
             pack_mlp(net, packed);
             MLPWork<T> w1(net, 257), w2(net, 257);
             for (int B : batches) {
@@ -214,7 +220,7 @@ TEST_CASE("packed MLP forward with bf16 products: the bits of bf16 inputs summed
         for (int B : {1, 16, 33, 257}) {
             MLP<float> net(s[0], s[1], s[2], s[3], Activation::tanh);
             net.init(rng);
-            PackedMLP<float> bf, fp;
+            PackedLayers<float> bf, fp;
             pack_mlp(net, bf, true);
             pack_mlp(net, fp, false);
             MLPWork<float> w1(net, B), w2(net, B);
@@ -231,7 +237,7 @@ TEST_CASE("packed MLP forward with bf16 products: the bits of bf16 inputs summed
                         float acc = net.b(l)[j];
                         for (int k = 0; k < in; ++k)
                             acc = std::fma(to_bf16(h[i * in + k]), to_bf16(net.W(l)[k * out + j]), acc);
-                        o[i * out + j] = l + 1 < net.layers() ? tanh_of(acc) : acc;
+                        o[i * out + j] = l + 1 < net.layers() ? tanh_fast_in_float(acc) : acc;
                     }
                 h = o;
                 in = out;
@@ -244,7 +250,7 @@ TEST_CASE("packed MLP forward with bf16 products: the bits of bf16 inputs summed
             CHECK(worst > 0);
         }
     MLP<double> dnet(3, 2, 1, 4);
-    PackedMLP<double> dp;
+    PackedLayers<double> dp;
     CHECK_THROWS_WITH_AS(pack_mlp(dnet, dp, true), doctest::Contains("bf16 products are for float networks"),
                          std::invalid_argument);
 }
@@ -363,8 +369,8 @@ TEST_CASE("Adam: two steps computed by hand") {
 }
 
 TEST_CASE_TEMPLATE("Adam: the vectorized update gives the bits of the scalar formula, for any length", T, float, double) {
-    // The scalar loop below is PyTorch's formula written out; Adam::step runs it on whole vector
-    // registers, split over threads for long blocks, with a scalar tail.
+    // The scalar loop below is PyTorch's formula written out with its fused multiply-adds; Adam::step
+    // runs it in the kernel (on whole vectors, split over threads for long blocks, a scalar tail).
     Rng rng(5);
     for (std::size_t n : {std::size_t(1), std::size_t(7), std::size_t(16), std::size_t(33), std::size_t(70001)}) {
         Adam<T> opt(n, T(1e-3));
@@ -380,9 +386,9 @@ TEST_CASE_TEMPLATE("Adam: the vectorized update gives the bits of the scalar for
             const T bc2 = T(1) - static_cast<T>(std::pow(static_cast<double>(b2), t));
             const T step_size = opt.lr / bc1, inv_sqrt_bc2 = T(1) / std::sqrt(bc2);
             for (std::size_t i = 0; i < n; ++i) {
-                m[i] = b1 * m[i] + (T(1) - b1) * g[i];
-                v[i] = b2 * v[i] + (T(1) - b2) * g[i] * g[i];
-                q[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + opt.eps);
+                m[i] = std::fma(b1, m[i], (T(1) - b1) * g[i]);
+                v[i] = std::fma(b2, v[i], (T(1) - b2) * g[i] * g[i]);
+                q[i] -= step_size * m[i] / std::fma(std::sqrt(v[i]), inv_sqrt_bc2, opt.eps);
             }
         }
         INFO("n=", n);
