@@ -21,6 +21,7 @@ command -v gnuplot >/dev/null || { echo "plot.sh: gnuplot not found" >&2; exit 1
 command -v "$PYTHON" >/dev/null || { echo "plot.sh: $PYTHON not found" >&2; exit 1; }
 [[ -d $DATA_DIR ]] || { echo "plot.sh: no data directory '$DATA_DIR'" >&2; exit 1; }
 mkdir -p "$OUT_DIR"
+[[ -z ${PLOT_CHECK_DIR:-} ]] || mkdir -p "$PLOT_CHECK_DIR"
 AGG_DIR=$(mktemp -d)
 trap 'rm -rf "$AGG_DIR"' EXIT
 
@@ -58,8 +59,12 @@ q() {
 }
 
 # run_gp SCRIPT OUT_PNG GNUPLOT_ASSIGNMENTS: draws one figure; a failure is reported, not fatal.
+# With PLOT_CHECK_DIR set, the script also writes the figure's settings there (check=PREFIX:
+# PREFIX.txt, or PREFIX.panel<k>.txt per panel; tests/plot_test.sh reads them).
 run_gp() {
-    local script=$1 out=$2 vars=$3
+    local script=$1 out=$2 vars=$3 name
+    name=${out##*/}
+    [[ -z ${PLOT_CHECK_DIR:-} ]] || vars+="; check=$(q "$PLOT_CHECK_DIR/${name%.png}")"
     if nice -n 10 gnuplot -e "out=$(q "$out"); $vars" "$PLOT_DIR/$script" && [[ -s $out ]]; then
         written+=("$out")
     else
@@ -81,10 +86,18 @@ aggregate() {
     if ((SEEDS_N > 0 && partial > 0)); then SEEDS_NOTE=", $partial in progress"; fi
 }
 
-# Like collect, for metrics.csv over seeds: RUNS are the aggregated files, LABELS get " (n=<seeds>)",
-# BAND=1 if any exp_name has several seeds.
+# The iterations an aggregated CSV holds, as "first-last" (its first column is Iteration).
+iterations() {
+    awk -F, 'NR > 1 { if (lo == "" || $1 < lo) lo = $1; if (hi == "" || $1 > hi) hi = $1 }
+             END { print (lo == hi ? lo : lo "-" hi) }' "$1"
+}
+
+# For metrics.csv over seeds: RUNS are the aggregated files, LABELS get " (n=<seeds>)", and
+# ", iterations a-b" in every label when the runs do not all hold the same iterations (a figure
+# compares them over different spans); BAND=1 if any exp_name has several seeds.
 collect_seeds() {
-    local exp label
+    local exp label i
+    local -a spans=()
     RUNS=()
     EXPS=()
     LABELS=()
@@ -97,11 +110,18 @@ collect_seeds() {
         if ((SEEDS_N > 0)); then
             RUNS+=("$AGG")
             EXPS+=("$exp")
-            LABELS+=("$label (n=$SEEDS_N$SEEDS_NOTE)")
+            LABELS+=("$label (n=$SEEDS_N$SEEDS_NOTE")
+            spans+=("$(iterations "$AGG")")
             if ((SEEDS_N > 1)); then BAND=1; fi
         else
             MISSING+=("$exp")
         fi
+    done
+    for i in "${!LABELS[@]}"; do
+        if [[ $(printf '%s\n' "${spans[@]}" | sort -u | wc -l) -gt 1 ]]; then
+            LABELS[i]+=", iterations ${spans[i]}"
+        fi
+        LABELS[i]+=")"
     done
 }
 # gnuplot assignments n=..; f1=..; t1=..; band=.. for collect_seeds
@@ -225,7 +245,7 @@ collect_seeds \
 if ((${#RUNS[@]} > 0)); then
     ((${#MISSING[@]} == 0)) || echo "note q6_mbpo.png: missing ${MISSING[*]}"
     run_gp compare.gp "$OUT_DIR/q6_mbpo.png" \
-        "$(seed_vars); ttl='Q6 (cheetah): model-free SAC, Dyna and MBPO'; ylab='Eval_AverageReturn'; expect=1000; expect_label='assignment: about 1000 (rollout length 10)'"
+        "$(seed_vars); ttl='Q6 (cheetah): model-free SAC, Dyna and MBPO'; ylab='Eval_AverageReturn'; expect=1000; expect_label='assignment: about 1000 (rollout length 10)'; yfrom=1"
 else
     echo "skip q6_mbpo.png: none of its runs exist"
 fi
