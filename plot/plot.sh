@@ -274,10 +274,19 @@ beyond_figure beyond_cheetah_pets "Cheetah (q3 settings): deterministic vs proba
 beyond_figure beyond_q6_prob "Cheetah MBPO (rollout length 10): deterministic vs probabilistic members" \
     q6_cheetah_rlen10 "deterministic, ensemble mean" q6_cheetah_rlen10_prob "probabilistic, one member per step"
 
-# ---------------------------------------------------------------- model diagnostics: one per run
-# Every exp_name whose newest run logged the Model_* columns gets <exp>_model.png.
+# ---------------------------------------------------------------- model diagnostics: one per exp_name
+# Every exp_name with a run that logged the Model_* columns gets <exp>_model.png, drawn from its
+# lowest seed whose run has values in them (aggregate.py first ... Model_OneStepError; the seeds
+# below it, whose runs predate the columns, are named in the title). The exp_names without such
+# a run are named in a one-line note per reason.
 model_runs=0
+no_column=()
+no_values=()
 declare -A seen_exp=()
+# a flag's value in a run's flags.csv
+flag() {
+    awk -F, -v k="$2" '$1 == k { print $2; exit }' "$1/flags.csv"
+}
 for d in "$DATA_DIR"/hw4_*/; do
     [[ -d $d ]] || continue
     d=${d%/}
@@ -286,15 +295,25 @@ for d in "$DATA_DIR"/hw4_*/; do
     exp=${BASH_REMATCH[1]}
     [[ -z ${seen_exp[$exp]:-} ]] || continue
     seen_exp[$exp]=1
-    run=$(find_run "$exp")
-    [[ -n $run ]] && has_rows "$run/metrics.csv" || continue
-    head -n 1 "$run/metrics.csv" | grep -q 'Model_OneStepError' || continue
-    # at least one evaluated iteration (the diagnostics are empty cells otherwise)
-    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "Model_OneStepError") c = i }
-             NR > 1 && c && $c != "" { ok = 1; exit } END { exit !ok }' "$run/metrics.csv" || continue
-    run_gp model.gp "$OUT_DIR/${exp}_model.png" "file=$(q "$run/metrics.csv"); name=$(q "$exp")"
+    run='' seed='' passed=''
+    IFS=$'\t' read -r run seed passed < <("$PYTHON" "$PLOT_DIR/aggregate.py" first "$DATA_DIR" "$exp" Model_OneStepError) || true
+    [[ -n $run ]] || continue
+    if [[ $run == - ]]; then
+        if [[ $passed == "no column" ]]; then no_column+=("$exp"); else no_values+=("$exp"); fi
+        continue
+    fi
+    [[ $passed != - ]] || passed=''
+    members=$(flag "$run" ensemble_size)
+    nll=0
+    [[ $(flag "$run" model_type) != probabilistic ]] || nll=1
+    run_gp model.gp "$OUT_DIR/${exp}_model.png" \
+        "file=$(q "$run/metrics.csv"); name=$(q "$exp"); seed=$(q "$seed"); members=${members:-0}; nll=$nll; passed=$(q "$passed")"
     model_runs=$((model_runs + 1))
 done
+((${#no_column[@]} == 0)) ||
+    echo "skip <exp>_model.png for ${no_column[*]}: their runs' metrics.csv have no Model_* columns (written before the diagnostics)"
+((${#no_values[@]} == 0)) ||
+    echo "skip <exp>_model.png for ${no_values[*]}: no evaluated iteration (the Model_* cells are empty)"
 ((model_runs > 0)) || echo "skip <exp>_model.png: no run with model diagnostics (Model_* columns)"
 
 # ---------------------------------------------------------------- summary
