@@ -180,6 +180,23 @@ for exp_label in "q1_cheetah_n500_arch1x32:n500 arch1x32" "q1_cheetah_n5_arch2x2
         LABELS+=("$label")
     fi
 done
+# A run whose every loss equals another's at the same step (q1's 5-step run and the 500-step one
+# of the same architecture and seeds) is drawn under it: its label says so.
+short_labels=("${LABELS[@]+"${LABELS[@]}"}")
+for i in "${!RUNS[@]}"; do
+    for j in "${!RUNS[@]}"; do
+        ((i != j)) || continue
+        # all of i's rows (Training Loss is the third column) at the start of j's, and j longer
+        rows=$(awk -F, 'NR == FNR { if (FNR > 1) { a[FNR] = $3; k++ } next }
+                        FNR > 1 && FNR in a { if (a[FNR] != $3) d = 1; m++ }
+                        FNR > 1 { total++ }
+                        END { if (k > 0 && m == k && !d && total > k) print k }' "${RUNS[$i]}" "${RUNS[$j]}")
+        if [[ -n $rows ]]; then
+            LABELS[i]+=" = ${short_labels[$j]%%,*}'s first $rows steps"
+            break
+        fi
+    done
+done
 if ((${#RUNS[@]} >= 2)); then
     run_gp losses.gp "$OUT_DIR/q1_losses.png" \
         "$(multi_vars); ttl='Q1: model training loss, cheetah (steps, layers x size)'; ref=0.2; ref_label='assignment: n500 arch1x32 below 0.2 by step 500'"
