@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Draw every figure of CS285 HW4 Problems 1-5 from the CSV files our runs write.
+# Draw every figure of CS285 HW4 Problems 1-6 from the CSV files our runs write.
 #
 #   plot/plot.sh [DATA_DIR] [OUT_DIR]      (defaults: data  data/figures)
 #
@@ -7,7 +7,7 @@
 # figures draw, per exp_name, the mean over seeds (seed read from flags.csv; per seed the newest
 # complete run, else the newest) with a band from the lowest to the highest seed (min-max) when
 # there are several seeds, and "n=<seeds>" in the legend (plot/aggregate.py series). A single
-# seed draws as before: one line (Q3: with its +-std-over-episodes band). The Q1 figures of one
+# seed draws as before: one line (Q3: with +-std-over-episodes bands). The Q1 figures of one
 # run show the lowest seed's, q1_losses.png the mean over seeds of each exp_name. Figures whose runs are missing are skipped with
 # a one-line note; runs still in progress are plotted with whatever rows they have.
 set -euo pipefail
