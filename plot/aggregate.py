@@ -12,9 +12,13 @@
       q1 plots): per step the mean over seeds of Training Loss, its _min, _max, _std, and n.
       Prints as series does (seeds without a losses.csv are not counted).
 
-  plot/aggregate.py first DATA_DIR EXP_NAME
+  plot/aggregate.py first DATA_DIR EXP_NAME [COLUMN]
       The run of the lowest seed (the run series uses for that seed), then a tab and the seed;
-      nothing if there is no run. The figures of one run (q1's) show this one.
+      nothing if there is no run. The figures of one run (q1's) show this one. With COLUMN, the
+      lowest seed whose run has a value in that metrics.csv column, then a tab and the lower
+      seeds passed over (comma-separated, "-" if none); if no run has a value: "-", "-" and why
+      ("no column": no run's metrics.csv has the column; "no values": its cells are empty). The
+      model diagnostics figures use COLUMN Model_OneStepError.
 
   plot/aggregate.py results DATA_DIR COMMANDS_FILE OUT_MD [--readme README.md]
       The results table: one row per command of COMMANDS_FILE (the list `make commands` prints;
@@ -178,11 +182,22 @@ def seed_order(seed):
     return (0, v, "") if v is not None else (1, 0.0, seed)
 
 
-def first_seed(data_dir, exp):
+def first_seed(data_dir, exp, column=None):
     runs = runs_by_seed(data_dir, exp)
-    if runs:
+    if not runs:
+        return
+    if column is None:
         seed = min(runs, key=seed_order)
         print(runs[seed]["dir"] + "\t" + seed)
+        return
+    passed = []
+    for seed in sorted(runs, key=seed_order):
+        run = runs[seed]
+        if any(to_float(row.get(column)) is not None for row in run["rows"]):
+            print("%s\t%s\t%s" % (run["dir"], seed, ",".join(passed) or "-"))
+            return
+        passed.append(seed)
+    print("-\t-\t" + ("no values" if any(column in run["columns"] for run in runs.values()) else "no column"))
 
 
 # What the assignment expects of each run (docs/reference.md section 5), for the results tables.
@@ -506,8 +521,8 @@ def main(argv):
         series(argv[1], argv[2], argv[3])
     elif len(argv) == 4 and argv[0] == "losses":
         losses(argv[1], argv[2], argv[3])
-    elif len(argv) == 3 and argv[0] == "first":
-        first_seed(argv[1], argv[2])
+    elif len(argv) in (3, 4) and argv[0] == "first":
+        first_seed(*argv[1:])
     elif len(argv) in (4, 6) and argv[0] == "results":
         readme = None
         if len(argv) == 6:

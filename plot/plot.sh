@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Draw every figure of CS285 HW4 Problems 1-5 from the CSV files our runs write.
+# Draw every figure of CS285 HW4 Problems 1-6 from the CSV files our runs write.
 #
 #   plot/plot.sh [DATA_DIR] [OUT_DIR]      (defaults: data  data/figures)
 #
@@ -7,7 +7,7 @@
 # figures draw, per exp_name, the mean over seeds (seed read from flags.csv; per seed the newest
 # complete run, else the newest) with a band from the lowest to the highest seed (min-max) when
 # there are several seeds, and "n=<seeds>" in the legend (plot/aggregate.py series). A single
-# seed draws as before: one line (Q3: with its +-std-over-episodes band). The Q1 figures of one
+# seed draws as before: one line (Q3: with +-std-over-episodes bands). The Q1 figures of one
 # run show the lowest seed's, q1_losses.png the mean over seeds of each exp_name. Figures whose runs are missing are skipped with
 # a one-line note; runs still in progress are plotted with whatever rows they have.
 set -euo pipefail
@@ -21,6 +21,7 @@ command -v gnuplot >/dev/null || { echo "plot.sh: gnuplot not found" >&2; exit 1
 command -v "$PYTHON" >/dev/null || { echo "plot.sh: $PYTHON not found" >&2; exit 1; }
 [[ -d $DATA_DIR ]] || { echo "plot.sh: no data directory '$DATA_DIR'" >&2; exit 1; }
 mkdir -p "$OUT_DIR"
+[[ -z ${PLOT_CHECK_DIR:-} ]] || mkdir -p "$PLOT_CHECK_DIR"
 AGG_DIR=$(mktemp -d)
 trap 'rm -rf "$AGG_DIR"' EXIT
 
@@ -58,8 +59,12 @@ q() {
 }
 
 # run_gp SCRIPT OUT_PNG GNUPLOT_ASSIGNMENTS: draws one figure; a failure is reported, not fatal.
+# With PLOT_CHECK_DIR set, the script also writes the figure's settings there (check=PREFIX:
+# PREFIX.txt, or PREFIX.panel<k>.txt per panel; tests/plot_test.sh reads them).
 run_gp() {
-    local script=$1 out=$2 vars=$3
+    local script=$1 out=$2 vars=$3 name
+    name=${out##*/}
+    [[ -z ${PLOT_CHECK_DIR:-} ]] || vars+="; check=$(q "$PLOT_CHECK_DIR/${name%.png}")"
     if nice -n 10 gnuplot -e "out=$(q "$out"); $vars" "$PLOT_DIR/$script" && [[ -s $out ]]; then
         written+=("$out")
     else
@@ -81,10 +86,18 @@ aggregate() {
     if ((SEEDS_N > 0 && partial > 0)); then SEEDS_NOTE=", $partial in progress"; fi
 }
 
-# Like collect, for metrics.csv over seeds: RUNS are the aggregated files, LABELS get " (n=<seeds>)",
-# BAND=1 if any exp_name has several seeds.
+# The iterations an aggregated CSV holds, as "first-last" (its first column is Iteration).
+iterations() {
+    awk -F, 'NR > 1 { if (lo == "" || $1 < lo) lo = $1; if (hi == "" || $1 > hi) hi = $1 }
+             END { print (lo == hi ? lo : lo "-" hi) }' "$1"
+}
+
+# For metrics.csv over seeds: RUNS are the aggregated files, LABELS get " (n=<seeds>)", and
+# ", iterations a-b" in every label when the runs do not all hold the same iterations (a figure
+# compares them over different spans); BAND=1 if any exp_name has several seeds.
 collect_seeds() {
-    local exp label
+    local exp label i
+    local -a spans=()
     RUNS=()
     EXPS=()
     LABELS=()
@@ -97,11 +110,18 @@ collect_seeds() {
         if ((SEEDS_N > 0)); then
             RUNS+=("$AGG")
             EXPS+=("$exp")
-            LABELS+=("$label (n=$SEEDS_N$SEEDS_NOTE)")
+            LABELS+=("$label (n=$SEEDS_N$SEEDS_NOTE")
+            spans+=("$(iterations "$AGG")")
             if ((SEEDS_N > 1)); then BAND=1; fi
         else
             MISSING+=("$exp")
         fi
+    done
+    for i in "${!LABELS[@]}"; do
+        if [[ $(printf '%s\n' "${spans[@]}" | sort -u | wc -l) -gt 1 ]]; then
+            LABELS[i]+=", iterations ${spans[i]}"
+        fi
+        LABELS[i]+=")"
     done
 }
 # gnuplot assignments n=..; f1=..; t1=..; band=.. for collect_seeds
@@ -159,6 +179,23 @@ for exp_label in "q1_cheetah_n500_arch1x32:n500 arch1x32" "q1_cheetah_n5_arch2x2
         ((partial == 0)) || label+=", $partial in progress"
         LABELS+=("$label")
     fi
+done
+# A run whose every loss equals another's at the same step (q1's 5-step run and the 500-step one
+# of the same architecture and seeds) is drawn under it: its label says so.
+short_labels=("${LABELS[@]+"${LABELS[@]}"}")
+for i in "${!RUNS[@]}"; do
+    for j in "${!RUNS[@]}"; do
+        ((i != j)) || continue
+        # all of i's rows (Training Loss is the third column) at the start of j's, and j longer
+        rows=$(awk -F, 'NR == FNR { if (FNR > 1) { a[FNR] = $3; k++ } next }
+                        FNR > 1 && FNR in a { if (a[FNR] != $3) d = 1; m++ }
+                        FNR > 1 { total++ }
+                        END { if (k > 0 && m == k && !d && total > k) print k }' "${RUNS[$i]}" "${RUNS[$j]}")
+        if [[ -n $rows ]]; then
+            LABELS[i]+=" = ${short_labels[$j]%%,*}'s first $rows steps"
+            break
+        fi
+    done
 done
 if ((${#RUNS[@]} >= 2)); then
     run_gp losses.gp "$OUT_DIR/q1_losses.png" \
@@ -225,7 +262,7 @@ collect_seeds \
 if ((${#RUNS[@]} > 0)); then
     ((${#MISSING[@]} == 0)) || echo "note q6_mbpo.png: missing ${MISSING[*]}"
     run_gp compare.gp "$OUT_DIR/q6_mbpo.png" \
-        "$(seed_vars); ttl='Q6 (cheetah): model-free SAC, Dyna and MBPO'; ylab='Eval_AverageReturn'; expect=1000; expect_label='assignment: about 1000 (rollout length 10)'"
+        "$(seed_vars); ttl='Q6 (cheetah): model-free SAC, Dyna and MBPO'; ylab='Eval_AverageReturn'; expect=1000; expect_label='assignment: about 1000 (rollout length 10)'; yfrom=1"
 else
     echo "skip q6_mbpo.png: none of its runs exist"
 fi
@@ -254,10 +291,19 @@ beyond_figure beyond_cheetah_pets "Cheetah (q3 settings): deterministic vs proba
 beyond_figure beyond_q6_prob "Cheetah MBPO (rollout length 10): deterministic vs probabilistic members" \
     q6_cheetah_rlen10 "deterministic, ensemble mean" q6_cheetah_rlen10_prob "probabilistic, one member per step"
 
-# ---------------------------------------------------------------- model diagnostics: one per run
-# Every exp_name whose newest run logged the Model_* columns gets <exp>_model.png.
+# ---------------------------------------------------------------- model diagnostics: one per exp_name
+# Every exp_name with a run that logged the Model_* columns gets <exp>_model.png, drawn from its
+# lowest seed whose run has values in them (aggregate.py first ... Model_OneStepError; the seeds
+# below it, whose runs predate the columns, are named in the title). The exp_names without such
+# a run are named in a one-line note per reason.
 model_runs=0
+no_column=()
+no_values=()
 declare -A seen_exp=()
+# a flag's value in a run's flags.csv
+flag() {
+    awk -F, -v k="$2" '$1 == k { print $2; exit }' "$1/flags.csv"
+}
 for d in "$DATA_DIR"/hw4_*/; do
     [[ -d $d ]] || continue
     d=${d%/}
@@ -266,15 +312,25 @@ for d in "$DATA_DIR"/hw4_*/; do
     exp=${BASH_REMATCH[1]}
     [[ -z ${seen_exp[$exp]:-} ]] || continue
     seen_exp[$exp]=1
-    run=$(find_run "$exp")
-    [[ -n $run ]] && has_rows "$run/metrics.csv" || continue
-    head -n 1 "$run/metrics.csv" | grep -q 'Model_OneStepError' || continue
-    # at least one evaluated iteration (the diagnostics are empty cells otherwise)
-    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "Model_OneStepError") c = i }
-             NR > 1 && c && $c != "" { ok = 1; exit } END { exit !ok }' "$run/metrics.csv" || continue
-    run_gp model.gp "$OUT_DIR/${exp}_model.png" "file=$(q "$run/metrics.csv"); name=$(q "$exp")"
+    run='' seed='' passed=''
+    IFS=$'\t' read -r run seed passed < <("$PYTHON" "$PLOT_DIR/aggregate.py" first "$DATA_DIR" "$exp" Model_OneStepError) || true
+    [[ -n $run ]] || continue
+    if [[ $run == - ]]; then
+        if [[ $passed == "no column" ]]; then no_column+=("$exp"); else no_values+=("$exp"); fi
+        continue
+    fi
+    [[ $passed != - ]] || passed=''
+    members=$(flag "$run" ensemble_size)
+    nll=0
+    [[ $(flag "$run" model_type) != probabilistic ]] || nll=1
+    run_gp model.gp "$OUT_DIR/${exp}_model.png" \
+        "file=$(q "$run/metrics.csv"); name=$(q "$exp"); seed=$(q "$seed"); members=${members:-0}; nll=$nll; passed=$(q "$passed")"
     model_runs=$((model_runs + 1))
 done
+((${#no_column[@]} == 0)) ||
+    echo "skip <exp>_model.png for ${no_column[*]}: their runs' metrics.csv have no Model_* columns (written before the diagnostics)"
+((${#no_values[@]} == 0)) ||
+    echo "skip <exp>_model.png for ${no_values[*]}: no evaluated iteration (the Model_* cells are empty)"
 ((model_runs > 0)) || echo "skip <exp>_model.png: no run with model diagnostics (Model_* columns)"
 
 # ---------------------------------------------------------------- summary

@@ -3,6 +3,7 @@
 # overall title "MPE: <value>" -- the equivalent of the reference itr_0_predictions.png.
 #
 # usage: gnuplot -e "file='RUN/predictions.csv'; out='X_predictions.png'; name='q1_...'" plot/predictions.gp
+# check='PREFIX': also write PREFIX.txt, the settings of the last panel (tests/plot_test.sh)
 # input columns: step,dimension,true,predicted,mpe  (rows ordered step-major: all dims of step 0, then step 1, ...)
 
 if (!exists("file")) { print "predictions.gp: set file='.../predictions.csv'"; exit }
@@ -43,6 +44,7 @@ do for [i = 0:nplot - 1] {
     set title sprintf("obs dim %d", i) font ",9" offset 0, -0.6
     if (i == 0) { set key top left font ",8" samplen 2 box opaque } else { unset key }
     if (i >= nplot - 2) { set xlabel "step" offset 0, 0.5; set format x "%g" } else { unset xlabel; set format x "" }
+    set ylabel "observation" font ",8" offset 1.5, 0
     stats file every ob_dim::i using "true"      nooutput name "T"
     stats file every ob_dim::i using "predicted" nooutput name "P"
     lo = (T_min < P_min) ? T_min : P_min
@@ -52,5 +54,8 @@ do for [i = 0:nplot - 1] {
     plot file every ob_dim::i using "step":"true"      with linespoints lc rgb "#1a9850" lw 2 pt 7 ps 0.5 title "true", \
          file every ob_dim::i using "step":"predicted" with linespoints lc rgb "#d73027" lw 2 pt 7 ps 0.5 title "predicted"
 }
+if (exists("check")) { save set check . ".txt"; set print check . ".txt" append; \
+                       print sprintf("# drawn y range: %.9g %.9g", GPVAL_Y_MIN, GPVAL_Y_MAX); \
+                       print "# plot: " . GPVAL_LAST_PLOT; unset print }
 unset multiplot
 set output

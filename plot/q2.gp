@@ -3,6 +3,7 @@
 # bars, beside the assignment's expected values (Train about -160, Eval -70 to -50).
 #
 # usage: gnuplot -e "file='RUN/metrics.csv'; out='q2_returns.png'" plot/q2.gp
+# check='PREFIX': also write PREFIX.txt, the figure's settings and drawn y range (tests/plot_test.sh)
 # (if the run has several rows, every iteration is drawn; q2 has exactly one)
 # nseeds=N (N > 1): file is a mean over N seeds (plot/aggregate.py series); the points are the
 # means and the bars go from the lowest to the highest seed instead of +- std over episodes.
@@ -24,12 +25,13 @@ $EXPECT << EOD
 EOD
 
 set title ttl font ",14"
+set xlabel "episodes of the run's one iteration, by the policy that acted" offset 0, -1.2
 set ylabel "average return"
 set xrange [-0.6 : 1.6]
 set xtics ("Train_AverageReturn\n(random actions, data collection)" 0, "Eval_AverageReturn\n(MPC with the learned model)" 1) nomirror
 set grid ytics lc rgb "#dddddd"
 # key under the plot at a fixed place (cairo "set key below" can collide with the x label)
-set bmargin at screen 0.25
+set bmargin at screen 0.29
 set key at screen 0.5, 0.015 center bottom horizontal maxrows 2 samplen 2 box opaque
 set offsets 0, 0, graph 0.08, graph 0.08
 
@@ -48,4 +50,7 @@ plot $EXPECT using 1:2:($1 - 0.25):($1 + 0.25):3:4 with boxxyerror fs transparen
          left offset 1.5, 0 notitle, \
      file using (1):"Eval_AverageReturn":(sprintf("%.1f", column("Eval_AverageReturn"))) with labels \
          left offset 1.5, 0 notitle
+if (exists("check")) { save set check . ".txt"; set print check . ".txt" append; \
+                       print sprintf("# drawn y range: %.9g %.9g", GPVAL_Y_MIN, GPVAL_Y_MAX); \
+                       print "# plot: " . GPVAL_LAST_PLOT; unset print }
 set output

@@ -5,6 +5,7 @@
 #        gnuplot -e "file='sweep.csv'; cores=2; out='sweep.png'; ttl='...'" plot/sweep.gp
 # The CSV (name, sitting, slot, start_h, end_h, question, status) and file.sittings (end_h of
 # each sitting) come from aggregate.py. ttl: the title (aggregate.py's summary line serves).
+# check='PREFIX': also write PREFIX.txt, the figure's settings and drawn y range (tests/plot_test.sh)
 
 if (!exists("file"))  { print "sweep.gp: set file='sweep.csv' (plot/aggregate.py sweep --csv)"; exit }
 if (!exists("out"))   { out = "sweep.png" }
@@ -53,3 +54,6 @@ plot sittings using 1:(-0.6):(0):(cores) with vectors nohead dt 2 lc rgb "#77777
      file using ((column("start_h") + column("end_h")) / 2):(column("slot")): \
                 (fits(column("end_h") - column("start_h"), strcol("name")) ? strcol("name") : "") \
           with labels font ",8" notitle
+if (exists("check")) { save set check . ".txt"; set print check . ".txt" append; \
+                       print sprintf("# drawn y range: %.9g %.9g", GPVAL_Y_MIN, GPVAL_Y_MAX); unset print }
+set output

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # tests/plot_test.sh OUT_DIR: runs plot/plot.sh on the CSV fixture tests/fixtures/plot/ (one tiny
 # run per exp_name, written by tests/make_plot_fixture.py) and checks that every figure plot.sh
-# promises (plot/README.md's table) exists, is non-empty and is a PNG. Part of `make test`.
+# promises (plot/README.md's table) exists, is non-empty and is a PNG, and, from the settings each
+# gnuplot script writes beside its figure (PLOT_CHECK_DIR), what the figures show: axis labels,
+# y ranges, marks, titles and keys. Part of `make test`.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=${1:?usage: tests/plot_test.sh OUT_DIR}
+CHECK=$OUT/check
 rm -rf "$OUT"
-"$HERE/../plot/plot.sh" "$HERE/fixtures/plot" "$OUT" >"$OUT.log" 2>&1 || { cat "$OUT.log"; echo "plot_test: plot.sh failed" >&2; exit 1; }
+PLOT_CHECK_DIR=$CHECK "$HERE/../plot/plot.sh" "$HERE/fixtures/plot" "$OUT" >"$OUT.log" 2>&1 ||
+    { cat "$OUT.log"; echo "plot_test: plot.sh failed" >&2; exit 1; }
 expected=(
     q1_cheetah_n500_arch1x32_predictions.png q1_cheetah_n5_arch2x250_predictions.png
     q1_cheetah_n500_arch2x250_predictions.png
@@ -17,7 +21,7 @@ expected=(
     q4_ensemble.png q4_numseq.png q4_horizon.png
     q5_cem.png
     q6_mbpo.png
-    q3_obstacles_model.png q6_cheetah_rlen10_model.png
+    q3_obstacles_model.png q4_reacher_ensemble1_model.png q6_cheetah_rlenl0_model.png
     beyond_obstacles_true.png
 )
 bad=0
@@ -37,6 +41,81 @@ if grep -qi "warning" "$OUT.log"; then
     bad=1
 fi
 ((bad == 0)) || { cat "$OUT.log"; exit 1; }
+
+fail() {
+    echo "plot_test: $*" >&2
+    exit 1
+}
+# The settings files of a figure: <name>.txt, or <name>.panel<k>.txt per panel.
+sidecars() {
+    compgen -G "$CHECK/$1.txt" || true
+    compgen -G "$CHECK/$1.panel[0-9]*.txt" || true
+}
+# A label as gnuplot's `save set` writes it (empty when unset).
+label() {
+    sed -n "s/^set $2 \"\(.*\)\" *\$/\1/p" "$1" | head -n 1
+}
+# The y range drawn, "MIN MAX".
+drawn() {
+    sed -n 's/^# drawn y range: //p' "$1"
+}
+# Every figure (each of its panels) draws an x and a y label.
+for f in "${expected[@]}"; do
+    files=$(sidecars "${f%.png}")
+    [[ -n $files ]] || fail "no settings written for $f (PLOT_CHECK_DIR)"
+    for c in $files; do
+        [[ -n $(label "$c" xlabel) ]] || fail "${c##*/}: no x label"
+        [[ -n $(label "$c" ylabel) ]] || fail "${c##*/}: no y label"
+    done
+done
+# The model diagnostics: a title with the seed on every panel; one member: no disagreement panel
+# (2 panels, annotated), and the lowest seed with diagnostics (seed 1's run has no Model_*
+# columns); q6_cheetah_rlen10 (no Model_* columns) is skipped with a note.
+for f in $(sidecars '*_model'); do
+    grep -Eq '^# title: .*, seed [0-9]+$' "$f" || fail "${f##*/}: a diagnostics title without the seed: $(grep '^# title' "$f")"
+done
+[[ $(sidecars q4_reacher_ensemble1_model | wc -l) == 2 ]] || fail "q4_reacher_ensemble1_model.png: one member, yet not 2 panels"
+[[ $(sidecars q3_obstacles_model | wc -l) == 3 ]] || fail "q3_obstacles_model.png: not 3 panels"
+grep -q '^# title: .*q4_reacher_ensemble1, seed 2$' "$CHECK/q4_reacher_ensemble1_model.panel1.txt" &&
+    grep -q '^(one member: no disagreement.*seed 1: no diagnostics in the run)$' "$CHECK/q4_reacher_ensemble1_model.panel1.txt" ||
+    fail "q4_reacher_ensemble1_model.png: not seed 2's, or its title misses the member or seed 1 note"
+[[ ! -e $OUT/q6_cheetah_rlen10_model.png ]] || fail "q6_cheetah_rlen10_model.png drawn from runs without Model_* columns"
+grep -Eq '^skip <exp>_model.png for .*q6_cheetah_rlen10[ :].*no Model_\* columns' "$OUT.log" || fail "no note for q6_cheetah_rlen10's model figure"
+# q3 and q6: the y range comes from iterations 1 on (and the assignment's range), so iteration 0's
+# outlier (Train -2500, Eval -3000) is outside it and marked with its value and an arrow. q3
+# cheetah's learning curve and band span 92 .. 401; q6's 100 .. 1000.
+in_range() { # FILE LO HI OUTLIER: the drawn range lies within LO .. HI widened by 30%, OUTLIER out
+    read -r ymin ymax <<<"$(drawn "$1")"
+    awk -v a="$ymin" -v b="$ymax" -v lo="$2" -v hi="$3" -v o="$4" \
+        'BEGIN { w = 0.3 * (hi - lo); exit !(a >= lo - w && a <= lo && b <= hi + w && b >= hi && (o < a || o > b)) }' ||
+        fail "${1##*/}: y range drawn $ymin .. $ymax, expected about $2 .. $3 without $4"
+    grep -q "^set label .*\"[^\"]* at iteration 0: $4[^\"]*\"" "$1" || fail "${1##*/}: iteration 0's $4 not marked"
+    grep -q '^set arrow ' "$1" || fail "${1##*/}: no arrow at iteration 0"
+}
+in_range "$CHECK/q3_cheetah.txt" 92 401 -2500
+in_range "$CHECK/q6_mbpo.txt" 100 1000 -3000
+# q3's range holds the assignment's band: on obstacles it is above the learning curve (whose
+# top is -39)
+for spec in "obstacles -25 -20" "reacher -300 -250" "cheetah 250 350"; do
+    read -r env lo hi <<<"$spec"
+    read -r ymin ymax <<<"$(drawn "$CHECK/q3_$env.txt")"
+    awk -v a="$ymin" -v b="$ymax" -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(a < lo && b > hi) }' ||
+        fail "q3_$env.png: y range drawn $ymin .. $ymax leaves out the assignment's $lo .. $hi"
+done
+# q3's Train curve has a band too (as Eval's: +- std over episodes for one seed)
+grep -q '^# plot: .*band_lo("Train")' "$CHECK/q3_cheetah.txt" || fail "q3_cheetah.png: no band for Train"
+# q1: the 5-step run gets a panel of its own steps, labelled as the 500-step run's start; integer
+# step tics on the 5-step run's own figure.
+[[ $(sidecars q1_losses | wc -l) == 2 ]] || fail "q1_losses.png: no panel of the first steps"
+grep -q '^set xrange \[ -0.24.* : 4.24.* \]' "$CHECK/q1_losses.panel1.txt" || fail "q1_losses.png: the first panel is not steps 0-4"
+grep -q "^# key: n5 arch2x250, seed 1 = n500 arch2x250's first 5 steps" "$CHECK/q1_losses.panel2.txt" ||
+    fail "q1_losses.png: the 5-step run's key does not say it is the 500-step run's start"
+grep -q '^set xtics  norangelimit 1 *$' "$CHECK/q1_cheetah_n5_arch2x250_losses.panel1.txt" ||
+    fail "q1_cheetah_n5_arch2x250_losses.png: x tics not every step"
+# beyond: runs of different lengths name their iterations in the key
+grep -q '^# key: learned model (n=1, iterations 0-2)$' "$CHECK/beyond_obstacles_true.txt" &&
+    grep -q '^# key: true simulator (n=1, iterations 0-1)$' "$CHECK/beyond_obstacles_true.txt" ||
+    fail "beyond_obstacles_true.png: the key does not name each run's iterations"
 # The sweep report. Sitting 1: runs a (100 s from t = 1000) and b (49.5 s from 1000.5, failed),
 # e skipped as complete (0.3 s), and c, not in the job log (stopped with its sitting): its run
 # log was last written at 1180, so it ran from a's end (1100) for 80 s. Sitting 2: c again, 60 s.
@@ -67,12 +146,13 @@ row=$(grep '^c_seed1,0,' "$OUT/sweep.csv")
 [[ $row == "c_seed1,0,0,0.0277777778,0.05,q4,unfinished" ]] || { echo "plot_test: sweep CSV row '$row'" >&2; exit 1; }
 row=$(grep '^c_seed1,1,' "$OUT/sweep.csv")
 [[ $row == "c_seed1,1,0,0.05,0.0666666667,q4,ok" ]] || { echo "plot_test: sweep CSV row '$row'" >&2; exit 1; }
-gnuplot -e "file='$OUT/sweep.csv'; cores=2; out='$OUT/sweep.png'; ttl='test'" "$HERE/../plot/sweep.gp" 2>"$OUT/sweep.gp.log"
+gnuplot -e "file='$OUT/sweep.csv'; cores=2; out='$OUT/sweep.png'; ttl='test'; check='$CHECK/sweep'" "$HERE/../plot/sweep.gp" 2>"$OUT/sweep.gp.log"
 if [[ ! -s $OUT/sweep.png || -s $OUT/sweep.gp.log ]]; then
     cat "$OUT/sweep.gp.log"
     echo "plot_test: plot/sweep.gp drew no figure, or warned" >&2
     exit 1
 fi
+[[ -n $(label "$CHECK/sweep.txt" xlabel) && -n $(label "$CHECK/sweep.txt" ylabel) ]] || fail "sweep.png: an axis label missing"
 # The series' counts: seeds, then how many are incomplete. Seed 2 is a copy of the q3_obstacles
 # fixture (3 iterations) cut to its first iteration: 2 seeds, 1 in progress; with seed 2's rows
 # back, none.
