@@ -400,7 +400,7 @@ def flag_of(entry, key):
 # ================================================================================================
 def num(v, digits=1):
     s = "%.*f" % (digits, v)
-    return s[1:] if re.fullmatch(r"-0\.?0*", s) else s
+    return s.lstrip("-") if float(s) == 0 else s  # no "-0.0"
 
 
 def minutes(seconds):
@@ -522,9 +522,10 @@ class Report:
     def seeds_note(self, exp):
         entry = self.runs[exp]
         seeds = seeds_of(entry)
-        text = "seeds %s" % ", ".join(seeds) if seeds else "no complete seed"
+        text = ("seed%s %s" % ("s" if len(seeds) > 1 else "", ", ".join(seeds))) if seeds else "no complete seed"
         if entry["skipped"]:
-            text += "; %d run(s) in progress not counted" % len(entry["skipped"])
+            k = len(entry["skipped"])
+            text += "; %d run%s in progress not counted" % (k, "" if k == 1 else "s")
         return text
 
     def label(self, exp):
@@ -536,11 +537,14 @@ class Report:
                 return "%s steps, %s x %s" % (steps, layers, size)
         for kind, key, exps in Q4:
             if exp in exps and f(key):
-                return {"ensemble": "%s member(s)", "numseq": "N = %s sequences", "horizon": "H = %s"}[kind] % f(key)
+                if kind == "ensemble":
+                    return "%s member%s" % (f(key), "" if agg.to_float(f(key)) == 1 else "s")
+                return {"numseq": "N = %s sequences", "horizon": "H = %s"}[kind] % f(key)
         if exp in Q5 and f("mpc_action_sampling_strategy"):
             if f("mpc_action_sampling_strategy") == "cem" and f("cem_iterations"):
                 return "CEM, %s iterations" % f("cem_iterations")
-            return "random shooting" if f("mpc_action_sampling_strategy") == "random" else f("mpc_action_sampling_strategy")
+            strategy = f("mpc_action_sampling_strategy")
+            return "random shooting" if strategy == "random" else strategy
         if exp in Q3 and f("env_name"):
             return f("env_name")
         if exp in Q6 and f("mbpo_rollout_length") is not None:
@@ -551,7 +555,8 @@ class Report:
     def returns_table(self, exps, expect=None):
         """One row per run: seeds, final Eval, last-K mean, IQM of the final; `expect(exp)` adds
         the assignment's expectation column."""
-        head = "| run | setting | seeds | final Eval return | mean of the last %d iterations | IQM of the final |" % LAST_K
+        head = "| run | setting | seeds | final Eval return | mean of the last %d iterations | IQM of the final |" % (
+            LAST_K)
         rule = "|---|---|---|---|---|---|"
         if expect:
             head += " the assignment expects | the final's interval is |"
@@ -572,9 +577,24 @@ class Report:
         a = ASSIGNMENT
         t = tail()
         full_range_n = max(n for n in range(1, 12) if Fraction(1, n ** n) >= t)
-        exact_n = max(n for n in range(1, 30) if support_size(n) <= EXACT_SUPPORT)
         lk_runs = [(e, self.runs[e]) for e in ALL_EXPS if flag_of(self.runs[e], "n_iter")]
         multi = [(int(flag_of(r, "n_iter")), e) for e, r in lk_runs if int(flag_of(r, "n_iter")) > 1]
+        exact_n = max([n for n in range(1, 30) if support_size(n) <= EXACT_SUPPORT], default=0)
+        if exact_n:
+            how = "is enumerated exactly (all n^n resamples of n seeds, each multiset weighted by its multinomial " \
+                  "coefficient) for a run of up to n=%d seeds, and for the difference of two runs while their " \
+                  "distinct resampled means make at most %d pairs; beyond that it draws" % (exact_n, EXACT_SUPPORT)
+        else:
+            how = "draws"
+        shortest = min(multi) if multi else None
+        if shortest and shortest[0] >= LAST_K:
+            window = ", and %d iterations stay inside the shortest multi-iteration runs (`%s`, %d iterations)" % (
+                LAST_K, shortest[1], shortest[0])
+        elif shortest:
+            window = "; the shortest multi-iteration runs (`%s`) have only %d, all of which count" % (
+                shortest[1], shortest[0])
+        else:
+            window = ""
         self.w(
             "## How the numbers are made", "",
             "- **Runs.** Each of the assignment's runs (its `--exp_name`) may have several seeds. Per seed the "
@@ -584,20 +604,16 @@ class Report:
             "progress are skipped and listed below." % self.data,
             "- **Final and last-%d.** The final Eval return is the last iteration's `Eval_AverageReturn`. The "
             "last-%d mean is each seed's mean `Eval_AverageReturn` over its last %d iterations (fewer if the run "
-            "has fewer): one iteration's Eval swings, and %d iterations stay inside the shortest multi-iteration "
-            "runs%s." % (LAST_K, LAST_K, LAST_K, LAST_K,
-                         " (`%s`, %d iterations)" % (min(multi)[1], min(multi)[0]) if multi else ""),
+            "has fewer): one iteration's Eval swings%s." % (LAST_K, LAST_K, LAST_K, window),
             "- **Intervals.** Every number over seeds is the mean over seeds followed by its %d%% percentile "
             "bootstrap confidence interval over seeds, `mean [lo, hi] (n=seeds)`: the ends are the smallest "
-            "resampled means with at least %s%% and %s%% of the resamples at or below them. The bootstrap is "
-            "enumerated exactly (all n^n resamples of n seeds, each multiset weighted by its multinomial "
-            "coefficient) up to n=%d seeds; beyond that it draws %d resamples from splitmix64 with the fixed "
-            "seed %d, so the report is the same byte for byte." % (
-                CONF, num(float(t * 100)), num(float((1 - t) * 100)), exact_n, RESAMPLES, BOOT_SEED),
-            "- **Few seeds.** Following rliable [1], the report gives interval estimates over seeds rather than "
-            "single numbers, resamples seeds, each run on its own when two runs are compared (the stratified "
-            "bootstrap), and lists the interquartile mean (IQM: the mean after dropping the lowest and highest "
-            "quarter of the seeds, rounded down). With few seeds the percentile interval is narrow for what it "
+            "resampled means with at least %s%% and %s%% of the resamples at or below them. The bootstrap %s %d "
+            "resamples from splitmix64 with the fixed seed %d, so the report is the same byte for byte." % (
+                CONF, num(float(t * 100)), num(float((1 - t) * 100)), how, RESAMPLES, BOOT_SEED),
+            "- **Few seeds.** Following rliable (Agarwal et al., in the references), the report gives interval "
+            "estimates over seeds rather than single numbers, resamples seeds, each run on its own when two runs "
+            "are compared (the stratified bootstrap), and lists the interquartile mean (IQM: the mean after "
+            "dropping the lowest and highest quarter of the seeds, rounded down). With few seeds the percentile interval is narrow for what it "
             "claims: with at most %d seeds it is exactly the range of the seeds (a resample that repeats the "
             "lowest seed has probability n^-n, at least %s%%), and an interval of zero width means the seeds "
             "agree, not that the mean is certain. Every interval states its n." % (full_range_n, num(float(t * 100))),
@@ -1049,7 +1065,7 @@ class Report:
                     exp, seed, run["name"], ("`%s`" % fl["commit"]) if fl.get("commit") else "not recorded",
                     fl.get("cpu") or "not recorded", fl.get("threads") or "not recorded",
                     minutes(t) if t is not None else "not recorded"))
-        self.w("", "## References", "", "[1] %s" % REFERENCE, "")
+        self.w("", "## References", "", "- %s" % REFERENCE, "")
 
     def build(self):
         n_runs = sum(1 for e in ALL_EXPS if self.runs[e]["used"])
