@@ -450,6 +450,18 @@ def compare(a, b, la, lb, what, digits=1, higher_is="beats"):
     return decision, text
 
 
+def short_order(a, b, la, lb, digits=1):
+    """'A beats B (difference ...)', 'B beats A (...)' or 'A against B: unresolved (...)' by the
+    ordering rule, with the difference of the means and its interval."""
+    d, dd = order(a, b)
+    if dd is None:
+        return "%s against %s: not run yet" % (la, lb)
+    if d < 0:
+        return "%s beats %s (difference %s)" % (lb, la, diff_text((-dd[0], -dd[2], -dd[1]), digits))
+    return "%s %s %s (difference %s)" % (la, "beats" if d > 0 else "against", lb, diff_text(dd, digits)) + \
+        ("" if d > 0 else ": unresolved")
+
+
 def range_relation(stat, lo_hi, digits=1):
     """Where the interval of `stat` lies against the range [a, b]."""
     a, b = lo_hi
@@ -495,6 +507,7 @@ class Report:
         self.figdir = os.path.join(data_dir, "figures")
         self.runs = scan(data_dir)
         self.lines = []
+        self.summary = []  # one line per question, written by the question's section
 
     def w(self, *lines):
         self.lines.extend(lines)
@@ -542,14 +555,14 @@ class Report:
                 return {"numseq": "N = %s sequences", "horizon": "H = %s"}[kind] % f(key)
         if exp in Q5 and f("mpc_action_sampling_strategy"):
             if f("mpc_action_sampling_strategy") == "cem" and f("cem_iterations"):
-                return "CEM, %s iterations" % f("cem_iterations")
+                return "CEM (%s iterations)" % f("cem_iterations")
             strategy = f("mpc_action_sampling_strategy")
             return "random shooting" if strategy == "random" else strategy
         if exp in Q3 and f("env_name"):
             return f("env_name")
         if exp in Q6 and f("mbpo_rollout_length") is not None:
             r = int(f("mbpo_rollout_length"))
-            return "%s, rollout length %d" % ("model-free SAC" if r == 0 else "Dyna" if r == 1 else "MBPO", r)
+            return "%s (rollout length %d)" % ("model-free SAC" if r == 0 else "Dyna" if r == 1 else "MBPO", r)
         return exp
 
     def returns_table(self, exps, expect=None):
@@ -621,6 +634,7 @@ class Report:
             "interval of the difference of their means lies entirely above zero and both have at least %d "
             "seeds; Q3-Q6 compare the last-%d means, Q1 the final training loss and the MPE. Otherwise the "
             "report says the ordering is unresolved at those numbers of seeds." % (CONF, MIN_SEEDS_TO_ORDER, LAST_K),
+            self.single_episode(),
             "- **The assignment's numbers** are compared with the interval of the final Eval return: below, "
             "within or above a range when the whole interval is; unresolved when it straddles an end. They "
             "are, as the handout states them:", "",
@@ -645,58 +659,98 @@ class Report:
         if skipped:
             self.w("")
 
+    def single_episode(self):
+        """Which runs evaluate one episode per iteration (Eval_StdReturn 0 throughout, every seed)."""
+        single = []
+        for exp in ALL_EXPS:
+            runs = list(self.runs[exp]["used"].values())
+            stds = [agg.to_float(row.get("Eval_StdReturn")) for run in runs for row in run["rows"]]
+            if stds and all(v == 0 for v in stds):
+                single.append(exp)
+        if not single:
+            return "- **Evaluation.** No run has `Eval_StdReturn` zero throughout: each Eval return averages " \
+                   "several evaluation episodes."
+        sizes = {(flag_of(self.runs[e], "eval_batch_size"), flag_of(self.runs[e], "ep_len")) for e in single}
+        why = ""
+        if len(sizes) == 1:
+            batch, ep_len = sizes.pop()
+            if agg.to_float(batch) is not None and agg.to_float(ep_len) is not None and \
+                    agg.to_float(batch) <= agg.to_float(ep_len):
+                why = " (their `eval_batch_size`, %s steps, is at most one episode of `ep_len` %s)" % (batch, ep_len)
+        return "- **Evaluation.** %s: `Eval_StdReturn` is zero at every iteration of every seed, so each Eval " \
+               "return is a single episode's%s, and a seed's final value is one episode; the last-%d mean and " \
+               "the seeds smooth that." % (", ".join("`%s`" % e for e in single), why, LAST_K)
+
     # --------------------------------------------------------------------------------------------
     def q1(self):
         a = ASSIGNMENT
         self.w("## Q1: the dynamics model", "")
+
+        def table(run, name):
+            return agg.read_rows(os.path.join(run["dir"], name))[1]
+
+        def loss_of(run):
+            vals = [agg.to_float(r.get("Training Loss")) for r in table(run, "losses.csv")]
+            return vals[-1] if vals and vals[-1] is not None else agg.last_value(run["rows"], "Training Loss")
+
+        def mpe_of(run):
+            rows = table(run, "predictions.csv")
+            return agg.to_float(rows[0].get("mpe")) if rows else None
+
+        def first_below(run):
+            for r in table(run, "losses.csv"):
+                v = agg.to_float(r.get("Training Loss"))
+                if v is not None and v < a["q1_loss_below"]:
+                    return int(float(r["step"]))
+            return None
+
         losses, mpes, first, steps = {}, {}, {}, {}
         horizon = None
         for exp in Q1:
-            def loss_of(run):
-                cols, rows = agg.read_rows(os.path.join(run["dir"], "losses.csv"))
-                vals = [agg.to_float(r.get("Training Loss")) for r in rows]
-                return vals[-1] if vals and vals[-1] is not None else agg.last_value(run["rows"], "Training Loss")
-
-            def mpe_of(run):
-                cols, rows = agg.read_rows(os.path.join(run["dir"], "predictions.csv"))
-                return agg.to_float(rows[0].get("mpe")) if rows else None
-
-            def first_below(run):
-                cols, rows = agg.read_rows(os.path.join(run["dir"], "losses.csv"))
-                for r in rows:
-                    v = agg.to_float(r.get("Training Loss"))
-                    if v is not None and v < a["q1_loss_below"]:
-                        return int(float(r["step"]))
-                return None
-
-            def n_steps(run):
-                cols, rows = agg.read_rows(os.path.join(run["dir"], "losses.csv"))
-                return len(rows)
-
             entry = self.runs[exp]
             losses[exp] = Stat(per_seed(entry, loss_of))
             mpes[exp] = Stat(per_seed(entry, mpe_of))
             first[exp] = [(s, first_below(entry["used"][s])) for s in seeds_of(entry)]
-            steps[exp] = {s: n_steps(entry["used"][s]) for s in seeds_of(entry)}
+            steps[exp] = {s: len(table(entry["used"][s], "losses.csv")) for s in seeds_of(entry)}
             for s in seeds_of(entry):
-                cols, rows = agg.read_rows(os.path.join(entry["used"][s]["dir"], "predictions.csv"))
+                rows = table(entry["used"][s], "predictions.csv")
                 if rows and horizon is None:
                     horizon = len({r.get("step") for r in rows})
+        rollout = "one open-loop rollout%s" % (" of %d steps" % horizon if horizon else "")
+        small, few, big = Q1
+        lb = {e: "`%s`" % e for e in Q1}
+        cap_l, cap_t = compare(losses[small], losses[big], lb[small], lb[big], "final losses", 3,
+                               "has a higher loss than")
+        cap_m, cap_mt = compare(mpes[small], mpes[big], lb[small], lb[big], "MPEs", 3, "has a higher MPE than")
+        stp_l, stp_t = compare(losses[few], losses[big], lb[few], lb[big], "final losses", 3,
+                               "has a higher loss than")
+        stp_m, stp_mt = compare(mpes[few], mpes[big], lb[few], lb[big], "MPEs", 3, "has a higher MPE than")
+        # The best model: the one whose loss is resolved below both others'.
+        beats = {e: 0 for e in Q1}
+        for i, x in enumerate(Q1):
+            for y in Q1[i + 1:]:
+                d, _ = order(losses[x], losses[y])
+                if d > 0:
+                    beats[y] += 1
+                elif d < 0:
+                    beats[x] += 1
+        best = [e for e in Q1 if beats[e] == len(Q1) - 1]
+        ok = [st is not None and st < a["q1_loss_by_step"] for _, st in first[small]]
+
         for exp in Q1:
             drawn = agg.runs_by_seed(self.data, exp)
             seed = min(drawn, key=agg.seed_order) if drawn else None
-            mpe = None
-            if seed is not None:
-                cols, rows = agg.read_rows(os.path.join(drawn[seed]["dir"], "predictions.csv"))
-                mpe = agg.to_float(rows[0].get("mpe")) if rows else None
-            cap = "`%s` (%s): the model's predictions (red) against the true states (green) along one " \
-                  "open-loop rollout%s, seed %s (plot.sh draws the lowest seed); its MPE is %s." % (
-                      exp, self.label(exp), " of %d steps" % horizon if horizon else "", seed,
-                      num(mpe, 3) if mpe is not None else "not recorded")
+            mpe = mpe_of(drawn[seed]) if seed is not None else None
+            cap = "`%s` (%s): the model's predictions (red) against the true states (green) along %s, seed %s " \
+                  "(plot.sh draws the lowest seed); its MPE is %s. Over seeds: MPE %s, final training loss %s." % (
+                      exp, self.label(exp), rollout, seed, num(mpe, 3) if mpe is not None else "not recorded",
+                      interval(mpes[exp], 3), interval(losses[exp], 3))
             self.figure(exp + "_predictions.png", cap, [exp])
+        verdict = ("`%s` reaches the lowest loss, resolved against both others" % best[0]) if best else \
+            "no run's loss is resolved below both others'"
         if os.path.isfile(os.path.join(self.figdir, "q1_losses.png")):
-            self.figure("q1_losses.png", "The training loss of the three models by step, the mean over seeds (%s)." %
-                        "; ".join("`%s`: n=%d" % (e, losses[e].n) for e in Q1), Q1)
+            self.figure("q1_losses.png", "The training loss of the three models by step, the mean over seeds (%s): "
+                        "%s." % ("; ".join("`%s`: n=%d" % (e, losses[e].n) for e in Q1), verdict), Q1)
         else:
             for exp in Q1:
                 self.figure(exp + "_losses.png", "The training loss of `%s` by step (lowest seed)." % exp, [exp])
@@ -716,32 +770,13 @@ class Report:
         self.w("", "Per seed: final loss %s; MPE %s." % (
             "; ".join("`%s` %s" % (e, seed_list(losses[e], 3)) for e in Q1),
             "; ".join("`%s` %s" % (e, seed_list(mpes[e], 3)) for e in Q1)), "")
-        small, few, big = Q1
-        lb = {e: "`%s`" % e for e in Q1}
-        ok = [st is not None and st < a["q1_loss_by_step"] for _, st in first[small]]
-        self.w("**The assignment's check.** `%s`'s loss goes below %s by step %d at %d of %d seeds." % (
-            small, plain(a["q1_loss_below"]), a["q1_loss_by_step"], sum(ok), len(ok)), "")
-        cap_l, cap_t = compare(losses[small], losses[big], lb[small], lb[big], "final losses", 3,
-                               "has a higher loss than")
-        cap_m, cap_mt = compare(mpes[small], mpes[big], lb[small], lb[big], "MPEs", 3, "has a higher MPE than")
-        stp_l, stp_t = compare(losses[few], losses[big], lb[few], lb[big], "final losses", 3,
-                               "has a higher loss than")
-        stp_m, stp_mt = compare(mpes[few], mpes[big], lb[few], lb[big], "MPEs", 3, "has a higher MPE than")
+        check = "`%s`'s loss goes below %s by step %d at %d of %d seeds" % (
+            small, plain(a["q1_loss_below"]), a["q1_loss_by_step"], sum(ok), len(ok))
+        self.w("**The assignment's check.** %s." % check, "")
         self.w("**Capacity** (%s against %s, the same number of steps): %s %s" % (
             self.label(small), self.label(big), cap_t, cap_mt), "")
         self.w("**Training steps** (%s against %s, the same network): %s %s" % (
             self.label(few), self.label(big), stp_t, stp_mt), "")
-        # Which model is best: the one whose loss is resolved below both others'; why: the capacity
-        # and the training-steps comparisons.
-        beats = {e: 0 for e in Q1}
-        for i, x in enumerate(Q1):
-            for y in Q1[i + 1:]:
-                d, _ = order(losses[x], losses[y])
-                if d > 0:
-                    beats[y] += 1
-                elif d < 0:
-                    beats[x] += 1
-        best = [e for e in Q1 if beats[e] == len(Q1) - 1]
         n_big = flag_of(self.runs[big], "num_agent_train_steps_per_iter")
         n_few = flag_of(self.runs[few], "num_agent_train_steps_per_iter")
         why = {1: "at the same %s steps the larger network fits the dynamics better than the smaller one: "
@@ -765,14 +800,19 @@ class Report:
                 mpe_parts.append("%s than `%s`'s" % (
                     {1: "resolved lower", -1: "resolved higher", 0: "not resolved lower"}[d], e))
             self.w("**Which model is best.** `%s` (%s) has the lowest final training loss, resolved against both "
-                   "other runs. Why: %s. Its MPE is %s. The MPE comes from a single open-loop rollout per seed%s, "
-                   "so it varies more between seeds than the loss over the whole data set." % (
-                       b, self.label(b), why, " and ".join(mpe_parts), " of %d steps" % horizon if horizon else ""),
-                   "")
+                   "other runs. Why: %s. Its MPE is %s. The MPE comes from %s per seed, so it varies more between "
+                   "seeds than the loss over the whole data set." % (
+                       b, self.label(b), why, " and ".join(mpe_parts), rollout), "")
+            self.summary.append("Q1: `%s` (%s) is the best model: final training loss %s, resolved below both "
+                                "others' (%s); its MPE %s is %s. %s." % (
+                                    b, self.label(b), interval(losses[b], 3), why, interval(mpes[b], 3),
+                                    " and ".join(mpe_parts), check[0].upper() + check[1:]))
         else:
             self.w("**Which model is best.** No run's final loss is resolved below both others' at these seeds "
                    "(the comparisons above), so the data do not single out a best model. What they show: %s." % why,
                    "")
+            self.summary.append("Q1: no model's loss is resolved below both others' (%s). %s." % (
+                why, check[0].upper() + check[1:]))
 
     # --------------------------------------------------------------------------------------------
     def q2(self):
@@ -789,6 +829,7 @@ class Report:
                                               diff_text(dd) if dd else "-"), "")
         if tr.n == 0:
             self.w("No complete run yet.", "")
+            self.summary.append("Q2: no complete run yet.")
             return
         _, text = compare(ev, tr, "Eval (MPC)", "Train (random actions)", "returns")
         self.w("Per seed: Train %s; Eval %s." % (seed_list(tr), seed_list(ev)), "",
@@ -802,6 +843,9 @@ class Report:
                    "point toward the goal far better than the random actions that produced the data.", "")
         else:
             self.w("The runs do not show MPC improving on the random actions at these seeds.", "")
+        self.summary.append("Q2: Train (random actions) %s, %s; Eval (MPC) %s, %s; %s." % (
+            interval(tr), point_relation(tr, a["q2_train_about"]), interval(ev),
+            range_relation(ev, a["q2_eval_range"]), short_order(ev, tr, "Eval", "Train")))
 
     # --------------------------------------------------------------------------------------------
     def q3(self):
@@ -810,9 +854,11 @@ class Report:
         for exp in Q3:
             env = flag_of(self.runs[exp], "env_name") or exp
             rng = a[exp]
+            fin = self.final(exp)
             self.figure(exp + ".png", "`%s` on %s: Eval and Train AverageReturn by iteration, the mean over seeds "
-                        "(%s) with the seeds' range; the band of the assignment's %s to %s." % (
-                            exp, env, self.seeds_note(exp), plain(rng[0]), plain(rng[1])), [exp])
+                        "(%s) with the seeds' range; the band of the assignment's %s to %s. Final Eval %s: %s." % (
+                            exp, env, self.seeds_note(exp), plain(rng[0]), plain(rng[1]), interval(fin),
+                            range_relation(fin, rng)), [exp])
         self.returns_table(Q3, lambda e, fin: ("%s to %s" % (plain(a[e][0]), plain(a[e][1])),
                                                range_relation(fin, a[e])))
         for exp in Q3:
@@ -823,6 +869,8 @@ class Report:
             self.w("- `%s`: final Eval %s, %s; per seed %s; last-%d mean %s." % (
                 exp, interval(fin), range_relation(fin, a[exp]), seed_list(fin), LAST_K, interval(lk)))
         self.w("")
+        self.summary.append("Q3: final Eval return %s." % "; ".join(
+            "%s %s, %s" % (self.label(e), interval(self.final(e)), range_relation(self.final(e), a[e])) for e in Q3))
         for exp in ["q3_reacher", "q3_cheetah"]:
             self.video(exp)
 
@@ -841,25 +889,29 @@ class Report:
                 vals = {flag_of(self.runs[e], k) for e in exps}
                 if len(vals) == 1 and None not in vals:
                     fixed.append("%s = %s" % (names[k], vals.pop()))
-            self.w("### The effect of %s%s" % (titles[kind], " (%s)" % ", ".join(fixed) if fixed else ""), "")
-            self.figure("q4_%s.png" % kind, "Eval AverageReturn by iteration for %s, the mean over seeds with the "
-                        "seeds' range: %s." % (titles[kind], "; ".join(
-                            "%s: %s" % (self.label(e), self.seeds_note(e)) for e in exps)), exps)
-            self.returns_table(exps)
             stats = {e: self.last_k(e) for e in exps}
-            # sort by the swept value (from flags.csv); runs without it keep their place
-            def value(e):
+
+            def value(e):  # the swept value, from flags.csv
                 v = agg.to_float(flag_of(self.runs[e], key))
                 return v if v is not None else float("inf")
             ordered = sorted(exps, key=value)
-            decisions = {}
+            decisions, texts = {}, []
             for i, x in enumerate(ordered):
                 for y in ordered[i + 1:]:
                     d, text = compare(stats[y], stats[x], self.label(y), self.label(x), "last-%d means" % LAST_K)
                     decisions[(y, x)] = d  # +1: the larger value beats the smaller
-                    self.w("- %s" % text)
-            self.w("")
-            self.w(self.trend(kind, ordered, decisions), "")
+                    texts.append(text)
+            claims, why = self.trend(kind, decisions, stats)
+            self.w("### The effect of %s%s" % (titles[kind], " (%s)" % ", ".join(fixed) if fixed else ""), "")
+            self.figure("q4_%s.png" % kind, "Eval AverageReturn by iteration for %s, the mean over seeds with the "
+                        "seeds' range: %s. Trend (last-%d means, by the ordering rule): %s.%s" % (
+                            titles[kind], "; ".join("%s: %s" % (self.label(e), self.seeds_note(e)) for e in exps),
+                            LAST_K, claims, (" " + why) if why else ""), exps)
+            self.returns_table(exps)
+            for text in texts:
+                self.w("- %s" % text)
+            self.w("", "**Trend:** %s.%s" % (claims, (" " + why) if why else ""), "")
+            self.summary.append("Q4, %s: %s." % (titles[kind], claims))
         self.same_settings([e for _, _, exps in Q4 for e in exps])
 
     def same_settings(self, exps):
@@ -885,70 +937,75 @@ class Report:
                        "digit." % (
                            x, y, len(agree), len(common)), "")
 
-    def trend(self, kind, ordered, decisions):
-        """The trend of one sweep in words, from the resolved orderings only."""
+    def trend(self, kind, decisions, stats):
+        """The trend of one sweep in words, from the resolved orderings only: (the orderings, why)."""
         up = [(y, x) for (y, x), d in decisions.items() if d > 0]
         down = [(y, x) for (y, x), d in decisions.items() if d < 0]
         lab = self.label
         if not up and not down:
-            return "**Trend:** no ordering is resolved at these seeds, so the data show no effect of %s." % {
-                "ensemble": "the ensemble size", "numseq": "the number of sequences", "horizon": "the horizon"}[kind]
-        parts = ["%s beats %s" % (lab(y), lab(x)) for y, x in up] + \
-                ["%s beats %s" % (lab(x), lab(y)) for y, x in down]
+            return "no ordering is resolved at these seeds, so the data show no effect of %s" % {
+                "ensemble": "the ensemble size", "numseq": "the number of sequences",
+                "horizon": "the horizon"}[kind], ""
         unresolved = [(y, x) for (y, x), d in decisions.items() if d == 0]
-        text = "**Trend:** %s%s." % ("; ".join(parts), "; the other pairs are unresolved (%s)" % ", ".join(
-            "%s and %s" % (lab(x), lab(y)) for y, x in unresolved) if unresolved else "")
+        claims = "; ".join(short_order(stats[y], stats[x], lab(y), lab(x)) for y, x in up + down + unresolved)
+        text = ""
         lead = "As far as these seeds resolve it, l" if unresolved else "L"
         if kind == "horizon":
             if down and not up:
-                text += " %songer horizons do worse: the model's one-step errors compound over a long open-loop " \
+                text += "%songer horizons do worse: the model's one-step errors compound over a long open-loop " \
                         "plan, and a random action sequence is rarely good at every one of many steps." % lead
             elif up and not down:
-                text += " %songer horizons do better: the planner sees the consequences of its actions further " \
+                text += "%songer horizons do better: the planner sees the consequences of its actions further " \
                         "ahead, and the model stays accurate enough over the longer plans." % lead
             else:
-                text += " The effect is not monotone: a longer horizon sees further ahead but compounds the " \
+                text += "The effect is not monotone: a longer horizon sees further ahead but compounds the " \
                         "model's error."
         elif kind == "numseq":
             if up and not down:
-                text += " %s: more random sequences cover the action space more densely, so the best of them " \
+                text += "%s: more random sequences cover the action space more densely, so the best of them " \
                         "is closer to the best plan under the model." % (
                             "As far as these seeds resolve it, more candidates do better" if unresolved
                             else "More candidates do better")
             elif down and not up:
-                text += " Fewer candidates do better here, against the expectation that a denser search finds " \
+                text += "Fewer candidates do better here, against the expectation that a denser search finds " \
                         "better plans; more candidates also find more sequences that exploit the model's errors."
             else:
-                text += " The effect is not monotone."
+                text += "The effect is not monotone."
         elif kind == "ensemble":
             if up and not down:
-                text += " %s: averaging independently trained members cancels part of each member's error, so " \
+                text += "%s: averaging independently trained members cancels part of each member's error, so " \
                         "the planner exploits fewer model errors." % (
                             "As far as these seeds resolve it, larger ensembles do better" if unresolved
                             else "Larger ensembles do better")
             elif down and not up:
-                text += " Smaller ensembles do better here, against the expectation that averaging members " \
+                text += "Smaller ensembles do better here, against the expectation that averaging members " \
                         "reduces the model's error."
             else:
-                text += " The effect is not monotone."
-        return text
+                text += "The effect is not monotone."
+        return claims, text
 
     # --------------------------------------------------------------------------------------------
     def q5(self):
         a = ASSIGNMENT
         self.w("## Q5: CEM against random shooting", "")
-        self.figure("q5_cem.png", "Eval AverageReturn by iteration on cheetah, the mean over seeds with the seeds' "
-                    "range: %s; the assignment's about %s for CEM." % (
-                        "; ".join("%s: %s" % (self.label(e), self.seeds_note(e)) for e in Q5),
-                        plain(a["q5_cem_at_least"])), Q5)
-        self.returns_table(Q5, lambda e, fin: (
-            ("%s or higher" % plain(a["q5_cem_at_least"])) if e != Q5[0] else "no number",
-            threshold_relation(fin, a["q5_cem_at_least"]) if e != Q5[0] else "-"))
         stats = {e: self.last_k(e) for e in Q5}
         rnd, cem2, cem4 = Q5
         d2, t2 = compare(stats[cem2], stats[rnd], self.label(cem2), self.label(rnd), "last-%d means" % LAST_K)
         d4, t4 = compare(stats[cem4], stats[rnd], self.label(cem4), self.label(rnd), "last-%d means" % LAST_K)
         d42, t42 = compare(stats[cem4], stats[cem2], self.label(cem4), self.label(cem2), "last-%d means" % LAST_K)
+        claims = "; ".join(short_order(stats[x], stats[y], self.label(x), self.label(y))
+                           for x, y in ((cem2, rnd), (cem4, rnd), (cem4, cem2)))
+        reach = "; ".join("the final Eval of %s is %s, %s" % (self.label(e), interval(self.final(e)),
+                                                      threshold_relation(self.final(e), a["q5_cem_at_least"]))
+                          for e in (cem2, cem4))
+        self.figure("q5_cem.png", "Eval AverageReturn by iteration on cheetah, the mean over seeds with the seeds' "
+                    "range: %s; the assignment's about %s for CEM. Last-%d means, by the ordering rule: %s." % (
+                        "; ".join("%s: %s" % (self.label(e), self.seeds_note(e)) for e in Q5),
+                        plain(a["q5_cem_at_least"]), LAST_K, claims), Q5)
+        self.summary.append("Q5 (last-%d means): %s. %s." % (LAST_K, claims, reach[0].upper() + reach[1:]))
+        self.returns_table(Q5, lambda e, fin: (
+            ("%s or higher" % plain(a["q5_cem_at_least"])) if e != Q5[0] else "no number",
+            threshold_relation(fin, a["q5_cem_at_least"]) if e != Q5[0] else "-"))
         for t in (t2, t4, t42):
             self.w("- %s" % t)
         self.w("")
@@ -979,18 +1036,25 @@ class Report:
     def q6(self):
         a = ASSIGNMENT
         self.w("## Q6: MBPO", "")
-        self.figure("q6_mbpo.png", "Eval AverageReturn of the SAC policy by iteration on cheetah, the mean over "
-                    "seeds with the seeds' range: %s; the assignment's about %s for rollout length %s." % (
-                        "; ".join("%s: %s" % (self.label(e), self.seeds_note(e)) for e in Q6),
-                        plain(a["q6_rlen10_at_least"]), flag_of(self.runs[Q6[2]], "mbpo_rollout_length")), Q6)
-        self.returns_table(Q6, lambda e, fin: (
-            ("%s or higher" % plain(a["q6_rlen10_at_least"])) if e == Q6[2] else "no number",
-            threshold_relation(fin, a["q6_rlen10_at_least"]) if e == Q6[2] else "-"))
         stats = {e: self.last_k(e) for e in Q6}
         r0, r1, r10 = Q6
         d10_0, t10_0 = compare(stats[r10], stats[r0], self.label(r10), self.label(r0), "last-%d means" % LAST_K)
         d1_0, t1_0 = compare(stats[r1], stats[r0], self.label(r1), self.label(r0), "last-%d means" % LAST_K)
         d10_1, t10_1 = compare(stats[r10], stats[r1], self.label(r10), self.label(r1), "last-%d means" % LAST_K)
+        claims = "; ".join(short_order(stats[x], stats[y], self.label(x), self.label(y))
+                           for x, y in ((r1, r0), (r10, r0), (r10, r1)))
+        fin = self.final(r10)
+        self.figure("q6_mbpo.png", "Eval AverageReturn of the SAC policy by iteration on cheetah, the mean over "
+                    "seeds with the seeds' range: %s; the assignment's about %s for rollout length %s. Last-%d "
+                    "means, by the ordering rule: %s." % (
+                        "; ".join("%s: %s" % (self.label(e), self.seeds_note(e)) for e in Q6),
+                        plain(a["q6_rlen10_at_least"]), flag_of(self.runs[r10], "mbpo_rollout_length"), LAST_K,
+                        claims), Q6)
+        self.summary.append("Q6 (last-%d means): %s. The final Eval of %s is %s, %s." % (
+            LAST_K, claims, self.label(r10), interval(fin), threshold_relation(fin, a["q6_rlen10_at_least"])))
+        self.returns_table(Q6, lambda e, fin: (
+            ("%s or higher" % plain(a["q6_rlen10_at_least"])) if e == Q6[2] else "no number",
+            threshold_relation(fin, a["q6_rlen10_at_least"]) if e == Q6[2] else "-"))
         for t in (t1_0, t10_0, t10_1):
             self.w("- %s" % t)
         self.w("")
@@ -1008,11 +1072,14 @@ class Report:
                          "model-free baseline has%s." % (
                              " (the baseline also takes fewer SAC updates, so part of the gap is the update budget)"
                              if fewer else ""))
+        len10 = agg.to_float(flag_of(self.runs[r10], "mbpo_rollout_length"))
+        len1 = agg.to_float(flag_of(self.runs[r1], "mbpo_rollout_length"))
         if d10_1 > 0:
-            parts.append("Longer rollouts help further: %s adds %s times as many synthetic transitions per SAC "
-                         "update as %s, reaching states the real data cover thinly; the model stays accurate "
+            parts.append("Longer rollouts help further: %s adds %s synthetic transitions per SAC update where %s "
+                         "adds %s, and they reach states further from the real data; the model stays accurate "
                          "enough over those steps for the policy to gain." % (
-                             self.label(r10), flag_of(self.runs[r10], "mbpo_rollout_length"), self.label(r1)))
+                             self.label(r10), plain(len10) if len10 is not None else "more", self.label(r1),
+                             plain(len1) if len1 is not None else "fewer"))
         elif d10_1 < 0:
             parts.append("Longer rollouts hurt here: errors compound along the model rollouts, and %s trains SAC "
                          "on more of those compounded errors than %s." % (self.label(r10), self.label(r1)))
@@ -1076,15 +1143,16 @@ class Report:
                "seed, %d complete runs in all. The figures are those `make plots` draws (`plot/plot.sh`), the numbers "
                "are computed here from the runs' CSV files, and the answers follow from the numbers by the rules "
                "below." % (self.data, n_runs, len(ALL_EXPS), n_seeds), "")
+        head, self.lines = self.lines, []
         self.method()
-        self.q1()
-        self.q2()
-        self.q3()
-        self.q4()
-        self.q5()
-        self.q6()
+        method, self.lines = self.lines, []
+        for q in (self.q1, self.q2, self.q3, self.q4, self.q5, self.q6):
+            q()
         self.provenance()
-        return "\n".join(self.lines).rstrip("\n") + "\n"
+        summary = ["## Summary", "",
+                   "Each question's answer in one line, by the rules of the next section (intervals: %d%% over "
+                   "seeds, n = seeds):" % CONF, ""] + ["- %s" % line for line in self.summary] + [""]
+        return "\n".join(head + summary + method + self.lines).rstrip("\n") + "\n"
 
 
 def main(argv):

@@ -55,7 +55,9 @@ def write_run(exp, seed, finals, n_iter, step=10.0, rows=None, flags=None, train
             ev = None if finals is None else finals - step * (n_iter - 1 - i)
             tr = train if train is not None else (-100.0 if ev is None else ev - 7.0)
             t = (minutes * 60.0 * (i + 1) / n_iter) if minutes else 30.0 * (i + 1)
-            cells = [i, ev, 0, ev, ev, 100, tr, 3, tr + 4, tr - 4, 100, 1000 * (i + 1), t, 0.05, -100.0]
+            # one evaluation episode (std 0) on cheetah, several elsewhere; q1 has no Eval
+            std = None if ev is None else 0 if fl["env_name"].startswith("cheetah") else 2.5
+            cells = [i, ev, std, ev, ev, 100, tr, 3, tr + 4, tr - 4, 100, 1000 * (i + 1), t, 0.05, -100.0]
             f.write(",".join("" if c is None else g(c) for c in cells) + "\n")
     return d
 
