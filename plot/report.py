@@ -659,6 +659,20 @@ class Report:
         if skipped:
             self.w("")
 
+    def absent(self, key, exps, title):
+        """True (and says so, in the section and the summary) if none of exps has a complete run;
+        names the missing ones otherwise. Figures are shown only with the numbers behind them."""
+        missing = [e for e in exps if not self.runs[e]["used"]]
+        if len(missing) == len(exps):
+            self.w("No complete run of %s under `%s/` yet (%s)." % (
+                title, self.data, ", ".join("`%s`" % e for e in exps)), "")
+            self.summary.append("%s: not run yet." % key)
+            return True
+        if missing:
+            self.w("Not run yet (no complete seed): %s; what follows compares the others." % ", ".join(
+                "`%s`" % e for e in missing), "")
+        return False
+
     def single_episode(self):
         """Which runs evaluate one episode per iteration (Eval_StdReturn 0 throughout, every seed)."""
         single = []
@@ -685,6 +699,8 @@ class Report:
     def q1(self):
         a = ASSIGNMENT
         self.w("## Q1: the dynamics model", "")
+        if self.absent("Q1", Q1, "Q1"):
+            return
 
         def table(run, name):
             return agg.read_rows(os.path.join(run["dir"], name))[1]
@@ -790,6 +806,9 @@ class Report:
                            n_few, n_big),
                        0: "with %s steps against %s the larger network's losses are not resolved apart" % (
                            n_few, n_big)}[stp_l]
+        if any(not self.runs[e]["used"] for e in Q1):
+            self.summary.append("Q1: not every run is complete yet. %s." % (check[0].upper() + check[1:]))
+            return
         if best:
             b = best[0]
             mpe_parts = []
@@ -819,6 +838,8 @@ class Report:
         a = ASSIGNMENT
         exp = Q2
         self.w("## Q2: random-shooting MPC on obstacles", "")
+        if self.absent("Q2", [Q2], "Q2"):
+            return
         tr, ev = self.final(exp, TRAIN), self.final(exp, EVAL)
         self.figure("q2_returns.png", "`%s`: Train AverageReturn (random actions) and Eval AverageReturn (MPC "
                     "with the model trained on them) of its single iteration; %s." % (exp, self.seeds_note(exp)),
@@ -851,6 +872,8 @@ class Report:
     def q3(self):
         a = ASSIGNMENT
         self.w("## Q3: iterative model-based RL", "")
+        if self.absent("Q3", Q3, "Q3"):
+            return
         for exp in Q3:
             env = flag_of(self.runs[exp], "env_name") or exp
             rng = a[exp]
@@ -870,7 +893,8 @@ class Report:
                 exp, interval(fin), range_relation(fin, a[exp]), seed_list(fin), LAST_K, interval(lk)))
         self.w("")
         self.summary.append("Q3: final Eval return %s." % "; ".join(
-            "%s %s, %s" % (self.label(e), interval(self.final(e)), range_relation(self.final(e), a[e])) for e in Q3))
+            ("%s %s, %s" % (self.label(e), interval(self.final(e)), range_relation(self.final(e), a[e])))
+            if self.final(e).n else "%s not run yet" % e for e in Q3))
         for exp in ["q3_reacher", "q3_cheetah"]:
             self.video(exp)
 
@@ -903,6 +927,8 @@ class Report:
                     texts.append(text)
             claims, why = self.trend(kind, decisions, stats)
             self.w("### The effect of %s%s" % (titles[kind], " (%s)" % ", ".join(fixed) if fixed else ""), "")
+            if self.absent("Q4, %s" % titles[kind], exps, "this sweep"):
+                continue
             self.figure("q4_%s.png" % kind, "Eval AverageReturn by iteration for %s, the mean over seeds with the "
                         "seeds' range: %s. Trend (last-%d means, by the ordering rule): %s.%s" % (
                             titles[kind], "; ".join("%s: %s" % (self.label(e), self.seeds_note(e)) for e in exps),
@@ -988,6 +1014,8 @@ class Report:
     def q5(self):
         a = ASSIGNMENT
         self.w("## Q5: CEM against random shooting", "")
+        if self.absent("Q5", Q5, "Q5"):
+            return
         stats = {e: self.last_k(e) for e in Q5}
         rnd, cem2, cem4 = Q5
         d2, t2 = compare(stats[cem2], stats[rnd], self.label(cem2), self.label(rnd), "last-%d means" % LAST_K)
@@ -997,7 +1025,7 @@ class Report:
                            for x, y in ((cem2, rnd), (cem4, rnd), (cem4, cem2)))
         reach = "; ".join("the final Eval of %s is %s, %s" % (self.label(e), interval(self.final(e)),
                                                       threshold_relation(self.final(e), a["q5_cem_at_least"]))
-                          for e in (cem2, cem4))
+                          for e in (cem2, cem4) if self.runs[e]["used"]) or "no CEM run is complete yet"
         self.figure("q5_cem.png", "Eval AverageReturn by iteration on cheetah, the mean over seeds with the seeds' "
                     "range: %s; the assignment's about %s for CEM. Last-%d means, by the ordering rule: %s." % (
                         "; ".join("%s: %s" % (self.label(e), self.seeds_note(e)) for e in Q5),
@@ -1029,6 +1057,11 @@ class Report:
         else:
             verdict += " Whether %s improves on %s is unresolved at these seeds." % (self.label(cem4),
                                                                                      self.label(cem2))
+        times = {e: Stat(per_seed(self.runs[e], lambda run: (
+            lambda t: None if t is None else t / 60.0)(agg.last_value(run["rows"], "TimeSinceStart")))) for e in Q5}
+        if all(times[e].n for e in Q5):
+            verdict += " The price is planning time: minutes per run, %s (the CPUs are in the provenance)." % \
+                "; ".join("%s %s" % (self.label(e), interval(times[e])) for e in Q5)
         self.w(verdict, "")
         self.video(cem4)
 
@@ -1036,6 +1069,8 @@ class Report:
     def q6(self):
         a = ASSIGNMENT
         self.w("## Q6: MBPO", "")
+        if self.absent("Q6", Q6, "Q6"):
+            return
         stats = {e: self.last_k(e) for e in Q6}
         r0, r1, r10 = Q6
         d10_0, t10_0 = compare(stats[r10], stats[r0], self.label(r10), self.label(r0), "last-%d means" % LAST_K)
@@ -1060,7 +1095,8 @@ class Report:
         self.w("")
         sac = {e: flag_of(self.runs[e], "sac_n_iter") for e in Q6}
         budget = "Per iteration the three runs add the same real transitions (`batch_size` %s), but the " \
-                 "assignment's commands give them different SAC updates: %s." % (
+                 "assignment's commands give them different numbers of SAC updates per iteration " \
+                 "(`sac_n_iter`): %s." % (
                      flag_of(self.runs[r10], "batch_size"),
                      ", ".join("%s %s" % (self.label(e), sac[e]) for e in Q6))
         parts = []
