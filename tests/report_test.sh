@@ -95,6 +95,17 @@ report "$OUT/changed" "$OUT/changed.md"
 has "$OUT/changed.md" "| 363.5 [341.7, 383.3] (n=3) |"
 lacks "$OUT/changed.md" "353.5 [341.7, 365.5]"
 
+# Questions without a complete run say so; an empty data directory still gives a report.
+mkdir -p "$OUT/only_q2" "$OUT/empty"
+cp -r "$FIX"/hw4_q2_* "$FIX"/hw4_q5_cheetah_random_* "$OUT/only_q2/"
+report "$OUT/only_q2" "$OUT/only_q2.md"
+has "$OUT/only_q2.md" "- Q1: not run yet."
+has "$OUT/only_q2.md" "- Q6: not run yet."
+has "$OUT/only_q2.md" "Not run yet (no complete seed): \`q5_cheetah_cem_2\`, \`q5_cheetah_cem_4\`"
+has "$OUT/only_q2.md" "| -161.0 [-163.1, -158.6] (n=3) | -57.3 [-61.9, -52.6] (n=3) |"
+report "$OUT/empty" "$OUT/empty.md"
+has "$OUT/empty.md" "- Q2: not run yet."
+
 # A run whose .lock a process holds is in progress: q3_cheetah seed 3 (held by a child, by its pid).
 cp -r "$FIX" "$OUT/locked"
 lock="$OUT/locked/hw4_q3_cheetah_cheetah-cs285-v0_01-01-2026_00-00-03/.lock"
