@@ -39,6 +39,9 @@ ASSIGNMENT = {
     "q3_obstacles": (-25.0, -20.0),
     "q3_reacher": (-300.0, -250.0),
     "q3_cheetah": (250.0, 350.0),
+    # ... and their run times without a GPU, in minutes: "takes 40 minutes", "takes 2-3 hours",
+    # "takes 3-4 hours"
+    "q3_minutes": {"q3_obstacles": (40, 40), "q3_reacher": (120, 180), "q3_cheetah": (180, 240)},
     # Problem 5: "rewards around 800 or higher when using CEM on the cheetah env"
     "q5_cem_at_least": 800.0,
     # Problem 6: "rewards around 1000 or higher with a rollout length of 10"
@@ -626,8 +629,9 @@ class Report:
             "- **Few seeds.** Following rliable (Agarwal et al., in the references), the report gives interval "
             "estimates over seeds rather than single numbers, resamples seeds, each run on its own when two runs "
             "are compared (the stratified bootstrap), and lists the interquartile mean (IQM: the mean after "
-            "dropping the lowest and highest quarter of the seeds, rounded down). With few seeds the percentile interval is narrow for what it "
-            "claims: with at most %d seeds it is exactly the range of the seeds (a resample that repeats the "
+            "dropping the lowest and highest quarter of the seeds, rounded down). With few seeds the percentile "
+            "interval is narrow for what it claims (it covers the true mean less often than its confidence): "
+            "with at most %d seeds it is exactly the range of the seeds (a resample that repeats the "
             "lowest seed has probability n^-n, at least %s%%), and an interval of zero width means the seeds "
             "agree, not that the mean is certain. Every interval states its n." % (full_range_n, num(float(t * 100))),
             "- **Orderings.** One rule, used everywhere: run A is said to beat run B only if the %d%% bootstrap "
@@ -646,6 +650,9 @@ class Report:
                 plain(a["q2_train_about"]), plain(a["q2_eval_range"][0]), plain(a["q2_eval_range"][1])),
             "| Q3 | obstacles, reacher, cheetah returns around | %s |" % "; ".join(
                 "%s to %s" % (plain(a[e][0]), plain(a[e][1])) for e in Q3),
+            "| Q3 | their run times without a GPU, minutes | %s |" % "; ".join(
+                ("%s" % plain(a["q3_minutes"][e][0])) if a["q3_minutes"][e][0] == a["q3_minutes"][e][1] else
+                "%s to %s" % (plain(a["q3_minutes"][e][0]), plain(a["q3_minutes"][e][1])) for e in Q3),
             "| Q5 | CEM on cheetah: around ... or higher | %s |" % plain(a["q5_cem_at_least"]),
             "| Q6 | the MBPO command (rollout length %s): around ... or higher | %s |" % (
                 flag_of(self.runs[Q6[2]], "mbpo_rollout_length") or "-", plain(a["q6_rlen10_at_least"])),
@@ -889,8 +896,13 @@ class Report:
             if fin.n == 0:
                 self.w("- `%s`: no complete run yet." % exp)
                 continue
-            self.w("- `%s`: final Eval %s, %s; per seed %s; last-%d mean %s." % (
-                exp, interval(fin), range_relation(fin, a[exp]), seed_list(fin), LAST_K, interval(lk)))
+            mins = Stat(per_seed(self.runs[exp], lambda run: (
+                lambda t: None if t is None else t / 60.0)(agg.last_value(run["rows"], "TimeSinceStart"))))
+            lo, hi = a["q3_minutes"][exp]
+            self.w("- `%s`: final Eval %s, %s; per seed %s; last-%d mean %s. Minutes per run: %s (the assignment: "
+                   "%s without a GPU; threads and CPUs in the provenance)." % (
+                       exp, interval(fin), range_relation(fin, a[exp]), seed_list(fin), LAST_K, interval(lk),
+                       interval(mins), ("about %s" % plain(lo)) if lo == hi else "%s to %s" % (plain(lo), plain(hi))))
         self.w("")
         self.summary.append("Q3: final Eval return %s." % "; ".join(
             ("%s %s, %s" % (self.label(e), interval(self.final(e)), range_relation(self.final(e), a[e])))

@@ -46,6 +46,7 @@ has "$R" "-57.3 [-61.9, -52.6] (n=3), within the assignment's range -70 to -50"
 has "$R" "-22.4 [-23.2, -21.7] (n=3), within the assignment's range -25 to -20"
 has "$R" "-312.5 [-321.5, -305.9] (n=3), below the assignment's range -300 to -250"
 has "$R" "| 353.5 [341.7, 365.5] (n=3) | 343.5 [331.7, 355.5] (n=3) |"
+has "$R" "Minutes per run: 25.3 [2.0, 72.0] (n=3) (the assignment: 180 to 240 without a GPU"
 # Cheetah's fixture runs evaluate one episode (Eval_StdReturn 0), the others several, q1 none
 has "$R" "- **Evaluation.** \`q3_cheetah\`, \`q5_cheetah_random\`, \`q5_cheetah_cem_2\`, \`q5_cheetah_cem_4\`, \`q6_cheetah_rlenl0\`, \`q6_cheetah_rlen1\`, \`q6_cheetah_rlen10\`: \`Eval_StdReturn\` is zero"
 # Q4: all seeds equal (zero width); four seeds -270 x 3 and -250 (interval by hand [-270, -255], IQM -270)
