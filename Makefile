@@ -3,7 +3,7 @@
 #   make demo    the short end-to-end run (q2 on obstacles), its CSVs and its plot
 #   make test    build and run the doctest tests, the examples, the header, CMake, compile-fail,
 #                TensorBoard, kill -9 and two-runner checks, each fuzz target once over its seed corpus
-#                (fuzz-smoke), and plot/plot.sh on a CSV fixture
+#                (fuzz-smoke), plot/plot.sh on a CSV fixture and plot/report.py on a run fixture
 #   make tfevents  write the TensorBoard event file of every run under data/ (docs/tensorboard.md)
 #   make test-tfevents  tiny q2 runs (fresh, interrupted and resumed): their event files decoded by
 #                protoc's classes and checked against metrics.csv (tests/tfevents_test.sh)
@@ -19,6 +19,8 @@
 #   make sweep SEEDS="1 2 3" JOBS=N         run them here with GNU parallel (complete runs skipped)
 #   make slurm SEEDS="1 2 3" CPUS=C THROTTLE=T   submit them as one Slurm job array
 #   make results  data/results.md (mean +- std over seeds) and README's results table
+#   make report   docs/report.md, the assignment's report from the runs under data/ (intervals over
+#                seeds, answers, provenance; plot/report.py), and docs/report.html where pandoc is
 #   make test-slurm   a 2-task job array of tiny runs on a real Slurm (not part of make test)
 #   make fuzz [FUZZ_S=60]   each libFuzzer target (tests/fuzz) for FUZZ_S seconds: executions,
 #                     coverage and crashes per target (docs/fuzzing.md)
@@ -60,7 +62,7 @@ QUESTIONS := q1 q2 q3 q4 q5 q6
 Q_BIN    := $(QUESTIONS:%=$(BUILD)/%)
 
 .PHONY: all examples test bench demo plots clean torch-mbpo deps deps-build deps-run q1 q2 q3 q4 q5 q6 \
-        commands sweep slurm results test-slurm deps-sweep test-isa test-arm64 test-arm64-isa sanitize \
+        commands sweep slurm results report test-slurm deps-sweep test-isa test-arm64 test-arm64-isa sanitize \
         tfevents test-tfevents deps-tfevents test-compile-fail torture test-kernels \
         fuzz fuzz-smoke deps-fuzz
 all: examples
@@ -154,6 +156,7 @@ test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_s
 	$(BUILD)/minimal_serial
 	tests/headers/run.sh
 	tests/plot_test.sh $(BUILD)/plot_test
+	PYTHON=$(PYTHON) tests/report_test.sh $(BUILD)/report_test
 	$(MAKE) --no-print-directory test-cmake
 	tests/compile_fail/run.sh "$(CXX)"
 	tests/kill9.sh --build $(BUILD) --kills 12
@@ -226,6 +229,16 @@ q1 q2 q3 q4 q5 q6: %: deps $(BUILD)/%
 
 plots: deps-run
 	plot/plot.sh data data/figures
+
+# The assignment's report from the runs under data/ and the figures in data/figures/ (`make plots`
+# draws them; the report links them and says which are missing). HTML beside it only if pandoc is
+# installed: the Markdown is the report.
+report: deps-run
+	$(PYTHON) plot/report.py --data data --out docs/report.md
+	@if command -v pandoc >/dev/null 2>&1; then \
+	  pandoc --standalone --metadata pagetitle="CS285 HW4 report" docs/report.md -o docs/report.html && \
+	  echo "report: wrote docs/report.html"; \
+	else echo "report: no pandoc, so no docs/report.html (docs/report.md is the report)"; fi
 
 # The event file of every run under data/ from its metrics.csv (runs whose file is up to date, or
 # held by a running run, are left alone), so that `tensorboard --logdir data` shows them.
