@@ -181,7 +181,9 @@ class VideoRecorder {
         using O = mbrl::Obstacles;
         std::string text = "shape,x_min,y_min,x_max,y_max\n";
         auto row = [&](const char* shape, double x0, double y0, double x1, double y1) {
-            text += std::string(shape) + "," + csv_num(x0) + "," + csv_num(y0) + "," + csv_num(x1) + "," + csv_num(y1) + "\n";
+            char b[160];  // 6 significant digits: the float goal radius shows as 0.1
+            std::snprintf(b, sizeof b, "%s,%.6g,%.6g,%.6g,%.6g\n", shape, x0, y0, x1, y1);
+            text += b;
         };
         row("field", O::kBoundMin, O::kBoundMin, O::kBoundMax, O::kBoundMax);
         for (const auto& o : O::kObstacles) row("obstacle", o[0], o[1] - o[3], o[0] + o[2], o[1]);
