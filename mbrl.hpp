@@ -2413,11 +2413,11 @@ void run_mb(Env& env, MBRun& run, const RunSink& sink = {}, TrueModel<float>* tr
     auto copy_policy = [&]() -> PolicyFn {  // the videos' copy: the planner and the random-action counter
         auto mpc = std::make_shared<MPC<float>>(run.mpc);
         auto draws = std::make_shared<uint64_t>(run.random_actions);
-        const bool random = run.buffer.size() == 0;
+        const bool uniform = run.buffer.size() == 0;  // no data yet: uniform random actions
         const std::vector<float> low = MBRun::bounds(env, true), high = MBRun::bounds(env, false);
         const uint64_t seed = cfg.seed;
-        return [mpc, draws, random, low, high, seed](View<const float> obs, View<float> act) {
-            if (!random) return mpc->act(obs, act);
+        return [mpc, draws, uniform, low, high, seed](View<const float> obs, View<float> act) {
+            if (!uniform) return mpc->act(obs, act);
             Rng rng(seed, Stream::policy, (*draws)++);
             for (std::size_t j = 0; j < low.size(); ++j) act[static_cast<int>(j)] = static_cast<float>(rng.uniform(low[j], high[j]));
         };
