@@ -7,6 +7,9 @@
 #   make tfevents  write the TensorBoard event file of every run under data/ (docs/tensorboard.md)
 #   make test-tfevents  tiny q2 runs (fresh, interrupted and resumed): their event files decoded by
 #                protoc's classes and checked against metrics.csv (tests/tfevents_test.sh)
+#   make test-video  --video_log_freq: GIFs, rendered frames, tiny runs with videos (the same metrics
+#                as without), their image summaries decoded by PIL and protoc's classes, the
+#                obstacles' paths (tests/video_test.sh; part of make test)
 #   make test-compile-fail  environment types that miss a member must not compile (part of make test)
 #   make torture [KILLS=50]   tests/kill9.sh with KILLS kills (docs/reliability.md)
 #   make sanitize  the tests under AddressSanitizer and UndefinedBehaviorSanitizer (long)
@@ -32,9 +35,10 @@
 #   make torch-mbpo SEED=S [TORCH_ARGS=...]   q6 rlen10 by tests/mbpo_torch.py, an independent PyTorch MBPO written
 #                     from the reference spec, on this library's cheetah (the q6 cross-check, docs/results.md)
 #
-# Missing Debian packages (doctest-dev, libmujoco-dev, gnuplot-nox, python3, parallel, OpenMP, cmake,
-# pkgconf, protobuf-compiler, python3-protobuf, python3-crc32c, clang and its libFuzzer runtime) are installed when
-# running as root; otherwise the exact apt-get command is printed.
+# Missing Debian packages (doctest-dev, libmujoco-dev, libegl-dev, gnuplot-nox, python3, Mesa's EGL and
+# software renderer (libegl1, libegl-mesa0, libgl1-mesa-dri: videos), parallel, OpenMP, cmake, pkgconf,
+# protobuf-compiler, python3-protobuf, python3-crc32c, python3-pil, clang and its libFuzzer runtime)
+# are installed when running as root; otherwise the exact apt-get command is printed.
 
 CXX      ?= g++
 # The flags any project would use: no -march, no -ffp-contract. The binaries carry a kernel per
@@ -54,7 +58,7 @@ BUILD    := build
 PYTHON   := /usr/bin/python3
 
 HEADERS  := mbrl.hpp mbrl_kernel.hpp mbrl_checkpoint.hpp $(wildcard envs/*.hpp) $(wildcard examples/*.hpp)
-TEST_SRC := $(filter-out tests/isa_scores.cpp tests/cheetah_capi.cpp,$(wildcard tests/*.cpp))
+TEST_SRC := $(filter-out tests/isa_scores.cpp tests/cheetah_capi.cpp tests/video_tool.cpp,$(wildcard tests/*.cpp))
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
 EXAMPLES := q1 q2 q3 q4 q5 q6 minimal pendulum bench env_speed tfevents
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
@@ -71,8 +75,14 @@ examples: deps-build $(EX_BIN)
 # ---------------------------------------------------------------------------------------------
 # Dependencies: "file-or-command:package" pairs; whatever is missing is installed in one go.
 # ---------------------------------------------------------------------------------------------
-BUILD_DEPS := /usr/include/doctest/doctest.h:doctest-dev /usr/include/mujoco/mujoco.h:libmujoco-dev
-RUN_DEPS   := gnuplot:gnuplot-nox $(PYTHON):python3
+# EGL's headers: examples/render.hpp (libEGL itself is opened at run time, only to render videos).
+BUILD_DEPS := /usr/include/doctest/doctest.h:doctest-dev /usr/include/mujoco/mujoco.h:libmujoco-dev \
+              /usr/include/EGL/egl.h:libegl-dev
+# Videos (--video_log_freq): libEGL, Mesa's EGL (its surfaceless platform) and its software renderer.
+MULTIARCH  := $(shell $(CXX) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+VIDEO_DEPS := /usr/lib/$(MULTIARCH)/libEGL.so.1:libegl1 /usr/share/glvnd/egl_vendor.d/50_mesa.json:libegl-mesa0 \
+              /usr/lib/$(MULTIARCH)/dri/swrast_dri.so:libgl1-mesa-dri
+RUN_DEPS   := gnuplot:gnuplot-nox $(PYTHON):python3 $(VIDEO_DEPS)
 SWEEP_DEPS := parallel:parallel
 # clang++ and its libFuzzer runtime (the archive's path names the LLVM version: found by wildcard)
 FUZZ_DEPS  := clang++:clang \
@@ -149,7 +159,7 @@ test-kernels: deps-build $(BUILD)/run_tests $(BUILD)/bench $(BUILD)/q2 $(BUILD)/
 	  MBRL_KERNEL=$$k $(BUILD)/run_tests || exit 1; done
 
 test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_serial $(BUILD)/q2 $(BUILD)/q3 $(BUILD)/q4 \
-      $(BUILD)/q6 $(BUILD)/bench test-tfevents
+      $(BUILD)/q6 $(BUILD)/bench test-tfevents test-video
 	$(BUILD)/run_tests
 	tests/same_bits.sh $(BUILD)
 	$(BUILD)/minimal
@@ -179,6 +189,17 @@ deps-tfevents:
 	$(call ensure_packages,$(TFEVENTS_DEPS))
 test-tfevents: deps-build deps-tfevents $(BUILD)/q2 $(BUILD)/tfevents
 	PYTHON=$(PYTHON) tests/tfevents_test.sh $(BUILD) $(CURDIR)/$(BUILD)/test-tfevents
+
+# Videos (docs/running.md, docs/tensorboard.md): tests/video_test.sh with build/video_tool (synthetic
+# GIFs, rendered frames) and tiny q2, q3 and q6 runs, checked by PIL and protoc's classes.
+VIDEO_TEST_DEPS := $(VIDEO_DEPS) /usr/lib/python3/dist-packages/PIL/__init__.py:python3-pil gnuplot:gnuplot-nox
+$(BUILD)/video_tool: tests/video_tool.cpp $(HEADERS) | deps-build
+	@mkdir -p $(BUILD)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $< -o $@ $(LDLIBS)
+.PHONY: test-video
+test-video: deps-build deps-tfevents $(BUILD)/q2 $(BUILD)/q3 $(BUILD)/q6 $(BUILD)/tfevents $(BUILD)/video_tool
+	$(call ensure_packages,$(VIDEO_TEST_DEPS))
+	PYTHON=$(PYTHON) tests/video_test.sh $(BUILD) $(CURDIR)/$(BUILD)/test-video
 
 # A type that is not an environment, given to sample_trajectories, run_mb or run_mbpo, must fail
 # to compile with mbrl.hpp's message naming the missing member (tests/compile_fail/run.sh).

@@ -152,6 +152,7 @@ enum class Stream : uint64_t {
     rollout,      // MBPO's model rollouts
     test,         // tests
     particle,     // MPC trajectory sampling: members and Gaussian noise of the particles
+    video,        // the resets of the episodes a RunSink's videos show (not the run's)
 };
 
 // Counter-based generator: draw number c of the stream keyed by (seed, stream, a, b) is
@@ -1993,6 +1994,10 @@ struct Progress {
     long done = 0, total = 0;  // done <= total; a phase starts at 0
 };
 
+// A policy as the videos get it (RunSink::videos): obs [1, ob_dim] -> action [1, ac_dim].
+using PolicyFn = std::function<void(View<const float> obs, View<float> act)>;
+enum class VideoKind { train, eval };  // the policy as it collected; as it was evaluated
+
 // Where the loops report; every callback may be left empty.
 struct RunSink {
     std::function<void(const IterationReport&)> iteration;  // at the end of every iteration
@@ -2010,6 +2015,13 @@ struct RunSink {
     // Polled at the same points: true stops the run at once by throwing Interrupted. Both are
     // called from the thread that called run_mb.
     std::function<bool()> stop;
+    // Videos (reference 4.1, video_log_freq): called after the collection (VideoKind::train) and
+    // after the evaluation (VideoKind::eval) with copy_policy, which returns a copy of the policy
+    // as it is then (MPC: uniform random before the first data; SAC: sampling). A copy keeps its
+    // own counters (the planner's calls, SAC's act_calls, the random actions drawn), so acting
+    // with it changes no number of the run; the sink resets its own env, from Stream::video.
+    // (With mpc true_model the copy plans on the run's env, not on the sink's.)
+    std::function<void(int itr, VideoKind kind, const std::function<PolicyFn()>& copy_policy)> videos;
 
     void poll(const Progress& p) const {
         if (progress) progress(p);
@@ -2034,11 +2046,12 @@ ModelPredictions model_predictions(Env& env, const Ensemble<float>& ens, uint64_
 //      paths (model_diagnostics) and report the iteration
 //   6. hand the sink the run's state to continue from
 // from iteration state.itr (0, or where a saved state left off) to cfg.n_iter. The sink's stop
-// predicate (and progress) is polled before every env step and every model training step.
+// predicate (and progress) is polled before every env step and every model training step. The
+// sink's videos get copy_policy (a copy of `policy`) after steps 1 and 5.
 template <class Env, class Policy, class AfterTraining>
 void model_based_loop(Env& env, const LoopConfig& cfg, Ensemble<float>& ens, ReplayBuffer<float>& buffer,
                       Policy&& policy, LoopState& state, const RunSink& sink, AfterTraining&& after_training,
-                      const RunState& run) {
+                      const RunState& run, const std::function<PolicyFn()>& copy_policy = {}) {
     Rollouts<float> paths, eval_paths;
     std::vector<double> losses;
     uint64_t* episodes = &state.episodes;
@@ -2053,6 +2066,7 @@ void model_based_loop(Env& env, const LoopConfig& cfg, Ensemble<float>& ens, Rep
         at.total = itr == 0 ? cfg.batch_size_initial : cfg.batch_size;
         sample_trajectories(env, polled, static_cast<int>(at.total), env.ep_len(), cfg.seed, episodes, paths);
         state.envsteps += paths.steps();
+        if (sink.videos && copy_policy) sink.videos(itr, VideoKind::train, copy_policy);
         // 2. add to the buffer, recompute the statistics
         Rng noise_rng(cfg.seed, Stream::noise, static_cast<uint64_t>(itr));
         buffer.add(paths, cfg.add_sl_noise, noise_rng);
@@ -2082,6 +2096,7 @@ void model_based_loop(Env& env, const LoopConfig& cfg, Ensemble<float>& ens, Rep
             report.eval = return_stats(eval_paths);
             report.model = model_diagnostics(ens, eval_paths);
         }
+        if (sink.videos && copy_policy) sink.videos(itr, VideoKind::eval, copy_policy);
         if (sink.iteration) sink.iteration(report);
         // 6. the state to continue from
         state.itr = itr + 1;
@@ -2146,7 +2161,19 @@ void run_mb(Env& env, MBRun& run, const RunSink& sink = {}, TrueModel<float>* tr
         const ModelPredictions p = model_predictions(env, ens, cfg.seed, &run.loop.episodes);
         if (sink.model_check) sink.model_check(p, losses);
     };
-    model_based_loop(env, cfg, ens, run.buffer, policy, run.loop, sink, q1_check, RunState{&run, nullptr});
+    auto copy_policy = [&]() -> PolicyFn {  // the videos' copy: the planner and the random-action counter
+        auto mpc = std::make_shared<MPC<float>>(run.mpc);
+        auto draws = std::make_shared<uint64_t>(run.random_actions);
+        const bool uniform = run.buffer.size() == 0;  // no data yet: uniform random actions
+        const std::vector<float> low = MBRun::bounds(env, true), high = MBRun::bounds(env, false);
+        const uint64_t seed = cfg.seed;
+        return [mpc, draws, uniform, low, high, seed](View<const float> obs, View<float> act) {
+            if (!uniform) return mpc->act(obs, act);
+            Rng rng(seed, Stream::policy, (*draws)++);
+            for (std::size_t j = 0; j < low.size(); ++j) act[static_cast<int>(j)] = static_cast<float>(rng.uniform(low[j], high[j]));
+        };
+    };
+    model_based_loop(env, cfg, ens, run.buffer, policy, run.loop, sink, q1_check, RunState{&run, nullptr}, copy_policy);
 }
 // A new run.
 template <class Env>
@@ -2308,8 +2335,12 @@ void run_mbpo(Env& env, MBPORun& run, const RunSink& sink = {}) {
         report.critic_loss = run.sac.last_critic_loss;
         report.alpha = run.sac.alpha();
     };
+    auto copy_policy = [&]() -> PolicyFn {  // the videos' copy: SAC with its own action counter
+        auto sac = std::make_shared<SAC<float>>(run.sac);
+        return [sac](View<const float> obs, View<float> act) { sac->act(obs, act); };
+    };
     model_based_loop(env, cfg.mb, run.model, run.model_buffer, policy, run.loop, sink, sac_rounds,
-                     RunState{nullptr, &run});
+                     RunState{nullptr, &run}, copy_policy);
 }
 // A new run.
 template <class Env>

@@ -176,6 +176,20 @@ inline Flag kept_switch(const std::string& name, const std::string& help) {
                 help};
 }
 
+// --video_log_freq: -1 (no videos), or N > 0: videos every N iterations (examples/video.hpp),
+// which reads the value back from the run's settings (flags.csv's): no config holds it.
+inline Flag video_flag() {
+    Flag f = kept_flag("video_log_freq", -1,
+                       "videos every this many iterations (GIFs; obstacles: path CSVs), 2 rollouts each of the "
+                       "collection and evaluation policies; -1: none");
+    f.set = [set = f.set](const std::string& t) {
+        const long long v = parse_int("--video_log_freq", t);
+        if (v == 0 || v < -1) throw FlagError("--video_log_freq: must be -1 or positive, got " + t);
+        set(t);
+    };
+    return f;
+}
+
 // The flags of a config's table (fields tagged kNoFlag have none; with reference_only, none for
 // those tagged kBeyond either), in the table's order, with the kept flags where the reference
 // lists them. `fields` calls the config's table with a visitor.
@@ -191,7 +205,7 @@ std::vector<Flag> table_flags(Fields&& fields, bool reference_only) {
         if (n == "seed") {
             flags.push_back(kept_switch("no_gpu", "accepted; everything runs on the CPU"));
             flags.push_back(kept_flag("which_gpu", 0, "accepted; everything runs on the CPU"));
-            flags.push_back(kept_flag("video_log_freq", -1, "accepted; no videos are written"));
+            flags.push_back(video_flag());
         }
         if (n == "sac_train_batch_size") flags.push_back(kept_flag("sac_batch_size", 1000, "accepted; unused, as in the reference"));
     });

@@ -13,6 +13,7 @@
 #include "flags.hpp"
 #include "resume.hpp"
 #include "run_log.hpp"
+#include "video.hpp"
 
 namespace mbrl_examples {
 
@@ -38,12 +39,12 @@ inline std::string describe(const MBPOConfig& c) {
 template <class Env>
 std::string run_config(Env& env, const MBConfig& c, const std::vector<std::pair<std::string, std::string>>& s,
                        const std::string& resume_dir) {
-    return run_and_log(env, c, s, true, resume_dir);
+    return run_and_log(env, c, s, true, resume_dir, video_maker<Env>(c, s, true));
 }
 template <class Env>
 std::string run_config(Env& env, const MBPOConfig& c, const std::vector<std::pair<std::string, std::string>>& s,
                        const std::string& resume_dir) {
-    return run_and_log(env, c, s, true, resume_dir);
+    return run_and_log(env, c, s, true, resume_dir, video_maker<Env>(c, s, true));
 }
 
 // SIGINT and SIGTERM set stop_signal(), which the running loop polls (RunSink::stop): the run

@@ -448,6 +448,7 @@ class RunLog {
         }
         for (const auto& r : rows) kept += r + "\n";
         write_file_atomically(path, kept);
+        tfevents::remove_video_files(dir_, next_itr);  // videos of iterations made again
         write_file_atomically(dir_ + "/flags.csv", flags_csv_text(settings_));
         metrics_ = std::make_unique<CsvWriter>(path, metric_names(), /*append=*/true);
         events_ = std::make_unique<tfevents::EventFile>(dir_);  // TensorBoard: rewritten from the rows kept
@@ -507,13 +508,18 @@ struct RunStopped : std::runtime_error {
         : std::runtime_error("run stopped in iteration " + std::to_string(at + 1)), dir(d), itr(at), checkpoint_itr(ckpt) {}
 };
 
+// The sink's videos for a run directory (examples/video.hpp makes them), or an empty function.
+using VideoMaker = std::function<decltype(mbrl::RunSink::videos)(const std::string& run_dir)>;
+
 // Runs `run(sink, checkpoint stream or null)` with a RunLog: a new run directory, or the run in
 // resume_dir continued from its checkpoint.bin. An unreadable or unfitting checkpoint is an
 // error naming the file (and, from the library, what does not fit); nothing is written then.
 template <class Run>
 std::string run_logged(const mbrl::LoopConfig& cfg, const RunLog::Settings& settings, bool verbose,
-                       const std::string& resume_dir, Run&& run) {
+                       const std::string& resume_dir, Run&& run, const VideoMaker& videos = {}) {
     RunLog log(cfg, settings, verbose, resume_dir);
+    mbrl::RunSink sink = log.sink();
+    if (videos) sink.videos = videos(log.dir());
     std::ifstream in;
     if (!resume_dir.empty()) {
         in.open(log.checkpoint_path(), std::ios::binary);
@@ -522,7 +528,7 @@ std::string run_logged(const mbrl::LoopConfig& cfg, const RunLog::Settings& sett
                                      " (a run writes one only with --save_params, after its first iteration)");
     }
     try {
-        run(log.sink(), resume_dir.empty() ? nullptr : &in);
+        run(sink, resume_dir.empty() ? nullptr : &in);
     } catch (const mbrl::Interrupted& e) {
         throw RunStopped(log.dir(), e.itr, log.checkpoints());
     } catch (const std::invalid_argument& e) {
@@ -535,27 +541,28 @@ std::string run_logged(const mbrl::LoopConfig& cfg, const RunLog::Settings& sett
 
 // One run of run_mb or run_mbpo (by the config's type) written into a new run directory; returns
 // the directory. With resume_dir, continues the run there from its checkpoint. With
-// cfg.mpc.true_model, run_mb plans on a TrueSimulator of env.
+// cfg.mpc.true_model, run_mb plans on a TrueSimulator of env. `videos`: the sink's videos.
 template <class Env>
 std::string run_and_log(Env& env, const mbrl::MBConfig& cfg, const RunLog::Settings& settings, bool verbose = true,
-                        const std::string& resume_dir = "") {
+                        const std::string& resume_dir = "", const VideoMaker& videos = {}) {
     if constexpr (has_state<Env>::value) {
         if (cfg.mpc.true_model) {
             mbrl::envs::TrueSimulator<Env> sim(env);
             return run_logged(cfg, settings, verbose, resume_dir,
-                              [&](const mbrl::RunSink& sink, std::istream* in) { mbrl::run_mb(env, cfg, sink, in, &sim); });
+                              [&](const mbrl::RunSink& sink, std::istream* in) { mbrl::run_mb(env, cfg, sink, in, &sim); },
+                              videos);
         }
     } else {
         if (cfg.mpc.true_model) mbrl::fail("--mpc_model true: this env cannot save and restore its state");
     }
     return run_logged(cfg, settings, verbose, resume_dir,
-                      [&](const mbrl::RunSink& sink, std::istream* in) { mbrl::run_mb(env, cfg, sink, in); });
+                      [&](const mbrl::RunSink& sink, std::istream* in) { mbrl::run_mb(env, cfg, sink, in); }, videos);
 }
 template <class Env>
 std::string run_and_log(Env& env, const mbrl::MBPOConfig& cfg, const RunLog::Settings& settings, bool verbose = true,
-                        const std::string& resume_dir = "") {
+                        const std::string& resume_dir = "", const VideoMaker& videos = {}) {
     return run_logged(cfg.mb, settings, verbose, resume_dir,
-                      [&](const mbrl::RunSink& sink, std::istream* in) { mbrl::run_mbpo(env, cfg, sink, in); });
+                      [&](const mbrl::RunSink& sink, std::istream* in) { mbrl::run_mbpo(env, cfg, sink, in); }, videos);
 }
 
 }  // namespace mbrl_examples

@@ -14,12 +14,17 @@
 // is a number, tag = the column's name, simple_value = the cell as a double rounded to float.
 // Empty cells (metrics.csv's "not logged": an iteration without evaluation, say) and cells that
 // are not numbers are left out; "nan" or "inf" text would be written as that float.
+// Videos (examples/video.hpp): before a row's event, one Event per GIF file <tag>_itr<step>.gif of
+// the run directory for that row's step, tags train_rollouts then eval_rollouts (the reference's
+// order), each Event{wall_time and step of the row, summary{value: {tag, image{height, width,
+// colorspace = 3, encoded_image_string = the file's bytes}}}}, as tensorboardX's add_video writes
+// a video (height and width from the GIF's logical screen). A row without such files has none.
 //
 // start (whole seconds since the epoch) is the <start> of an existing event file's name;
 // otherwise the time in the run directory's name (..._dd-mm-YYYY_HH-MM-SS[_k], the local time
 // create_run_dir wrote); otherwise metrics.csv's modification time less its last TimeSinceStart.
-// So the event file is a function of metrics.csv and the file's name: rewriting it from the CSV
-// gives the same bytes, and a resumed run's rows (TimeSinceStart continues across a resume) keep
+// So the event file is a function of metrics.csv, the GIF files and the file's name: rewriting it
+// from them gives the same bytes, and a resumed run's rows (TimeSinceStart continues across a resume) keep
 // increasing wall times.
 //
 // EventFile rewrites a directory's event file from its metrics.csv (into a temporary file whose
@@ -152,6 +157,82 @@ inline std::string scalars_event(double wall_time, int64_t step, const std::vect
     put_bytes(e, 5, summary);
     return e;
 }
+inline void put_int(std::string& out, int field, int64_t v) {
+    put_key(out, field, 0);
+    put_varint(out, static_cast<uint64_t>(v));
+}
+// Event{wall_time, step, summary{value: {tag, image{height, width, colorspace, encoded_image_string}}}}
+// (Summary.Value.image = 4; Summary.Image: height = 1, width = 2, colorspace = 3 (3: RGB),
+// encoded_image_string = 4).
+inline std::string image_event(double wall_time, int64_t step, const std::string& tag, int height, int width,
+                               int colorspace, const std::string& encoded) {
+    std::string image;
+    put_int(image, 1, height);
+    put_int(image, 2, width);
+    put_int(image, 3, colorspace);
+    put_bytes(image, 4, encoded);
+    std::string value;
+    put_bytes(value, 1, tag);
+    put_bytes(value, 4, image);
+    std::string summary;
+    put_bytes(summary, 1, value);
+    std::string e;
+    put_double(e, 1, wall_time);
+    put_key(e, 2, 0);
+    put_varint(e, static_cast<uint64_t>(step));
+    put_bytes(e, 5, summary);
+    return e;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Videos: GIF files of the run directory as image summaries
+
+// The tags of the videos, in the order their events go before a row's.
+inline const std::vector<std::string>& video_tags() {
+    static const std::vector<std::string> tags = {"train_rollouts", "eval_rollouts"};
+    return tags;
+}
+// <dir>/<tag>_itr<step>.gif
+inline std::string video_file(const std::string& dir, const std::string& tag, int64_t step) {
+    return dir + "/" + tag + "_itr" + std::to_string(step) + ".gif";
+}
+// Removes the files <tag>_itr<k>.<anything> of dir with k >= from_step (the videos of iterations
+// a resumed run makes again); a file so named but with other text after "_itr" stays.
+inline void remove_video_files(const std::string& dir, int64_t from_step) {
+    std::error_code ec;
+    std::vector<std::filesystem::path> doomed;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        for (const std::string& tag : video_tags()) {
+            const std::string prefix = tag + "_itr";
+            if (name.rfind(prefix, 0) != 0) continue;
+            const std::size_t dot = name.find('.', prefix.size());
+            const std::string digits = name.substr(prefix.size(), dot == std::string::npos ? std::string::npos : dot - prefix.size());
+            if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+            if (std::stoll(digits) >= from_step) doomed.push_back(e.path());
+        }
+    }
+    for (const auto& p : doomed) std::filesystem::remove(p, ec);
+}
+// The records of the GIF files of `step` in dir (none when dir is empty), at wall_time. A file that
+// does not start as a GIF does (GIF87a or GIF89a and a logical screen) is left out.
+inline std::string video_records(const std::string& dir, int64_t step, double wall_time) {
+    std::string out;
+    if (dir.empty()) return out;
+    for (const std::string& tag : video_tags()) {
+        std::ifstream in(video_file(dir, tag, step), std::ios::binary);
+        if (!in) continue;
+        std::ostringstream bytes;
+        bytes << in.rdbuf();
+        const std::string g = bytes.str();
+        if (g.size() < 13 || (g.compare(0, 6, "GIF89a") != 0 && g.compare(0, 6, "GIF87a") != 0)) continue;
+        const auto u16 = [&g](std::size_t at) {
+            return static_cast<int>(static_cast<unsigned char>(g[at]) | (static_cast<unsigned char>(g[at + 1]) << 8));
+        };
+        out += record(image_event(wall_time, step, tag, u16(8), u16(6), 3, g));
+    }
+    return out;
+}
 
 // ------------------------------------------------------------------------------------------------
 // metrics.csv rows as events
@@ -185,27 +266,32 @@ inline bool parse_number(const std::string& cell, double* v) {
     return end == cell.c_str() + cell.size();
 }
 
-// The header of a metrics.csv and the start of its run: turns rows into events.
+// The header of a metrics.csv and the start of its run: turns rows into events. With a run
+// directory, a row's records start with its videos' (video_records).
 class RowEncoder {
    public:
     RowEncoder() = default;
-    RowEncoder(std::vector<std::string> columns, double start) : columns_(std::move(columns)), start_(start) {
+    RowEncoder(std::vector<std::string> columns, double start, std::string dir = "")
+        : columns_(std::move(columns)), start_(start), dir_(std::move(dir)) {
         for (std::size_t i = 0; i < columns_.size(); ++i) {
             if (columns_[i] == "Iteration") step_col_ = static_cast<long>(i);
             if (columns_[i] == "TimeSinceStart") time_col_ = static_cast<long>(i);
         }
     }
     double start() const { return start_; }
+    // The records of data row `index`: its videos', then its event's.
+    std::string records(const std::vector<std::string>& cells, long index) const {
+        int64_t step;
+        double wall_time;
+        step_and_time(cells, index, &step, &wall_time);
+        return video_records(dir_, step, wall_time) + record(event(cells, index));
+    }
     // The event of data row `index` (0 for the first row after the header).
     std::string event(const std::vector<std::string>& cells, long index) const {
         double v = 0;
-        int64_t step = index;
-        if (step_col_ >= 0 && step_col_ < static_cast<long>(cells.size()) && parse_number(cells[step_col_], &v) &&
-            std::isfinite(v))
-            step = static_cast<int64_t>(std::llround(v));
-        double wall_time = start_;
-        if (time_col_ >= 0 && time_col_ < static_cast<long>(cells.size()) && parse_number(cells[time_col_], &v))
-            wall_time = start_ + v;
+        int64_t step;
+        double wall_time;
+        step_and_time(cells, index, &step, &wall_time);
         std::vector<Scalar> scalars;
         for (std::size_t i = 0; i < columns_.size() && i < cells.size(); ++i)
             if (static_cast<long>(i) != step_col_ && parse_number(cells[i], &v))
@@ -214,19 +300,31 @@ class RowEncoder {
     }
 
    private:
+    // step = the Iteration cell (else index), wall_time = start + the TimeSinceStart cell (else start)
+    void step_and_time(const std::vector<std::string>& cells, long index, int64_t* step, double* wall_time) const {
+        double v = 0;
+        *step = index;
+        if (step_col_ >= 0 && step_col_ < static_cast<long>(cells.size()) && parse_number(cells[step_col_], &v) &&
+            std::isfinite(v))
+            *step = static_cast<int64_t>(std::llround(v));
+        *wall_time = start_;
+        if (time_col_ >= 0 && time_col_ < static_cast<long>(cells.size()) && parse_number(cells[time_col_], &v))
+            *wall_time = start_ + v;
+    }
     std::vector<std::string> columns_;
     double start_ = 0;
+    std::string dir_;
     long step_col_ = -1, time_col_ = -1;
 };
 
-// The bytes of the event file of a metrics.csv text, and the encoder for rows that follow.
+// The bytes of the event file of a metrics.csv text (with the videos of the run directory dir, if
+// given), and the encoder for rows that follow.
 inline std::string events_of_csv(const std::string& csv_text, double start, RowEncoder* encoder = nullptr,
-                                 long* rows = nullptr) {
+                                 long* rows = nullptr, const std::string& dir = "") {
     const std::vector<std::string> lines = whole_lines(csv_text);
-    RowEncoder enc(lines.empty() ? std::vector<std::string>{} : split_csv_line(lines[0]), start);
+    RowEncoder enc(lines.empty() ? std::vector<std::string>{} : split_csv_line(lines[0]), start, dir);
     std::string out = record(version_event(start));
-    for (std::size_t i = 1; i < lines.size(); ++i)
-        out += record(enc.event(split_csv_line(lines[i]), static_cast<long>(i) - 1));
+    for (std::size_t i = 1; i < lines.size(); ++i) out += enc.records(split_csv_line(lines[i]), static_cast<long>(i) - 1);
     if (encoder) *encoder = enc;
     if (rows) *rows = lines.empty() ? 0 : static_cast<long>(lines.size()) - 1;
     return out;
@@ -354,7 +452,7 @@ inline Expected expected_events(const std::string& dir) {
         start = start_of_new_file(dir, csv);
         x.path = dir + "/events.out.tfevents." + std::to_string(start) + "." + host_name();
     }
-    x.bytes = events_of_csv(csv, static_cast<double>(start), &x.encoder, &x.rows);
+    x.bytes = events_of_csv(csv, static_cast<double>(start), &x.encoder, &x.rows, dir);
     return x;
 }
 
@@ -404,9 +502,9 @@ class EventFile {
     }
     const std::string& path() const { return path_; }
 
-    // Appends the event of the next metrics.csv row, given as its cells (the CSV's text), with one
-    // write().
-    void row(const std::vector<std::string>& cells) { write_all(fd_, record(encoder_.event(cells, rows_++)), path_); }
+    // Appends the records of the next metrics.csv row, given as its cells (the CSV's text): its
+    // videos' and its event, with one write().
+    void row(const std::vector<std::string>& cells) { write_all(fd_, encoder_.records(cells, rows_++), path_); }
 
    private:
     std::string path_;

@@ -645,6 +645,34 @@ TEST_CASE_TEMPLATE("env: the same seed gives the same trajectory", Env, Obstacle
     CHECK(ra.obs_after != rc.obs_after);
 }
 
+// Recorded trajectories of the MuJoCo envs: a reset from Rng(7, Stream::test, 0), then 300 steps
+// of a_j(t) = sin(0.05 t (j + 1)); the first 4 observation entries after steps 100 and 300 and the
+// return, as the MJCF files gave them before their visual elements (textures, colours, cameras:
+// envs/*.xml) were added, and as they give them with those. A change of mass, inertia, contact or
+// integration moves them far beyond the tolerance.
+template <class Env>
+void check_recorded_trajectory(const double (&at100)[4], const double (&at300)[4], double ret) {
+    Env env;
+    Rng rng(7, Stream::test, 0);
+    std::vector<float> obs, act(env.act_dim());
+    env.reset(rng, obs);
+    double total = 0;
+    bool done = false;
+    for (int t = 0; t < 300; ++t) {
+        for (int j = 0; j < env.act_dim(); ++j) act[j] = static_cast<float>(std::sin(0.05 * t * (j + 1)));
+        total += env.step(act, obs, done);
+        if (t == 99 || t == 299)
+            for (int k = 0; k < 4; ++k) CHECK(obs[k] == doctest::Approx(t == 99 ? at100[k] : at300[k]).epsilon(1e-5));
+    }
+    CHECK(total == doctest::Approx(ret).epsilon(1e-6));
+}
+TEST_CASE("mjcf: cheetah and reacher give their recorded trajectories (the visual elements change no physics)") {
+    check_recorded_trajectory<Cheetah>({-0.689133227, -0.0308045894, -0.0959634408, -0.46652168},
+                                       {-2.77177835, -0.0344978981, 0.236504868, 0.043562606}, -5180.71819);
+    check_recorded_trajectory<Reacher>({0.206376389, 0.336386353, -0.343640238, -2.21862936},
+                                       {-0.745772004, 0.709202707, 1.28633082, -0.862003565}, -2861.70177);
+}
+
 TEST_CASE_TEMPLATE("env: instances on different threads give the single-thread trajectories", Env,
                    Obstacles, Reacher, Cheetah) {
     const int threads = 4;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/tfevents_check.py [--rows N] RUN_DIR...
+"""tests/tfevents_check.py [--rows N] [--videos N] RUN_DIR...
 
 Checks the TensorBoard event file of each run directory against its metrics.csv with decoders
 written independently of examples/tfevents.hpp: the Event classes Debian's protoc generates from
@@ -10,7 +10,12 @@ the last record; record 0 is Event{wall_time = start, file_version = "brain.Even
 Event per whole metrics.csv row (all of them, N with --rows), with step = the Iteration cell,
 wall_time = start + the TimeSinceStart cell, and one value per other column whose cell is a
 number, in the CSV's order, tag = the column name, simple_value = the cell rounded to float32
-(bit for bit). Exit code 1 on the first difference, naming it.
+(bit for bit). Videos (examples/video.hpp): before a row's event, one image Event per file
+<tag>_itr<step>.gif of the run directory for that row's step (tags train_rollouts, then
+eval_rollouts; no other image events), with the row's step and wall time, colorspace 3, height and
+width those of the GIF's logical screen, and encoded_image_string the file's bytes (N with
+--videos: the image events of all run directories given). Exit code 1 on the first difference,
+naming it.
 """
 import csv
 import math
@@ -78,6 +83,19 @@ def number(cell):
         return None
 
 
+VIDEO_TAGS = ["train_rollouts", "eval_rollouts"]
+
+
+def expected_videos(run_dir, step):
+    """The (tag, bytes) of the GIF files of `step` in run_dir, in the order of their events."""
+    out = []
+    for tag in VIDEO_TAGS:
+        path = os.path.join(run_dir, "%s_itr%d.gif" % (tag, step))
+        if os.path.isfile(path):
+            out.append((tag, open(path, "rb").read()))
+    return out
+
+
 def check_run(run_dir, Event, rows_expected):
     names = sorted(n for n in os.listdir(run_dir) if "tfevents" in n)
     assert len(names) == 1, "%s: %d event files: %s" % (run_dir, len(names), names)
@@ -97,20 +115,41 @@ def check_run(run_dir, Event, rows_expected):
     columns, rows = table[0], table[1:]
     if rows_expected is not None:
         assert len(rows) == rows_expected, "%s: metrics.csv has %d rows, expected %d" % (run_dir, len(rows), rows_expected)
-    assert len(events) == len(rows) + 1, "%s: %d events for %d metrics.csv rows (+1)" % (run_dir, len(events), len(rows))
     e0 = events[0]
     assert e0.file_version == "brain.Event:2", "%s: record 0 file_version %r" % (run_dir, e0.file_version)
     assert e0.wall_time == start and e0.step == 0 and not e0.HasField("summary"), "%s: record 0: %s" % (run_dir, e0)
     scalars = 0
-    for i, (row, e) in enumerate(zip(rows, events[1:])):
+    images = 0
+    pos = 1
+    for i, row in enumerate(rows):
         where = "%s: row %d" % (run_dir, i)
-        assert not e.file_version, where + ": file_version in a row's event"
         cells = dict(zip(columns, row))
         step = int(cells["Iteration"]) if "Iteration" in cells else i
-        assert e.step == step, "%s: step %d, expected %d" % (where, e.step, step)
         t = number(cells.get("TimeSinceStart", ""))
         wall = start + t if t is not None else start
+        for tag, gif in expected_videos(run_dir, step):
+            assert pos < len(events), "%s: the events end before the image %s of step %d" % (where, tag, step)
+            e = events[pos]
+            pos += 1
+            assert len(e.summary.value) == 1 and e.summary.value[0].HasField("image"), \
+                "%s: expected the image %s of step %d, got %s" % (where, tag, step, [v.tag for v in e.summary.value])
+            v = e.summary.value[0]
+            assert v.tag == tag, "%s: image tag %r, expected %r" % (where, v.tag, tag)
+            assert e.step == step and e.wall_time == wall, "%s: image %s: step %d wall_time %r, expected %d %r" % (
+                where, tag, e.step, e.wall_time, step, wall)
+            im = v.image
+            assert im.encoded_image_string == gif, "%s: image %s: not the bytes of %s_itr%d.gif" % (where, tag, tag, step)
+            w, h = struct.unpack("<HH", gif[6:10])
+            assert (im.width, im.height, im.colorspace) == (w, h, 3), "%s: image %s: %dx%d colorspace %d, GIF %dx%d" % (
+                where, tag, im.width, im.height, im.colorspace, w, h)
+            images += 1
+        assert pos < len(events), "%s: %d events for %d metrics.csv rows (+1)" % (run_dir, len(events), len(rows))
+        e = events[pos]
+        pos += 1
+        assert not e.file_version, where + ": file_version in a row's event"
+        assert e.step == step, "%s: step %d, expected %d" % (where, e.step, step)
         assert e.wall_time == wall, "%s: wall_time %r, expected %r" % (where, e.wall_time, wall)
+        assert not any(v.HasField("image") for v in e.summary.value), where + ": an image in a row's event"
         expected = [(c, number(v)) for c, v in zip(columns, row) if c != "Iteration" and number(v) is not None]
         got = [(v.tag, v.simple_value) for v in e.summary.value]
         assert [c for c, _ in got] == [c for c, _ in expected], "%s: tags %s, expected %s" % (
@@ -120,22 +159,30 @@ def check_run(run_dir, Event, rows_expected):
                 where, tag, value, x, struct.unpack("<f", f32(x))[0])
             assert value == x or math.isnan(x) or abs(value - x) <= abs(x) * 2.0 ** -24, where
         scalars += len(got)
-    print("tfevents_check: %s: %d records, CRCs right, %d rows and %d scalars equal to metrics.csv" % (
-        path, len(events), len(rows), scalars))
+    assert pos == len(events), "%s: %d events after the last row's" % (run_dir, len(events) - pos)
+    print("tfevents_check: %s: %d records, CRCs right, %d rows and %d scalars equal to metrics.csv%s" % (
+        path, len(events), len(rows), scalars, ", %d images equal to the GIF files" % images if images else ""))
+    return images
 
 
 def main(argv):
-    rows = None
+    rows = videos = None
     args = argv[1:]
-    if len(args) >= 2 and args[0] == "--rows":
-        rows, args = int(args[1]), args[2:]
+    while len(args) >= 2 and args[0] in ("--rows", "--videos"):
+        if args[0] == "--rows":
+            rows = int(args[1])
+        else:
+            videos = int(args[1])
+        args = args[2:]
     if not args:
         print(__doc__, file=sys.stderr)
         return 2
     Event = load_event_class()
     try:
+        images = 0
         for d in args:
-            check_run(d, Event, rows)
+            images += check_run(d, Event, rows)
+        assert videos is None or images == videos, "%d image events, expected %d" % (images, videos)
     except AssertionError as e:
         print("tfevents_check: FAILED: %s" % e, file=sys.stderr)
         return 1
