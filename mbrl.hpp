@@ -2156,7 +2156,7 @@ void run_mb(Env& env, MBRun& run, const RunSink& sink = {}, TrueModel<float>* tr
             run.mpc.act(obs, act);
         }
     };
-    auto q1_check = [&](int itr, const Rollouts<float>&, const std::vector<double>& losses, IterationReport&) {
+    auto prediction_check = [&](int itr, const Rollouts<float>&, const std::vector<double>& losses, IterationReport&) {
         if (itr != 0) return;
         const ModelPredictions p = model_predictions(env, ens, cfg.seed, &run.loop.episodes);
         if (sink.model_check) sink.model_check(p, losses);
@@ -2173,7 +2173,7 @@ void run_mb(Env& env, MBRun& run, const RunSink& sink = {}, TrueModel<float>* tr
             for (std::size_t j = 0; j < low.size(); ++j) act[static_cast<int>(j)] = static_cast<float>(rng.uniform(low[j], high[j]));
         };
     };
-    model_based_loop(env, cfg, ens, run.buffer, policy, run.loop, sink, q1_check, RunState{&run, nullptr}, copy_policy);
+    model_based_loop(env, cfg, ens, run.buffer, policy, run.loop, sink, prediction_check, RunState{&run, nullptr}, copy_policy);
 }
 // A new run.
 template <class Env>

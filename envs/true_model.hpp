@@ -15,12 +15,20 @@
 #ifndef MBRL_ENVS_TRUE_MODEL_HPP
 #define MBRL_ENVS_TRUE_MODEL_HPP
 
+#include <type_traits>
 #include <vector>
 
 #include "../mbrl.hpp"
 
 namespace mbrl {
 namespace envs {
+
+// Whether Env can save and restore its state (Env::State, save_state, restore_state), i.e. be
+// planned on by a TrueSimulator.
+template <class Env, class = void>
+struct has_state : std::false_type {};
+template <class Env>
+struct has_state<Env, std::void_t<typename Env::State>> : std::true_type {};
 
 template <class Env>
 class TrueSimulator : public TrueModel<float> {

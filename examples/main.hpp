@@ -170,6 +170,15 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
     } else {
         runs.push_back(args);
     }
+    // The kernel the products run in (mbrl_kernel.hpp; MBRL_KERNEL picks one): a name this CPU
+    // cannot run is an error here, before anything is written.
+    std::string kernel;
+    try {
+        kernel = kernel_name();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+        return 2;
+    }
     // Check every command line before running any, so a typo fails at once and writes nothing.
     std::vector<Config> cfgs(runs.size());
     std::vector<std::vector<std::pair<std::string, std::string>>> settings(runs.size());
@@ -189,6 +198,7 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
         settings[r].push_back({"threads", std::to_string(thread_count())});
         settings[r].push_back({"compiler", __VERSION__});
         settings[r].push_back({"cpu", cpu_description()});
+        settings[r].push_back({"kernel", kernel});
 #ifdef MBRL_COMMIT
         settings[r].push_back({"commit", MBRL_COMMIT});
 #endif
@@ -255,8 +265,8 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
                             earlier.restartable.c_str());
             }
         }
-        std::printf("== %s on %s | seed %llu | %d thread(s) | %s ==\n", b.exp_name.c_str(), b.env_name.c_str(),
-                    static_cast<unsigned long long>(b.seed), thread_count(), describe(cfgs[r]).c_str());
+        std::printf("== %s on %s | seed %llu | %d thread(s), %s kernel | %s ==\n", b.exp_name.c_str(), b.env_name.c_str(),
+                    static_cast<unsigned long long>(b.seed), thread_count(), kernel.c_str(), describe(cfgs[r]).c_str());
         std::string all;
         for (const auto& kv : settings[r])
             if (kv.first != "command") all += (all.empty() ? "" : " ") + kv.first + "=" + kv.second;

@@ -55,7 +55,7 @@ inline long csv_data_rows(const std::filesystem::path& file) {
 // Earlier runs of the same command in data_dir. "The same command": a directory
 // hw4_<exp_name>_<env_name>_* whose flags.csv has every flag of `settings` (the pairs a run writes
 // into flags.csv) with the same value, except data_dir and the entries that are not flags
-// (threads, compiler, cpu, commit, command, save_params); a flag missing from the old file counts as
+// (threads, compiler, cpu, kernel, commit, command, save_params); a flag missing from the old file counts as
 // different, unless it is one of beyond_flags at its default (the old run predates it).
 // complete: the newest whose metrics.csv has n_iter whole data rows and whose checkpoint.bin, if
 // any, holds n_iter iterations (a run killed between its last row and its last checkpoint is not
@@ -83,7 +83,7 @@ inline EarlierRuns find_earlier_runs(const std::string& data_dir, const std::str
         for (const auto& kv : settings) {
             if (!same) break;
             if (kv.first == "data_dir" || kv.first == "threads" || kv.first == "compiler" || kv.first == "cpu" ||
-                kv.first == "commit" || kv.first == "command" || kv.first == "save_params")
+                kv.first == "kernel" || kv.first == "commit" || kv.first == "command" || kv.first == "save_params")
                 continue;  // not flags of the run, or (data_dir) where it is, or (save_params) not its results
             const auto it = old.find(kv.first);
             const auto added = beyond_defaults().find(kv.first);

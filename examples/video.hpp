@@ -33,6 +33,7 @@
 #include "../envs/envs.hpp"
 #include "../mbrl.hpp"
 #include "gif.hpp"
+#include "timer.hpp"
 #include "render.hpp"
 #include "run_log.hpp"
 
@@ -95,7 +96,7 @@ class VideoRecorder {
     void operator()(int itr, mbrl::VideoKind kind, const std::function<mbrl::PolicyFn()>& copy_policy) {
         if (freq_ <= 0 || itr % freq_ != 0) return;
         const mbrl::PolicyFn policy = copy_policy();
-        mbrl::Timer clock;
+        Timer clock;
         const int b = kind == mbrl::VideoKind::train ? 0 : 1;
         if constexpr (is_mujoco_env<Env>()) {
             gif_video(itr, kind, b, policy, clock);
@@ -108,7 +109,7 @@ class VideoRecorder {
     long frames_rendered() const { return frames_; }
 
    private:
-    void gif_video(int itr, mbrl::VideoKind kind, int b, const mbrl::PolicyFn& policy, const mbrl::Timer& clock) {
+    void gif_video(int itr, mbrl::VideoKind kind, int b, const mbrl::PolicyFn& policy, const Timer& clock) {
         const int side = kVideoSide, W = side * kVideoRollouts;
         const std::size_t half_row = static_cast<std::size_t>(side) * 3, row = static_cast<std::size_t>(W) * 3;
         std::vector<std::vector<uint8_t>> frames;  // side by side: [t] W x side x 3
@@ -121,7 +122,7 @@ class VideoRecorder {
             video_rollout(
                 env_, rng, policy, env_.ep_len(), itr,
                 [&](int t, const std::vector<float>&) {
-                    mbrl::Timer r;
+                    Timer r;
                     renderer_->render(env_.data(), rgb);
                     render_s += r.seconds();
                     if (static_cast<int>(frames.size()) <= t) frames.emplace_back(row * side, 0);
@@ -140,7 +141,7 @@ class VideoRecorder {
                               frames[lengths[i] - 1].begin() + y * row + (i + 1) * half_row,
                               frames[t].begin() + y * row + i * half_row);
         const double dt = env_.model()->opt.timestep * Env::kFrameSkip;  // seconds per env step
-        mbrl::Timer enc;
+        Timer enc;
         const std::string bytes = gif::encode(frames, W, side, gif::delay_cs(1.0 / dt));
         const double encode_s = enc.seconds();
         const std::string path = tfevents::video_file(dir_, video_tag(kind), itr);
