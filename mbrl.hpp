@@ -9,8 +9,7 @@
 //
 // USE
 //   #include "mbrl.hpp"                   // everything is in namespace mbrl
-//   g++ -std=c++17 -O3 -march=native -ffp-contract=fast -fopenmp app.cpp
-// (-ffp-contract=fast lets GCC fuse a*b + c into an FMA; on AVX-512 add -mprefer-vector-width=512.)
+//   g++ -std=c++17 -O2 -fopenmp app.cpp   // no -march needed: see SPEED below
 // examples/minimal.cpp is a whole program: collect data, train an ensemble, plan with CEM. The
 // whole homework loop is one call, run_mb(env, MBConfig{...}, sink) (MBPO: run_mbpo). The library
 // opens no file: it reports every iteration to the caller's RunSink. mbrl_checkpoint.hpp (beside
@@ -21,12 +20,15 @@
 //    1. Utilities: errors, counter-based random numbers     8. Normalization statistics
 //    2. Tensor: row-major matrices (Tensor, View)           9. Dynamics ensemble (Eqs. 5, 6, 9)
 //    3. Activations                                        10. Rollouts and the replay buffer
-//    4. Matrix multiply: naive, and the tuned one's contract 11. MPC: random shooting, CEM (Eq. 8),
-//    5. Dense layer and MLP, forward beside backward           then trajectory sampling, true model
-//    6. Loss: mean squared error                           12. Soft actor-critic
-//    7. Adam                                               13. Algorithm 1: run_mb     14. MBPO: run_mbpo
-//   Part II, machinery: 15. checks: settings (one field table per config), environments; 16. reports
-//   and model diagnostics; 17. fast exp and log; 18. the tuned matrix multiply (speed).
+//    4. The kernel contract: matmul, packed forward,       11. MPC: random shooting, CEM (Eq. 8),
+//       Adam's update, normals, parallel loops                 then trajectory sampling, true model
+//    5. Dense layer and MLP, forward beside backward       12. Soft actor-critic
+//    6. Loss: mean squared error                           13. Algorithm 1: run_mb
+//    7. Adam                                               14. MBPO: run_mbpo
+//   Part II, machinery: 15. settings (one field table per config) and the environment concept;
+//   16. reports and model diagnostics; 17. the numerics that fix the bits (fused multiply-adds,
+//   tanh, exp, log, normal pairs, bf16); 18. parallel loops; 19. the reference kernel (plain
+//   loops); 20. choosing the kernel.
 //
 // CONVENTIONS
 // - Matrices are row-major, shapes [rows, cols], a batch being rows; each buffer's comment gives
@@ -42,20 +44,23 @@
 // - Bad input throws std::invalid_argument naming the argument and the shapes; a setting out of
 //   range throws ConfigError naming it as the command-line flag spells it.
 // - A caller's exception (a reward function, a simulator) thrown inside the library's parallel
-//   loops is caught there and rethrown after the loop (ParallelErrors).
+//   loops is caught there and rethrown after the loop (parallel_for).
+// - Every fused multiply-add is written out (std::fma), so no result depends on -ffp-contract
+//   or on the CPU the compiler tunes for.
 // - An environment is a type with obs_dim(), act_dim(), ep_len(), act_low(j), act_high(j),
 //   reset(rng, obs), step(act, obs, done) -> reward and a static batched reward(obs, act, n, rew,
 //   done); docs/environments.md says what each must do, and a type that lacks one fails to
 //   compile with a message naming it (check_environment, section 15).
 //
-// WHAT IS TUNED: the matrix multiply (packed panels, a register-tiled micro-kernel with bias and
-// activation fused in, section 18; the planner's forward runs it turned around, the batch along
-// the vector lanes), Adam on whole registers, tanh, exp and log, and OpenMP over independent
-// work. GCC and Clang vector extensions name the registers; the tile is picked from the target
-// (AVX-512, AVX2, NEON, or portable), no macro to set. Intrinsics only where the extensions
-// have no word: a register's square root (Adam), max and min (the tanh's clamp), and the bf16
-// dot product; no BLAS, GPU or autodiff graph.
-// `make bench` reports the speed as ratios to the machine's FMA peak and to PyTorch.
+// SPEED: Part I reaches speed only through section 4's contract. mbrl_kernel.hpp, beside this
+// file, implements it with register-tiled micro-kernels (packed panels, bias and activation fused
+// in; the planner's forward turned around, the batch along the vector lanes), Adam and the
+// normals on whole vectors, one copy per instruction set (AVX-512, AVX-512 with bf16 dot
+// products, AVX2, NEON) in every program whatever its flags; the first call picks the best this
+// CPU runs (MBRL_KERNEL=<name> forces one; kernel_name() says which). Without that file, the
+// reference kernel (section 19, plain loops) runs, slower, with the same bits. OpenMP splits
+// independent work. No BLAS, GPU or autodiff graph. `make bench` reports the speed as ratios to
+// the machine's FMA peak and to PyTorch.
 #ifndef MBRL_HPP
 #define MBRL_HPP
 
@@ -95,7 +100,7 @@ namespace mbrl {
 // =================================================================================================
 
 // =================================================================================================
-// 1. Utilities: errors, timer, counter-based random numbers
+// 1. Utilities: errors, counter-based random numbers
 // =================================================================================================
 
 // Every error this library reports is a std::invalid_argument (bad shapes, sizes, NaN input,
@@ -1242,7 +1247,7 @@ struct MPCConfig {
     Propagation propagation = Propagation::expectation;
     int particles = 0;          // P per candidate with ts1 / tsinf; 0: one per member
     bool true_model = false;    // score on the true simulator (run_mb then needs a TrueModel)
-    bool bf16 = false;          // the model's products in bf16, summed in float (section 5)
+    bool bf16 = false;          // the model's products in bf16, summed in float (section 4)
 
     // The field table (section 15): the reference's flags, then (beyond) those it lacks.
     template <class V>
@@ -1271,6 +1276,113 @@ struct TrueModel;  // a true simulator to score candidates on (below)
 // through its own shared_ptr), so no move or copy of anything can leave the planner dangling.
 template <class T>
 struct MPC {
+    // The action for observation obs [1, ob_dim], written to action [1, ac_dim]: sample
+    // candidates, evaluate them, and (CEM) refit the sampling distribution, for M rounds (random
+    // shooting: one); then choose.
+    void act(View<const T> obs, View<T> action) {
+        check_shape(obs, 1, ob_dim, "MPC::act: observation");
+        check_shape(action, 1, ac_dim, "MPC::act: action");
+        check_finite(obs, "MPC::act: observation");
+        const uint64_t call = calls++;
+        const int rounds = cfg.cem ? cfg.cem_iterations : 1;
+        if (truth) truth->begin();
+        for (int round = 0; round < rounds; ++round) {
+            sample(call, round);
+            evaluate(obs, call, round);
+            for (int i = 0; i < cfg.num_sequences; ++i)  // NaN would make the elites' sort undefined
+                if (!std::isfinite(mean_score[i]))
+                    fail("MPC::act: planning call ", call, ", round ", round, ": candidate ", i, " scored ",
+                         mean_score[i], " (a non-finite model prediction or reward)");
+            if (cfg.cem) refit(round);
+        }
+        choose(action);
+    }
+
+
+    // cand: round 0 uniform in the bounds, later rounds from N(mu, sigma), clipped to the bounds.
+    void sample(uint64_t call, int round) {
+        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
+        parallel_for(K, [&](long i) {
+            Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(round) * K + static_cast<uint64_t>(i));
+            T* c = cand.row(static_cast<int>(i));
+            for (int d = 0; d < D; ++d) {
+                const int j = d % ac_dim;
+                const double x = round == 0 ? rng.uniform(low[j], high[j]) : std::fma(sigma[d], rng.normal(), mu[d]);
+                c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
+            }
+        });
+    }
+
+    // CEM: the J best candidates (the elites; ties broken by index, so the choice is reproducible)
+    // give mu <- alpha mean + (1 - alpha) mu and sigma <- alpha std + (1 - alpha) sigma, per
+    // entry of the sequence (alpha = 1 in round 0).
+    void refit(int round) {
+        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim, J = cfg.cem_num_elites;
+        for (int i = 0; i < K; ++i) order[i] = i;
+        std::partial_sort(order.begin(), order.begin() + J, order.end(), [&](int x, int y) {
+            return mean_score[x] > mean_score[y] || (mean_score[x] == mean_score[y] && x < y);
+        });
+        const double alpha = round == 0 ? 1.0 : cfg.cem_alpha;
+        for (int d = 0; d < D; ++d) {
+            double m = 0, v = 0;
+            for (int e = 0; e < J; ++e) m += cand(order[e], d);
+            m /= J;
+            for (int e = 0; e < J; ++e) v += unfused((cand(order[e], d) - m) * (cand(order[e], d) - m));
+            v = std::sqrt(v / J);  // population std
+            mu[d] = static_cast<T>(std::fma(alpha, m, (1 - alpha) * mu[d]));
+            sigma[d] = static_cast<T>(std::fma(alpha, v, (1 - alpha) * sigma[d]));
+        }
+    }
+
+
+    // Random shooting: the first action of the best candidate; CEM: the first action of the mean.
+    void choose(View<T> action) const {
+        if (cfg.cem) {
+            std::copy(mu.begin(), mu.begin() + ac_dim, action.data);
+        } else {
+            const int best = static_cast<int>(std::max_element(mean_score.begin(), mean_score.end()) - mean_score.begin());
+            std::copy(cand.row(best), cand.row(best) + ac_dim, action.data);
+        }
+    }
+
+    // Scores every candidate in `cand` from the real observation obs [1, ob_dim] into mean_score.
+    // (call, round) key the particles' random numbers (trajectory sampling).
+    void evaluate(View<const T> obs, uint64_t call = 0, int round = 0) {
+        check_shape(obs, 1, ob_dim, "MPC::evaluate: observation");
+        if (truth) return evaluate_true();                                                          // below
+        if (cfg.propagation != Propagation::expectation) return evaluate_sampled(obs, call, round);  // below
+        const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon;
+        packed.resize(E);
+        for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m], cfg.bf16);
+        parallel_for(static_cast<long>(jobs.size()), [&](long j) {  // job j: member j / blocks, block j % blocks
+            JobWork& job = jobs[j];
+            const int m = static_cast<int>(j / blocks), i0 = static_cast<int>(j % blocks) * block, n = std::min(block, K - i0);
+            if (n <= 0) return;
+            View<T> s = job.s.view().middle_rows(0, n), s2 = job.s_next.view().middle_rows(0, n);
+            View<T> a = job.a.view().middle_rows(0, n);
+            T* total = score.row(m) + i0;  // [n] the block's summed rewards under member m
+            for (int i = 0; i < n; ++i) {
+                std::copy(obs.data, obs.data + ob_dim, s.row(i));
+                total[i] = T(0);
+            }
+            for (int t = 0; t < H; ++t) {
+                for (int i = 0; i < n; ++i)
+                    std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(i));
+                model->predict(m, s, a, s2, job.work, &packed[m]);  // s_{t+1} = s_t + f_m(s_t, a_t)
+                reward(s2.data, a.data, n, job.r.data(), nullptr);    // R(s_{t+1})
+                for (int i = 0; i < n; ++i) total[i] += job.r.data()[i];
+                std::swap(s.data, s2.data);
+            }
+        });
+        for (int i = 0; i < K; ++i) {
+            T sum = 0;
+            for (int m = 0; m < E; ++m) sum += score(m, i);
+            mean_score[i] = sum / static_cast<T>(E);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The planner's state and scratch, and its construction.
     std::shared_ptr<const Ensemble<T>> model;
     RewardFn<T> reward;
     MPCConfig cfg;
@@ -1339,113 +1451,6 @@ struct MPC {
             j.s_next.resize(block, ob_dim);
             j.a.resize(block, ac_dim);
             j.r.resize(block, 1);
-        }
-    }
-
-    // The action for observation obs [1, ob_dim], written to action [1, ac_dim]: sample
-    // candidates, evaluate them, and (CEM) refit the sampling distribution, for M rounds (random
-    // shooting: one); then choose.
-    void act(View<const T> obs, View<T> action) {
-        check_shape(obs, 1, ob_dim, "MPC::act: observation");
-        check_shape(action, 1, ac_dim, "MPC::act: action");
-        check_finite(obs, "MPC::act: observation");
-        const uint64_t call = calls++;
-        const int rounds = cfg.cem ? cfg.cem_iterations : 1;
-        if (truth) truth->begin();
-        for (int round = 0; round < rounds; ++round) {
-            sample(call, round);
-            evaluate(obs, call, round);
-            for (int i = 0; i < cfg.num_sequences; ++i)  // NaN would make the elites' sort undefined
-                if (!std::isfinite(mean_score[i]))
-                    fail("MPC::act: planning call ", call, ", round ", round, ": candidate ", i, " scored ",
-                         mean_score[i], " (a non-finite model prediction or reward)");
-            if (cfg.cem) refit(round);
-        }
-        choose(action);
-    }
-
-
-    // cand: round 0 uniform in the bounds, later rounds from N(mu, sigma), clipped to the bounds.
-    void sample(uint64_t call, int round) {
-        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
-        parallel_for(K, [&](long i) {
-            Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(round) * K + static_cast<uint64_t>(i));
-            T* c = cand.row(static_cast<int>(i));
-            for (int d = 0; d < D; ++d) {
-                const int j = d % ac_dim;
-                const double x = round == 0 ? rng.uniform(low[j], high[j]) : std::fma(sigma[d], rng.normal(), mu[d]);
-                c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
-            }
-        });
-    }
-
-
-    // Scores every candidate in `cand` from the real observation obs [1, ob_dim] into mean_score.
-    // (call, round) key the particles' random numbers (trajectory sampling).
-    void evaluate(View<const T> obs, uint64_t call = 0, int round = 0) {
-        check_shape(obs, 1, ob_dim, "MPC::evaluate: observation");
-        if (truth) return evaluate_true();                                                          // below
-        if (cfg.propagation != Propagation::expectation) return evaluate_sampled(obs, call, round);  // below
-        const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon;
-        packed.resize(E);
-        for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m], cfg.bf16);
-        parallel_for(static_cast<long>(jobs.size()), [&](long j) {  // job j: member j / blocks, block j % blocks
-            JobWork& job = jobs[j];
-            const int m = static_cast<int>(j / blocks), i0 = static_cast<int>(j % blocks) * block, n = std::min(block, K - i0);
-            if (n <= 0) return;
-            View<T> s = job.s.view().middle_rows(0, n), s2 = job.s_next.view().middle_rows(0, n);
-            View<T> a = job.a.view().middle_rows(0, n);
-            T* total = score.row(m) + i0;  // [n] the block's summed rewards under member m
-            for (int i = 0; i < n; ++i) {
-                std::copy(obs.data, obs.data + ob_dim, s.row(i));
-                total[i] = T(0);
-            }
-            for (int t = 0; t < H; ++t) {
-                for (int i = 0; i < n; ++i)
-                    std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(i));
-                model->predict(m, s, a, s2, job.work, &packed[m]);  // s_{t+1} = s_t + f_m(s_t, a_t)
-                reward(s2.data, a.data, n, job.r.data(), nullptr);    // R(s_{t+1})
-                for (int i = 0; i < n; ++i) total[i] += job.r.data()[i];
-                std::swap(s.data, s2.data);
-            }
-        });
-        for (int i = 0; i < K; ++i) {
-            T sum = 0;
-            for (int m = 0; m < E; ++m) sum += score(m, i);
-            mean_score[i] = sum / static_cast<T>(E);
-        }
-    }
-
-
-    // CEM: the J best candidates (the elites; ties broken by index, so the choice is reproducible)
-    // give mu <- alpha mean + (1 - alpha) mu and sigma <- alpha std + (1 - alpha) sigma, per
-    // entry of the sequence (alpha = 1 in round 0).
-    void refit(int round) {
-        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim, J = cfg.cem_num_elites;
-        for (int i = 0; i < K; ++i) order[i] = i;
-        std::partial_sort(order.begin(), order.begin() + J, order.end(), [&](int x, int y) {
-            return mean_score[x] > mean_score[y] || (mean_score[x] == mean_score[y] && x < y);
-        });
-        const double alpha = round == 0 ? 1.0 : cfg.cem_alpha;
-        for (int d = 0; d < D; ++d) {
-            double m = 0, v = 0;
-            for (int e = 0; e < J; ++e) m += cand(order[e], d);
-            m /= J;
-            for (int e = 0; e < J; ++e) v += unfused((cand(order[e], d) - m) * (cand(order[e], d) - m));
-            v = std::sqrt(v / J);  // population std
-            mu[d] = static_cast<T>(std::fma(alpha, m, (1 - alpha) * mu[d]));
-            sigma[d] = static_cast<T>(std::fma(alpha, v, (1 - alpha) * sigma[d]));
-        }
-    }
-
-
-    // Random shooting: the first action of the best candidate; CEM: the first action of the mean.
-    void choose(View<T> action) const {
-        if (cfg.cem) {
-            std::copy(mu.begin(), mu.begin() + ac_dim, action.data);
-        } else {
-            const int best = static_cast<int>(std::max_element(mean_score.begin(), mean_score.end()) - mean_score.begin());
-            std::copy(cand.row(best), cand.row(best) + ac_dim, action.data);
         }
     }
 

@@ -82,7 +82,7 @@ void render_env(const std::string& dir, const char* name, const char* ground, in
         r.render(env.data(), rgb);
         write_ppm(dir + "/" + name + "_body.ppm", rgb, side, side);
         if (frames > 0) {
-            mbrl::Timer t;
+            mbrl_examples::Timer t;
             for (int k = 0; k < frames; ++k) r.render(env.data(), rgb);
             std::printf("video_tool: %s: %.2f ms per %d x %d frame (%d frames)\n", name, 1000 * t.seconds() / frames, side,
                         side, frames);
