@@ -1,4 +1,5 @@
-// A consumer of mbrl::mbrl: one MPC action on the obstacles env from a tiny untrained ensemble.
+// A consumer of mbrl::mbrl: one MPC action on the obstacles env from a tiny untrained ensemble, and
+// the kernel it ran (built with the consumer's flags, no -march: a tuned one on a CPU that has one).
 // Built by tests/cmake/run.sh through find_package, add_subdirectory and pkg-config.
 #include <cmath>
 #include <cstdio>
@@ -30,7 +31,7 @@ int main() {
     Rng reset_rng(1, Stream::reset);
     env.reset(reset_rng, obs);
     mpc.act(obs, act);
-    std::printf("action %.4f %.4f\n", act[0], act[1]);
+    std::printf("action %.4f %.4f\nkernel %s\n", act[0], act[1], kernel_name());
     for (float a : act)
         if (!std::isfinite(a) || a < -0.99f || a > 0.99f) {
             std::printf("FAIL: action not finite or out of bounds\n");

@@ -29,6 +29,13 @@ step() {
   echo "+ $*" >>"$log"
   "$@" >>"$log" 2>&1
 }
+# The consumer's last lines name its kernel: a tuned one on x86-64 with AVX2 and FMA, and on
+# aarch64, whatever flags built it (mbrl_kernel.hpp is installed beside mbrl.hpp).
+tuned() {
+  if { grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; } || [ "$(uname -m)" = aarch64 ]; then
+    tail -n 2 "$1" | grep -q "^kernel \(avx\|neon\)" || { echo "the consumer ran the reference kernel" >>"$1"; return 1; }
+  fi
+}
 result() {  # result NAME STATUS LOG DETAIL
   if [ "$2" = 0 ]; then
     passed=$((passed + 1)); echo "cmake consumers: $1: ok ($4)"
@@ -67,7 +74,7 @@ log=$tmp/find_package.log
 if [ $installed = 0 ]; then
   step "$log" cmake -S "$here/find_package" -B "$tmp/a" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_FLAGS=-O1 &&
     step "$log" cmake --build "$tmp/a" &&
-    step "$log" "$tmp/a/plan" &&
+    step "$log" "$tmp/a/plan" && tuned "$log" &&
     step "$log" "$tmp/a/envs" "$prefix/share/mbrl/envs"
   status=$?
 else
@@ -79,7 +86,7 @@ result find_package $status "$log" "$(grep -h '^action\|^MJCF' "$log" | tr '\n' 
 log=$tmp/add_subdirectory.log
 step "$log" cmake -S "$here/add_subdirectory" -B "$tmp/b" -DMBRL_SOURCE_DIR="$root" -DCMAKE_CXX_FLAGS=-O1 &&
   step "$log" cmake --build "$tmp/b" &&
-  step "$log" "$tmp/b/plan" &&
+  step "$log" "$tmp/b/plan" && tuned "$log" &&
   step "$log" "$tmp/b/envs" "$root/envs"
 result add_subdirectory $? "$log" "$(grep -h '^action\|^MJCF' "$log" | tr '\n' ' ' | sed 's/ $//')"
 
@@ -94,7 +101,7 @@ if [ $installed = 0 ]; then
   # shellcheck disable=SC2086  # $cflags is a list of words
   [ -n "$cflags" ] && [ -n "$envsdir" ] &&
     step "$log" "$cxx" $cflags -O1 "$here/plan.cpp" -o "$tmp/plan_pc" &&
-    step "$log" "$tmp/plan_pc" &&
+    step "$log" "$tmp/plan_pc" && tuned "$log" &&
     step "$log" "$cxx" $cflags -O1 -fopenmp -DMBRL_ENVS_DIR="\"$envsdir\"" "$here/envs.cpp" \
       -o "$tmp/envs_pc" -lmujoco &&
     step "$log" "$tmp/envs_pc" "$envsdir"
