@@ -167,6 +167,7 @@ test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_s
 	tests/headers/run.sh
 	tests/plot_test.sh $(BUILD)/plot_test
 	PYTHON=$(PYTHON) tests/report_test.sh $(BUILD)/report_test
+	$(PYTHON) tests/docs_check.py
 	$(MAKE) --no-print-directory test-cmake
 	tests/compile_fail/run.sh "$(CXX)"
 	tests/kill9.sh --build $(BUILD) --kills 12

@@ -27,7 +27,10 @@
       seeds, the number of seeds, the mean wall time, the assignment's expectation and the figure.
       With --readme, a shorter table (run, minutes per run, the assignment's expectation, the final
       Eval_AverageReturn as mean +- std (n), the figure) replaces the block between
-      <!-- results --> and <!-- /results --> in that file.
+      <!-- results --> and <!-- /results --> in that file. Both tables mark with **below** a
+      mean that falls short of the assignment's number (EXPECT, SHORTFALL_RULE), and say which
+      CPU and threads the times come from (flags.csv's cpu and threads; runs on several CPUs,
+      or some without a record, get a letter per CPU beside their time, "?" for none).
 
   plot/aggregate.py sweep JOBLOG... [--cores N] [--csv OUT_CSV]
       How long a sweep took and how busy it kept the machine, from GNU parallel's job log(s)
@@ -102,6 +105,8 @@ def read_run(path):
         "dir": path,
         "exp": flags["exp_name"],
         "seed": flags.get("seed", "?"),
+        "cpu": flags.get("cpu", ""),          # "" in runs from before flags.csv had the field
+        "threads": flags.get("threads", ""),
         "n_iter": n_iter,
         "rows": rows,
         "columns": columns,
@@ -200,30 +205,55 @@ def first_seed(data_dir, exp, column=None):
     print("-\t-\t" + ("no values" if any(column in run["columns"] for run in runs.values()) else "no column"))
 
 
-# What the assignment expects of each run (docs/reference.md section 5), for the results tables.
+# What the assignment expects of each run (docs/reference.md section 5), for the results tables:
+# the words, and the number a run falls short of when its mean is below it (None: the assignment
+# gives no number to fall short of). For q1 the number is a loss to get under; for the others, the
+# lowest final Eval return the assignment expects (its range's lower end, or its "about X or more").
 EXPECT = {
-    "q1_cheetah_n500_arch1x32": "loss below 0.2 by step 500",
-    "q1_cheetah_n5_arch2x250": "no number (compare the MPE)",
-    "q1_cheetah_n500_arch2x250": "no number (compare the MPE)",
-    "q2_obstacles_singleiteration": "Train about -160, Eval -70 to -50",
-    "q3_obstacles": "-25 to -20; about 40 min",
-    "q3_reacher": "-300 to -250; 2-3 h",
-    "q3_cheetah": "250 to 350; 3-4 h",
-    "q4_reacher_horizon5": "no number (effect of the horizon)",
-    "q4_reacher_horizon15": "no number (effect of the horizon)",
-    "q4_reacher_horizon30": "no number (effect of the horizon)",
-    "q4_reacher_numseq100": "no number (effect of the sequences)",
-    "q4_reacher_numseq1000": "no number (effect of the sequences)",
-    "q4_reacher_ensemble1": "no number (effect of the ensemble size)",
-    "q4_reacher_ensemble3": "no number (effect of the ensemble size)",
-    "q4_reacher_ensemble5": "no number (effect of the ensemble size)",
-    "q5_cheetah_random": "no number (random shooting against CEM)",
-    "q5_cheetah_cem_2": "about 800 or more (CEM)",
-    "q5_cheetah_cem_4": "about 800 or more (CEM); 2-3 h on a GPU, over twice that without",
-    "q6_cheetah_rlenl0": "no number (model-free SAC baseline)",
-    "q6_cheetah_rlen1": "no number (Dyna)",
-    "q6_cheetah_rlen10": "about 1000 or more; about 100 min on a GPU",
+    "q1_cheetah_n500_arch1x32": ("loss below 0.2 by step 500", 0.2),
+    "q1_cheetah_n5_arch2x250": ("no number (compare the MPE)", None),
+    "q1_cheetah_n500_arch2x250": ("no number (compare the MPE)", None),
+    "q2_obstacles_singleiteration": ("Train about -160, Eval -70 to -50", -70.0),
+    "q3_obstacles": ("-25 to -20; about 40 min", -25.0),
+    "q3_reacher": ("-300 to -250; 2-3 h", -300.0),
+    "q3_cheetah": ("250 to 350; 3-4 h", 250.0),
+    "q4_reacher_horizon5": ("no number (effect of the horizon)", None),
+    "q4_reacher_horizon15": ("no number (effect of the horizon)", None),
+    "q4_reacher_horizon30": ("no number (effect of the horizon)", None),
+    "q4_reacher_numseq100": ("no number (effect of the sequences)", None),
+    "q4_reacher_numseq1000": ("no number (effect of the sequences)", None),
+    "q4_reacher_ensemble1": ("no number (effect of the ensemble size)", None),
+    "q4_reacher_ensemble3": ("no number (effect of the ensemble size)", None),
+    "q4_reacher_ensemble5": ("no number (effect of the ensemble size)", None),
+    "q5_cheetah_random": ("no number (random shooting against CEM)", None),
+    "q5_cheetah_cem_2": ("about 800 or more (CEM)", 800.0),
+    "q5_cheetah_cem_4": ("about 800 or more (CEM); 2-3 h on a GPU, over twice that without", 800.0),
+    "q6_cheetah_rlenl0": ("no number (model-free SAC baseline)", None),
+    "q6_cheetah_rlen1": ("no number (Dyna)", None),
+    "q6_cheetah_rlen10": ("about 1000 or more; about 100 min on a GPU", 1000.0),
 }
+SHORT = "**below**"  # the mark of a shortfall in the tables
+SHORTFALL_RULE = (
+    "**below**: the mean over seeds falls short of the number the assignment gives: the final"
+    " Eval return is under the lower end of its range or under its \"about X or more\" (q2: the"
+    " Eval return; q1: the final training loss is not under the loss it names). A mean above a"
+    " range is not marked; runs the assignment gives no number for are never marked.")
+
+
+def expect_text(exp):
+    return EXPECT.get(exp, ("", None))[0]
+
+
+def shortfall(exp, s):
+    """True when the run's mean falls short of the assignment's number (SHORTFALL_RULE)."""
+    target = EXPECT.get(exp, ("", None))[1]
+    if target is None:
+        return False
+    if exp.startswith("q1_"):
+        vals = [v for v in s["losses"] if v is not None]
+        return bool(vals) and statistics.fmean(vals) >= target
+    vals = [v for v in s["finals"] if v is not None]
+    return bool(vals) and statistics.fmean(vals) < target
 
 
 def figure(exp):
@@ -304,7 +334,8 @@ def summarize(data_dir, exp):
 
 def ours(s):
     """The README's result cell: mean ± std (n) of the final Eval_AverageReturn (q1: the final
-    training loss; q2: Train and Eval, as the assignment states both)."""
+    training loss; q2: Train and Eval, as the assignment states both), marked when it falls short
+    of the assignment's number."""
     n = len(s["done"])
     if n == 0:
         text = "not run yet"
@@ -314,9 +345,52 @@ def ours(s):
         text = "Train %s, Eval %s (n=%d)" % (mean_std(s["trains"], 1), mean_std(s["finals"], 1), n)
     else:
         text = "%s (n=%d)" % (mean_std(s["finals"], 1), n)
+    if n and shortfall(s["done"][0]["exp"], s):
+        text += " " + SHORT
     if s["partial"]:
         text += "; %d seed%s incomplete" % (s["partial"], "s" if s["partial"] > 1 else "")
     return text
+
+
+def machines(stats):
+    """Which CPU and threads the wall times come from, from the complete runs' flags.csv: a
+    function giving a row's mark for its minutes ("" when no row needs one) and the sentence that
+    says what the marks mean. One CPU for every run: no marks, the sentence names it. No CPU
+    recorded: no marks, the sentence says so. Otherwise each row is marked with letters, one per
+    CPU, and "?" for runs without a record."""
+    runs = [r for s in stats for r in s["done"]]
+    if not runs:
+        return (lambda s: ""), "no complete run"
+    cpus = []
+    for r in runs:
+        if r["cpu"] and r["cpu"] not in cpus:
+            cpus.append(r["cpu"])
+    unrecorded = any(not r["cpu"] for r in runs)
+    threads = {r["threads"] for r in runs}
+    if threads == {"1"}:
+        on = "one thread"
+    elif len(threads) == 1 and "" not in threads:
+        on = "%s threads" % threads.pop()
+    elif threads == {""}:
+        on = "threads not recorded"
+    else:
+        on = "threads differing between runs (flags.csv's `threads`)"
+    old = "runs made before flags.csv had a `cpu` field"
+    if not cpus:
+        return (lambda s: ""), "%s; the CPU is not recorded (%s)" % (on, old)
+    if len(cpus) == 1 and not unrecorded:
+        return (lambda s: ""), "%s on %s (flags.csv's `cpu`)" % (on, cpus[0])
+    label = {c: "abcdefghijklmnopqrstuvwxyz"[i] if i < 26 else str(i + 1) for i, c in enumerate(cpus)}
+
+    def mark(s):
+        marks = [label[c] for c in cpus if any(r["cpu"] == c for r in s["done"])]
+        if any(not r["cpu"] for r in s["done"]):
+            marks.append("?")
+        return " (%s)" % ", ".join(marks) if marks else ""
+    legend = "; ".join("%s = %s" % (label[c], c) for c in cpus)
+    if unrecorded:
+        legend += "; ? = not recorded (%s)" % old
+    return mark, "%s; the CPU after each time, from flags.csv's `cpu`: %s" % (on, legend)
 
 
 def results(data_dir, commands_file, out, readme=None):
@@ -331,6 +405,7 @@ def results(data_dir, commands_file, out, readme=None):
             if (question, exp) not in runs_listed:
                 runs_listed.append((question, exp))
     stats = {exp: summarize(data_dir, exp) for _, exp in runs_listed}
+    cpu_mark, cpu_text = machines([stats[exp] for _, exp in runs_listed])
     # data/results.md: everything per run
     lines = [
         "<!-- written by plot/aggregate.py (make results) from the metrics.csv files under %s/; do not edit -->" % data_dir,
@@ -346,16 +421,24 @@ def results(data_dir, commands_file, out, readme=None):
         if s["partial"]:
             seeds += ", %d incomplete" % s["partial"]
         fig = figure(exp)
+        short = " " + SHORT if n and shortfall(exp, s) else ""
+        final, loss = mean_std(s["finals"], 1), mean_std(s["losses"], 3)
+        if exp.startswith("q1_"):
+            loss += short
+        else:
+            final += short
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            question, exp, seeds, mean_std(s["finals"], 1), mean_std(s["bests"], 1), mean_std(s["trains"], 1),
-            mean_std(s["losses"], 3), duration(statistics.fmean(s["times"])) if s["times"] else "—",
-            EXPECT.get(exp, ""), "[%s](figures/%s)" % (fig, fig) if fig else ""))
+            question, exp, seeds, final, mean_std(s["bests"], 1), mean_std(s["trains"], 1),
+            loss, duration(statistics.fmean(s["times"])) + cpu_mark(s) if s["times"] else "—",
+            expect_text(exp), "[%s](figures/%s)" % (fig, fig) if fig else ""))
     lines += [
         "",
         "Mean ± sample standard deviation over the seeds (one value: a single seed). Final: the last"
         " iteration's value; best: the highest Eval_AverageReturn of any iteration; wall time: the last"
-        " TimeSinceStart. Only complete runs count (metrics.csv has n_iter rows); per seed, the newest"
-        " complete run is used.",
+        " TimeSinceStart, %s. Only complete runs count (metrics.csv has n_iter rows); per seed, the"
+        " newest complete run is used." % cpu_text,
+        "",
+        SHORTFALL_RULE,
     ]
     text = "\n".join(lines) + "\n"
     with open(out, "w") as f:
@@ -373,15 +456,17 @@ def results(data_dir, commands_file, out, readme=None):
             s = stats[exp]
             fig = figure(exp)
             short.append("| `%s` | %s | %s | %s | %s |" % (
-                exp, minutes(statistics.fmean(s["times"])) if s["times"] else "—", EXPECT.get(exp, ""), ours(s),
+                exp, minutes(statistics.fmean(s["times"])) + cpu_mark(s) if s["times"] else "—", expect_text(exp), ours(s),
                 "[%s](%s/%s)" % (fig[:-4], rel, fig) if fig else ""))
         short += [
             "",
-            "Minutes: the mean wall time of a run (its last TimeSinceStart, one thread). Std: the sample"
+            "Minutes: the mean wall time of a run (its last TimeSinceStart), %s. Std: the sample"
             " standard deviation over seeds (none with n=1). q1 shows the final training loss, q2 the"
             " Train and Eval returns of its one iteration. Complete runs only, per seed the newest;"
-            " more columns in [data/results.md](%s)." % os.path.relpath(
-                os.path.abspath(out), os.path.dirname(os.path.abspath(readme))),
+            " more columns in [data/results.md](%s)." % (cpu_text, os.path.relpath(
+                os.path.abspath(out), os.path.dirname(os.path.abspath(readme)))),
+            "",
+            SHORTFALL_RULE,
         ]
         block = "\n".join(short) + "\n"
         with open(readme) as f:

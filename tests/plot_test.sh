@@ -188,4 +188,53 @@ counts=$("$HERE/../plot/aggregate.py" losses "$q1_dir" q1_cheetah_n500_arch1x32 
 row=$(grep '^1,' "$q1_dir/mean.csv")
 [[ $counts == "2 0" && $row == 1,2,0.75,0.5,1,* ]] ||
     { echo "plot_test: q1 losses over seeds printed '$counts', step 1 '$row'; expected '2 0', 1,2,0.75,0.5,1,..." >&2; exit 1; }
+# The results tables (aggregate.py results): the fixture's final values against the assignment's
+# numbers: q3_obstacles -50 (below -25), q6_cheetah_rlen10 800 (below 1000) and q1's loss set to
+# 0.2 (not under 0.2) are marked; q3_reacher's -300 (the range's lower end) and q3_cheetah's 300
+# are not; q1's loss 0.1999 is not. The CPU: none recorded, then one for every run, then two CPUs
+# and runs without a record.
+res_dir="$OUT/results"
+mkdir -p "$res_dir"
+for r in q1_cheetah_n500_arch1x32:cheetah q3_obstacles:obstacles q3_reacher:reacher q3_cheetah:cheetah \
+         q6_cheetah_rlen10:cheetah; do
+    e=${r%:*}
+    cp -r "$HERE/fixtures/plot/hw4_${e}_${r#*:}-cs285-v0_01-01-2026_00-00-00" "$res_dir/"
+    echo "build/${e%%_*} --exp_name $e --seed 1" >>"$res_dir/commands.txt"
+done
+q1_metrics=$(echo "$res_dir"/hw4_q1_*/metrics.csv)
+sed -i 's/,0\.1,-55$/,0.2,-55/' "$q1_metrics"
+printf '# x\n\n<!-- results -->\n<!-- /results -->\n\nafter\n' >"$res_dir/README.md"
+results() {
+    "$HERE/../plot/aggregate.py" results "$res_dir" "$res_dir/commands.txt" "$res_dir/results.md" \
+        --readme "$res_dir/README.md" >/dev/null || fail "aggregate.py results failed"
+}
+row() { grep -F "| \`$1\` |" "$res_dir/README.md" || fail "README table: no row for $1"; }
+results
+for e in q1_cheetah_n500_arch1x32 q3_obstacles q6_cheetah_rlen10; do
+    [[ $(row $e) == *'**below** |'* ]] || fail "README table: $e not marked below: $(row $e)"
+    grep -F "| $e |" "$res_dir/results.md" | grep -qF '**below**' || fail "results.md: $e not marked below"
+done
+for e in q3_reacher q3_cheetah; do
+    [[ $(row $e) != *'**below**'* ]] || fail "README table: $e marked below: $(row $e)"
+done
+sed -i 's/,0\.2,-55$/,0.1999,-55/' "$q1_metrics"
+results
+[[ $(row q1_cheetah_n500_arch1x32) != *'**below**'* ]] || fail "README table: a loss of 0.1999 marked below"
+grep -qF '**below**: the mean over seeds falls short' "$res_dir/README.md" || fail "README table: no shortfall rule"
+grep -qF 'threads not recorded; the CPU is not recorded' "$res_dir/README.md" || fail "README table: no CPU sentence"
+[[ $(row q3_obstacles) =~ ^'| `q3_obstacles` | '[0-9.]+' | ' ]] || fail "README table: a CPU mark without CPUs: $(row q3_obstacles)"
+tail -n 1 "$res_dir/README.md" | grep -qx after || fail "README: the text after the block is gone"
+for d in "$res_dir"/hw4_*; do printf 'threads,1\ncpu,Test CPU A\n' >>"$d/flags.csv"; done
+results
+grep -qF 'one thread on Test CPU A (' "$res_dir/README.md" || fail "README table: one CPU not named"
+[[ $(row q3_obstacles) =~ ^'| `q3_obstacles` | '[0-9.]+' | ' ]] || fail "README table: a mark with one CPU: $(row q3_obstacles)"
+cp -r "$res_dir/hw4_q3_obstacles_obstacles-cs285-v0_01-01-2026_00-00-00" "$res_dir/hw4_q3_obstacles_obstacles-cs285-v0_01-01-2026_00-00-01"
+sed -i 's/^seed,1$/seed,2/; s/^cpu,Test CPU A$/cpu,Test CPU B/' "$res_dir/hw4_q3_obstacles_obstacles-cs285-v0_01-01-2026_00-00-01/flags.csv"
+cp -r "$res_dir/hw4_q3_reacher_reacher-cs285-v0_01-01-2026_00-00-00" "$res_dir/hw4_q3_reacher_reacher-cs285-v0_01-01-2026_00-00-01"
+sed -i 's/^seed,1$/seed,2/; /^cpu,/d' "$res_dir/hw4_q3_reacher_reacher-cs285-v0_01-01-2026_00-00-01/flags.csv"
+results
+[[ $(row q3_obstacles) =~ ^'| `q3_obstacles` | '[0-9.]+' (a, b) | ' ]] || fail "README table: q3_obstacles's CPUs: $(row q3_obstacles)"
+[[ $(row q3_reacher) =~ ^'| `q3_reacher` | '[0-9.]+' (a, ?) | ' ]] || fail "README table: q3_reacher's CPUs: $(row q3_reacher)"
+[[ $(row q3_cheetah) =~ ^'| `q3_cheetah` | '[0-9.]+' (a) | ' ]] || fail "README table: q3_cheetah's CPUs: $(row q3_cheetah)"
+grep -qF 'a = Test CPU A; b = Test CPU B; ? = not recorded' "$res_dir/README.md" || fail "README table: no CPU legend"
 echo "plot_test: plot.sh drew all ${#expected[@]} figures from tests/fixtures/plot"
