@@ -41,10 +41,10 @@
 # are installed when running as root; otherwise the exact apt-get command is printed.
 
 CXX      ?= g++
-# The flags any project would use: no -march, no -ffp-contract. The binaries carry a kernel per
+# The flags a release build of any project uses (CMake's Release: -O3): no -march, no -ffp-contract. The binaries carry a kernel per
 # instruction set (mbrl_kernel.hpp) and pick the best this CPU runs when they start, so a binary
 # built here runs at full speed, and gives the same numbers, on any x86-64 machine.
-CXXFLAGS ?= -std=c++17 -O2 -fopenmp -Wall -Wextra
+CXXFLAGS ?= -std=c++17 -O3 -fopenmp -Wall -Wextra
 # Prerequisites build in parallel, one job per core (make -jN chooses otherwise).
 ifeq ($(filter -j%,$(MAKEFLAGS)),)
 MAKEFLAGS += -j$(shell env -u OMP_NUM_THREADS nproc 2>/dev/null || echo 2)

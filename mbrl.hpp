@@ -309,15 +309,11 @@ template <class T>
 inline T activate(Activation f, T x) {
     return f == Activation::tanh ? tanh_fast_in_float(x) : f == Activation::relu ? (x > T(0) ? x : T(0)) : x;
 }
-// dy *= f'(x) over n values, written with the forward output y = f(x): tanh' = 1 - y^2,
-// relu' = [y > 0], identity' = 1.
+// dy *= f'(x) over n values, written with the forward output y = f(x): tanh' = 1 - y^2 (one
+// fused multiply-add), relu' = [y > 0], identity' = 1. (Elementwise work of every backward pass:
+// the kernel's, section 4; the loop is section 19's.)
 template <class T>
-void activation_backward(Activation f, const T* y, T* dy, std::size_t n) {
-    if (f == Activation::tanh)
-        for (std::size_t i = 0; i < n; ++i) dy[i] *= std::fma(-y[i], y[i], T(1));
-    else if (f == Activation::relu)
-        for (std::size_t i = 0; i < n; ++i) dy[i] = y[i] > T(0) ? dy[i] : T(0);
-}
+void activation_backward(Activation f, const T* y, T* dy, std::size_t n);
 
 // =================================================================================================
 // 4. The kernel contract: matrix multiply, packed forward, Adam's update, normals, parallel loops
@@ -402,6 +398,13 @@ void pack_layer(PackedLayer<T>& out, const T* W, const T* b, int in, int outputs
 // Y [B, out] from X [B, in] through the packed layers.
 template <class T>
 void forward_packed(const PackedLayers<T>& net, View<const T> X, View<T> Y, ForwardScratch<T>& scratch);
+
+// out = x + (y scale + shift), column j scaled by scale[j] and shifted by shift[j] (one fused
+// multiply-add), for `rows` rows of `cols` columns; ld* are the row strides. A model's
+// prediction s' = s + unnormalize(y) (section 9), for every row the planner predicts.
+template <class T>
+void residual_affine(int rows, int cols, const T* x, int ldx, const T* y, int ldy, const T* scale, const T* shift,
+                     T* out, int ldo);
 
 // Adam's update (section 7) of params[0, n), each element by adam_param.
 template <class T>
@@ -878,8 +881,9 @@ struct Ensemble {
         const MLP<T>& net = nets[m];
         model_input(w.start_batch(net, obs.rows), obs, act, stats);
         View<const T> y = packed ? mlp_forward(*packed, w) : mlp_forward(net, w);  // [B, D] or [B, 2 D]: mean first
-        for (int i = 0; i < obs.rows; ++i)
-            for (int j = 0; j < obs_dim; ++j) next_obs(i, j) = obs(i, j) + stats.delta.unnormalize(y(i, j), j);
+        // next_obs(i, j) = obs(i, j) + stats.delta.unnormalize(y(i, j), j), for every row at once
+        residual_affine(obs.rows, obs_dim, obs.data, obs.cols, y.data, y.cols, stats.delta.std.data(),
+                        stats.delta.mean.data(), next_obs.data, next_obs.cols);
     }
     // A draw of member m's Gaussian (probabilistic members): next_obs [B, ob_dim] = obs +
     // unnormalize(mu + exp(lv / 2) eps), eps [B, ob_dim] standard normal given by the caller.
@@ -3010,6 +3014,21 @@ void forward(const PackedLayers<T>& net, View<const T> X, View<T> Y, ForwardScra
     std::copy(s.fm[0].data(), s.fm[0].data() + Y.size(), Y.data);
 }
 template <class T>
+void activation_backward(Activation f, const T* y, T* dy, std::size_t n) {
+    if (f == Activation::tanh)
+        for (std::size_t i = 0; i < n; ++i) dy[i] *= std::fma(-y[i], y[i], T(1));
+    else if (f == Activation::relu)
+        for (std::size_t i = 0; i < n; ++i) dy[i] = y[i] > T(0) ? dy[i] : T(0);
+}
+template <class T>
+void residual_affine(int rows, int cols, const T* x, int ldx, const T* y, int ldy, const T* scale, const T* shift,
+                     T* out, int ldo) {
+    for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < cols; ++j)
+            out[static_cast<std::ptrdiff_t>(i) * ldo + j] =
+                x[static_cast<std::ptrdiff_t>(i) * ldx + j] + std::fma(y[static_cast<std::ptrdiff_t>(i) * ldy + j], scale[j], shift[j]);
+}
+template <class T>
 void adam(T* params, const T* grads, T* m, T* v, std::ptrdiff_t n, const AdamStep<T>& c) {
     MBRL_OMP(parallel for schedule(static) if (n >= kParallelElements))
     for (std::ptrdiff_t i = 0; i < n; ++i) adam_param(params[i], grads[i], m[i], v[i], c);
@@ -3040,10 +3059,14 @@ struct Kernel {
     void (*forward)(const PackedLayers<float>& net, View<const float> X, View<float> Y, ForwardScratch<float>& scratch);
     void (*adam)(float* params, const float* grads, float* m, float* v, std::ptrdiff_t n, const AdamStep<float>& c);
     void (*normals)(uint64_t key, uint64_t counter, float* out, int n);
+    void (*activation_backward)(Activation f, const float* y, float* dy, std::size_t n);
+    void (*residual_affine)(int rows, int cols, const float* x, int ldx, const float* y, int ldy, const float* scale,
+                            const float* shift, float* out, int ldo);
 };
 namespace reference {
 inline const Kernel& table() {
-    static const Kernel k{"reference", &matmul<float>, &pack_layer<float>, &forward<float>, &adam<float>, &normals};
+    static const Kernel k{"reference", &matmul<float>, &pack_layer<float>,          &forward<float>,
+                          &adam<float>,   &normals,         &activation_backward<float>, &residual_affine<float>};
     return k;
 }
 }  // namespace reference
@@ -3123,6 +3146,17 @@ void adam_update(T* params, const T* grads, T* m, T* v, std::ptrdiff_t n, const 
     else reference::adam(params, grads, m, v, n, c);
 }
 inline void normal_block(uint64_t key, uint64_t counter, float* out, int n) { kernel().normals(key, counter, out, n); }
+template <class T>
+void activation_backward(Activation f, const T* y, T* dy, std::size_t n) {
+    if constexpr (std::is_same<T, float>::value) kernel().activation_backward(f, y, dy, n);
+    else reference::activation_backward(f, y, dy, n);
+}
+template <class T>
+void residual_affine(int rows, int cols, const T* x, int ldx, const T* y, int ldy, const T* scale, const T* shift,
+                     T* out, int ldo) {
+    if constexpr (std::is_same<T, float>::value) kernel().residual_affine(rows, cols, x, ldx, y, ldy, scale, shift, out, ldo);
+    else reference::residual_affine(rows, cols, x, ldx, y, ldy, scale, shift, out, ldo);
+}
 
 }  // namespace mbrl
 #endif  // MBRL_HPP

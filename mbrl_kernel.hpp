@@ -663,14 +663,42 @@ inline void normals(uint64_t key, uint64_t counter, float* out, int n) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Elementwise work: dy *= f'(y) (tanh' = 1 - y^2 as one fused multiply-add), and out = x +
+// (y scale + shift) column by column; the reference kernel's operations on whole vectors.
+// ---------------------------------------------------------------------------------------------
+inline void activation_backward(Activation f, const float* y, float* dy, std::size_t n) {
+    if (f == Activation::identity) return;
+    std::size_t i = 0;
+    const vfloat one = splat(1.0f);
+    for (; i + kW <= n; i += kW) {
+        const vfloat yv = load(y + i), d = load(dy + i);
+        store(dy + i, f == Activation::tanh ? d * fmadd(-yv, yv, one) : (yv > 0.0f ? d : vfloat{}));
+    }
+    for (; i < n; ++i) dy[i] = f == Activation::tanh ? dy[i] * std::fma(-y[i], y[i], 1.0f) : (y[i] > 0.0f ? dy[i] : 0.0f);
+}
+inline void residual_affine(int rows, int cols, const float* x, int ldx, const float* y, int ldy, const float* scale,
+                            const float* shift, float* out, int ldo) {
+    for (int i = 0; i < rows; ++i) {
+        const float* xi = x + static_cast<std::ptrdiff_t>(i) * ldx;
+        const float* yi = y + static_cast<std::ptrdiff_t>(i) * ldy;
+        float* oi = out + static_cast<std::ptrdiff_t>(i) * ldo;
+        int j = 0;
+        for (; j + kW <= cols; j += kW) store(oi + j, load(xi + j) + fmadd(load(yi + j), load(scale + j), load(shift + j)));
+        for (; j < cols; ++j) oi[j] = xi[j] + std::fma(yi[j], scale[j], shift[j]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // This variant's entry in the kernel table (with_dot: the bf16 layers on AVX512_BF16's dot
 // product, AVX-512 only).
 // ---------------------------------------------------------------------------------------------
 inline const Kernel& table(bool with_dot) {
 #define MBRL_KERNEL_NAME_OF(v) MBRL_KERNEL_STR(v)
-    static const Kernel plain{MBRL_KERNEL_NAME_OF(MBRL_KERNEL_VARIANT), &matmul, &pack_layer, &forward<false>, &adam, &normals};
+    static const Kernel plain{MBRL_KERNEL_NAME_OF(MBRL_KERNEL_VARIANT), &matmul, &pack_layer, &forward<false>, &adam,
+                              &normals, &activation_backward, &residual_affine};
 #if MBRL_KERNEL_BYTES == 64
-    static const Kernel dot{"avx512_bf16", &matmul, &pack_layer, &forward<true>, &adam, &normals};
+    static const Kernel dot{"avx512_bf16", &matmul, &pack_layer, &forward<true>, &adam,
+                            &normals,      &activation_backward, &residual_affine};
     if (with_dot) return dot;
 #endif
 #undef MBRL_KERNEL_NAME_OF

@@ -177,3 +177,34 @@ TEST_CASE("kernels: MBRL_KERNEL picks one by name; an unknown one or one this CP
     if (before) setenv("MBRL_KERNEL", saved.c_str(), 1);
     else unsetenv("MBRL_KERNEL");
 }
+
+TEST_CASE("kernels: the elementwise entries (activation gradients, residual affine) give the reference's bits") {
+    Rng rng(35);
+    for (const Kernel* k : tuned())
+        for (std::size_t n : {std::size_t(1), std::size_t(15), std::size_t(16), std::size_t(17), std::size_t(1000)})
+            for (Activation f : {Activation::tanh, Activation::relu, Activation::identity}) {
+                std::vector<float> y(n), d1(n), d2;
+                for (std::size_t i = 0; i < n; ++i) {
+                    y[i] = static_cast<float>(rng.uniform(-1, 1));
+                    d1[i] = static_cast<float>(rng.uniform(-3, 3));
+                }
+                d2 = d1;
+                reference::activation_backward(f, y.data(), d1.data(), n);
+                k->activation_backward(f, y.data(), d2.data(), n);
+                INFO(std::string(k->name), " n=", n, " f=", test::activation_name(f));
+                CHECK(same_bits(d1.data(), d2.data(), n));
+            }
+    for (const Kernel* k : tuned())
+        for (int cols : {1, 5, 16, 21, 40}) {
+            const int rows = 7, ldy = 2 * cols;  // y: the first half of each row (a model's mean)
+            Tensor<float> x(rows, cols), y(rows, ldy), o1(rows, cols), o2(rows, cols);
+            fill_uniform(x, rng, -5, 5);
+            fill_uniform(y, rng, -3, 3);
+            std::vector<float> scale(cols), shift(cols);
+            for (int j = 0; j < cols; ++j) scale[j] = static_cast<float>(rng.uniform(0.01, 2)), shift[j] = static_cast<float>(rng.uniform(-1, 1));
+            reference::residual_affine(rows, cols, x.data(), cols, y.data(), ldy, scale.data(), shift.data(), o1.data(), cols);
+            k->residual_affine(rows, cols, x.data(), cols, y.data(), ldy, scale.data(), shift.data(), o2.data(), cols);
+            INFO(std::string(k->name), " cols=", cols);
+            CHECK(same_bits(o1.data(), o2.data(), o1.size()));
+        }
+}
