@@ -158,8 +158,8 @@ test-kernels: deps-build $(BUILD)/run_tests $(BUILD)/bench $(BUILD)/q2 $(BUILD)/
 	@for k in $$($(BUILD)/bench --kernels); do echo "test-kernels: MBRL_KERNEL=$$k"; \
 	  MBRL_KERNEL=$$k $(BUILD)/run_tests || exit 1; done
 
-test: deps-build deps-run $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_serial $(BUILD)/q2 $(BUILD)/q3 $(BUILD)/q4 \
-      $(BUILD)/q6 $(BUILD)/bench test-tfevents test-video
+test: deps-build deps-run deps-fuzz $(BUILD)/run_tests $(BUILD)/minimal $(BUILD)/minimal_serial $(BUILD)/q2 $(BUILD)/q3 \
+      $(BUILD)/q4 $(BUILD)/q6 $(BUILD)/bench $(FUZZ_BIN) test-tfevents test-video
 	$(BUILD)/run_tests
 	tests/same_bits.sh $(BUILD)
 	$(BUILD)/minimal
