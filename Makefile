@@ -62,6 +62,8 @@ TEST_SRC := $(filter-out tests/isa_scores.cpp tests/cheetah_capi.cpp tests/video
 TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(BUILD)/tests/%.o)
 EXAMPLES := q1 q2 q3 q4 q5 q6 minimal pendulum bench env_speed tfevents
 EX_BIN   := $(EXAMPLES:%=$(BUILD)/%)
+FUZZ_TARGETS := fuzz_checkpoint fuzz_csv fuzz_cli
+FUZZ_BIN := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 QUESTIONS := q1 q2 q3 q4 q5 q6
 Q_BIN    := $(QUESTIONS:%=$(BUILD)/%)
 
@@ -381,8 +383,6 @@ test-slurm: deps-build $(BUILD)/q2
 FUZZ_CXX     := clang++
 FUZZ_FLAGS   := -std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_TARGETS := fuzz_checkpoint fuzz_csv fuzz_cli
-FUZZ_BIN     := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 # One allocation over 512 MB, or 2 GB resident, is a finding; so is one input taking 10 s.
 FUZZ_LIMITS  := -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10
 FUZZ_S       ?= 60
