@@ -142,6 +142,18 @@ inline std::string version_event(double wall_time) {
     return e;
 }
 // Event{wall_time, step, summary{value: {tag, simple_value} ...}}
+inline void put_int(std::string& out, int field, int64_t v) {
+    put_key(out, field, 0);
+    put_varint(out, static_cast<uint64_t>(v));
+}
+// Event{wall_time = 1, step = 2, summary = 5} around an encoded Summary.
+inline std::string summary_event(double wall_time, int64_t step, const std::string& summary) {
+    std::string e;
+    put_double(e, 1, wall_time);
+    put_int(e, 2, step);
+    put_bytes(e, 5, summary);
+    return e;
+}
 inline std::string scalars_event(double wall_time, int64_t step, const std::vector<Scalar>& scalars) {
     std::string summary;
     for (const Scalar& s : scalars) {
@@ -150,16 +162,7 @@ inline std::string scalars_event(double wall_time, int64_t step, const std::vect
         put_float(value, 2, s.value);
         put_bytes(summary, 1, value);
     }
-    std::string e;
-    put_double(e, 1, wall_time);
-    put_key(e, 2, 0);
-    put_varint(e, static_cast<uint64_t>(step));
-    put_bytes(e, 5, summary);
-    return e;
-}
-inline void put_int(std::string& out, int field, int64_t v) {
-    put_key(out, field, 0);
-    put_varint(out, static_cast<uint64_t>(v));
+    return summary_event(wall_time, step, summary);
 }
 // Event{wall_time, step, summary{value: {tag, image{height, width, colorspace, encoded_image_string}}}}
 // (Summary.Value.image = 4; Summary.Image: height = 1, width = 2, colorspace = 3 (3: RGB),
@@ -176,12 +179,7 @@ inline std::string image_event(double wall_time, int64_t step, const std::string
     put_bytes(value, 4, image);
     std::string summary;
     put_bytes(summary, 1, value);
-    std::string e;
-    put_double(e, 1, wall_time);
-    put_key(e, 2, 0);
-    put_varint(e, static_cast<uint64_t>(step));
-    put_bytes(e, 5, summary);
-    return e;
+    return summary_event(wall_time, step, summary);
 }
 
 // ------------------------------------------------------------------------------------------------
