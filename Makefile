@@ -128,6 +128,10 @@ $(BUILD)/tests/%.o: tests/%.cpp $(HEADERS) tests/helpers.hpp | deps-build
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $(abspath $<) -o $@
 
+# The test binary compiles the kernels once, in test_kernel.o (mbrl_kernel.hpp: MBRL_KERNEL_SEPARATE),
+# not in each of its translation units.
+$(BUILD)/tests/%.o $(BUILD)/san/tests/%.o: CPPFLAGS += -DMBRL_KERNEL_SEPARATE
+$(BUILD)/tests/test_kernel.o $(BUILD)/san/tests/test_kernel.o: CPPFLAGS += -DMBRL_KERNEL_IMPLEMENTATION
 # The sweep tests run build/q2 and build/q4 --print_commands.
 $(BUILD)/tests/test_sweep.o: CPPFLAGS += -DMBRL_BUILD_DIR=\"$(CURDIR)/$(BUILD)\"
 

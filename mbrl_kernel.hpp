@@ -66,7 +66,27 @@
 // so that the accumulators live in registers.
 #define MBRL_KERNEL_UNROLL _Pragma("GCC unroll 16")
 
+// Optional, for a program of many translation units that wants the kernels compiled once:
+// every one of them defines MBRL_KERNEL_SEPARATE and exactly one also MBRL_KERNEL_IMPLEMENTATION;
+// the others see only each variant's table declared. (make test builds its test binary so.)
+#if defined(MBRL_KERNEL_SEPARATE) && !defined(MBRL_KERNEL_IMPLEMENTATION)
+namespace mbrl {
+namespace kernels {
 #if defined(__x86_64__)
+namespace avx512 {
+const Kernel& table(bool with_dot);
+}
+namespace avx2 {
+const Kernel& table(bool with_dot);
+}
+#else
+namespace neon {
+const Kernel& table(bool with_dot);
+}
+#endif
+}  // namespace kernels
+}  // namespace mbrl
+#elif defined(__x86_64__)
 #define MBRL_KERNEL_VARIANT avx512
 #define MBRL_KERNEL_BYTES 64
 #define MBRL_KERNEL_MR 12
@@ -692,7 +712,11 @@ inline void residual_affine(int rows, int cols, const float* x, int ldx, const f
 // This variant's entry in the kernel table (with_dot: the bf16 layers on AVX512_BF16's dot
 // product, AVX-512 only).
 // ---------------------------------------------------------------------------------------------
+#ifdef MBRL_KERNEL_SEPARATE
+const Kernel& table(bool with_dot) {  // defined once, in the MBRL_KERNEL_IMPLEMENTATION unit
+#else
 inline const Kernel& table(bool with_dot) {
+#endif
 #define MBRL_KERNEL_NAME_OF(v) MBRL_KERNEL_STR(v)
     static const Kernel plain{MBRL_KERNEL_NAME_OF(MBRL_KERNEL_VARIANT), &matmul, &pack_layer, &forward<false>, &adam,
                               &normals, &activation_backward, &residual_affine};
