@@ -109,7 +109,7 @@ TEST_CASE("Rng::normals: standard normal pairs (moments, tails, no correlation w
     CHECK(a[7] == 99.0f);
     CHECK(a[6] != 99.0f);
     // Each pair is fast_normal_pair of the stream's next two uniforms, whether it was made a
-    // register at a time (normal_pairs) or alone, and the stream moves on two draws a pair.
+    // vector at a time (the kernel's normals) or alone, and the stream moves on two draws a pair.
     int mismatches = 0;
     for (int count = 1; count <= 100; ++count) {
         std::vector<float> got(count);
