@@ -39,11 +39,14 @@
 //   AVX2    (16 registers of 32 bytes)       6 x 2 vectors =  6 x 16 floats
 //   NEON    (32 registers of 16 bytes)       8 x 3 vectors =  8 x 12 floats
 #if !defined(MBRL_KERNEL_VARIANT)
-#ifndef MBRL_KERNEL_HPP
-#define MBRL_KERNEL_HPP
 #ifndef MBRL_HPP
-#error "mbrl_kernel.hpp is included by mbrl.hpp; include mbrl.hpp"
-#endif
+// Included first: mbrl.hpp comes first, and includes this file back at its end.
+#include "mbrl.hpp"
+#elif !defined(MBRL_KERNEL_HPP)
+#define MBRL_KERNEL_HPP
+#include <cstdint>
+#include <cstring>
+#include <vector>
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__aarch64__))
 #define MBRL_KERNEL_TUNED 1
 #if defined(__x86_64__)
@@ -151,7 +154,7 @@ inline const char* known_kernel_names() {
 }  // namespace kernels
 }  // namespace mbrl
 #endif  // __GNUC__ on x86-64 or aarch64
-#endif  // MBRL_KERNEL_HPP
+#endif  // MBRL_HPP, MBRL_KERNEL_HPP
 
 #else  // MBRL_KERNEL_VARIANT: one instruction set's kernel, in namespace mbrl::kernels::<variant>
 namespace mbrl {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mbrl.hpp and mbrl_checkpoint.hpp each compile alone, warning-free, in two translation units of
+# mbrl.hpp, mbrl_kernel.hpp (which includes mbrl.hpp first) and mbrl_checkpoint.hpp each compile alone, warning-free, in two translation units of
 # one program, with g++ and clang++ (where present), with and without -fopenmp; the program runs.
 # So does mbrl.hpp copied alone into a directory (no mbrl_kernel.hpp beside it: the reference
 # kernel), and the program says so.
@@ -9,7 +9,7 @@ root=$(cd ../.. && pwd) out=$(mktemp -d) pass=0 fail=0
 for cxx in g++ clang++; do
     command -v $cxx >/dev/null || { echo "headers: $cxx not found, skipped"; continue; }
     for omp in "" -fopenmp; do
-        for h in mbrl.hpp mbrl_checkpoint.hpp; do
+        for h in mbrl.hpp mbrl_kernel.hpp mbrl_checkpoint.hpp; do
             flags="-std=c++17 -O0 -Wall -Wextra -Wpedantic -Wshadow -Werror $omp -I$root -DHEADER=\"$h\""
             if $cxx $flags -DTU=f1 -c tu_a.cpp -o "$out/a.o" && $cxx $flags -DTU=f2 -c tu_a.cpp -o "$out/b.o" &&
                $cxx $omp main.cpp "$out/a.o" "$out/b.o" -o "$out/t" && "$out/t"; then
