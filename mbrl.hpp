@@ -304,6 +304,10 @@ inline float fast_tanh(float x);
 inline float tanh_fast_in_float(float x) { return fast_tanh(x); }
 inline double tanh_fast_in_float(double x) { return std::tanh(x); }
 
+// The logistic function and softplus(x) = ln(1 + e^x), exact (double).
+inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+inline double softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
+
 // y = f(x)
 template <class T>
 inline T activate(Activation f, T x) {
@@ -405,6 +409,15 @@ void forward_packed(const PackedLayers<T>& net, View<const T> X, View<T> Y, Forw
 template <class T>
 void residual_affine(int rows, int cols, const T* x, int ldx, const T* y, int ldy, const T* scale, const T* shift,
                      T* out, int ldo);
+
+// Elementwise functions on `rows` rows of `cols` columns (ld*: the row strides): out = f(x) for
+// f = e^x or softplus(x) = ln(1 + e^x) (section 17's formulas in float, exact in double), and
+// out = a b + c with one rounding. The Gaussian draws of probabilistic members (section 21).
+enum class Elementwise { exp, softplus };
+template <class T>
+void map_rows(Elementwise f, int rows, int cols, const T* x, int ldx, T* out, int ldo);
+template <class T>
+void fma_rows(int rows, int cols, const T* a, int lda, const T* b, int ldb, const T* c, int ldc, T* out, int ldo);
 
 // Adam's update (section 7) of params[0, n), each element by adam_param.
 template <class T>
@@ -718,46 +731,12 @@ struct Normalizer {
 // =================================================================================================
 // Member n is an MLP f_n: [normalize(s), normalize(a)] -> normalized state change. It is trained
 // on Eq. 5, || normalize(s' - s) - f_n(s, a) ||^2 averaged as nn.MSELoss does, and predicts with
-// Eq. 6, s' = s + unnormalize(f_n(s, a)).
-//
-// Probabilistic members (PETS, Chua et al. 2018, Eqs. 1 and A.1 of its code): the MLP has 2 D
-// outputs, the mean mu [D] and a raw log-variance r [D] of the normalized state change, and the
-// log-variance is soft-bounded between learned per-dimension bounds (max_lv, min_lv):
-//   lv = max_lv - softplus(max_lv - r);  lv = min_lv + softplus(lv - min_lv)
-// The loss of a member on a minibatch of B rows is the Gaussian negative log-likelihood (without
-// its constant) plus PETS's small penalty that keeps the bounds from drifting apart:
-//   L = 1/(B D) sum_{i,j} [ (mu_ij - y_ij)^2 exp(-lv_ij) + lv_ij ] + 0.01 (sum_j max_lv_j - sum_j min_lv_j)
-// The bounds start at max_lv = 0.5 and min_lv = -10 (PETS) and are each member's own (PETS shares
-// one pair over the ensemble; per member keeps the members independent). predict() gives the mean,
-// s' = s + unnormalize(mu); predict_sample() a draw, s' = s + unnormalize(mu + exp(lv / 2) eps).
+// Eq. 6, s' = s + unnormalize(f_n(s, a)). Probabilistic members (PETS) output a mean and a bounded
+// log-variance, train on the Gaussian likelihood and predict draws of it: section 21.
 
 enum class ModelType { deterministic, probabilistic };
 
-inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-inline double softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); }
-// In float, softplus(x) = max(x, 0) + ln(1 + e^-|x|) with section 17's fast exp and log (error below
-// 4e-7 of max(softplus, 1)); in double (gradient checks) exact, like tanh_fast_in_float.
-inline float softplus_fast_in_float(float x) { return (x > 0.0f ? x : 0.0f) + fast_log(1.0f + fast_exp(-std::fabs(x))); }
-inline double softplus_fast_in_float(double x) { return softplus(x); }
-inline float exp_fast_in_float(float x) { return fast_exp(x); }
-inline double exp_fast_in_float(double x) { return std::exp(x); }
 
-// The soft-bounded log-variance (forward) of a raw output r with bounds hi = max_lv, lo = min_lv.
-template <class T>
-T bounded_logvar(T r, T hi, T lo) {
-    const T a = hi - softplus_fast_in_float(hi - r);
-    return lo + softplus_fast_in_float(a - lo);
-}
-// Its backward: given g = dL/dlv, returns dL/dr and adds dL/dhi, dL/dlo into *dhi, *dlo.
-// dlv/da = sigmoid(a - lo), dlv/dlo = 1 - sigmoid(a - lo); da/dr = sigmoid(hi - r), da/dhi = 1 - sigmoid(hi - r).
-template <class T>
-T bounded_logvar_backward(T r, T hi, T lo, T g, T* dhi, T* dlo) {
-    const double a = hi - softplus(static_cast<double>(hi) - r);
-    const double s_lo = sigmoid(a - lo), s_hi = sigmoid(static_cast<double>(hi) - r);
-    *dlo += static_cast<T>(g * (1 - s_lo));
-    *dhi += static_cast<T>(g * s_lo * (1 - s_hi));
-    return static_cast<T>(g * s_lo * s_hi);
-}
 
 // Statistics of the whole replay buffer, shared by every member and by the planner.
 template <class T>
@@ -885,23 +864,13 @@ struct Ensemble {
         residual_affine(obs.rows, obs_dim, obs.data, obs.cols, y.data, y.cols, stats.delta.std.data(),
                         stats.delta.mean.data(), next_obs.data, next_obs.cols);
     }
-    // A draw of member m's Gaussian (probabilistic members): next_obs [B, ob_dim] = obs +
+
+    // A draw of member m's Gaussian (probabilistic members, section 21): next_obs [B, ob_dim] = obs +
     // unnormalize(mu + exp(lv / 2) eps), eps [B, ob_dim] standard normal given by the caller.
     // Deterministic members ignore eps (same as predict). Nothing is allocated.
     void predict_sample(int m, View<const T> obs, View<const T> act, View<T> next_obs, View<const T> eps,
-                        MLPWork<T>& w, const PackedLayers<T>* packed = nullptr) const {
-        if (!probabilistic()) return predict(m, obs, act, next_obs, w, packed);
-        const MLP<T>& net = nets[m];
-        model_input(w.start_batch(net, obs.rows), obs, act, stats);
-        View<const T> y = packed ? mlp_forward(*packed, w) : mlp_forward(net, w);  // [B, 2 D]
-        const T *hi = max_logvar(m), *lo = min_logvar(m);
-        for (int i = 0; i < obs.rows; ++i)
-            for (int j = 0; j < obs_dim; ++j) {
-                const T lv = bounded_logvar(y(i, obs_dim + j), hi[j], lo[j]);
-                const T z = std::fma(exp_fast_in_float(T(0.5) * lv), eps(i, j), y(i, j));
-                next_obs(i, j) = obs(i, j) + stats.delta.unnormalize(z, j);
-            }
-    }
+                        MLPWork<T>& w, const PackedLayers<T>* packed = nullptr) const;
+    void bounded_logvars(int m, View<const T> y, T* lv, int ldl) const;  // (section 21)
 
     // One training step of every member (Eq. 5 and Adam), each on its own minibatch of `batch` rows
     // drawn without replacement, disjoint across members (reference: B x N rows from one
@@ -987,26 +956,8 @@ struct Ensemble {
         mlp_backward<T>(net, w.mlp[job], w.dout[job].view(), View<T>(), w.grads[job].data());
     }
 
-    // The NLL part of the probabilistic loss on the rows of y [rows, 2 D] (mean, raw log-variance)
-    // against label [rows, D] (the slice's Eq. 5 target), as a share of a minibatch of B rows: returns
-    // 1/(B D) sum [(mu - y)^2 exp(-lv) + lv]; writes dL/dy into dy [rows, 2 D] and adds dL/dbounds
-    // into dbounds [2 D]. dL/dmu = 2 (mu - y) exp(-lv) / (B D), dL/dlv = (1 - (mu - y)^2 exp(-lv)) / (B D).
-    T gaussian_nll(int m, View<const T> y, View<const T> label, View<T> dy, int B, T* dbounds) const {
-        const int D = obs_dim;
-        const T *hi = max_logvar(m), *lo = min_logvar(m);
-        const double scale = 1.0 / (static_cast<double>(B) * D);
-        double loss = 0;
-        for (int i = 0; i < y.rows; ++i)
-            for (int j = 0; j < D; ++j) {
-                const T r = y(i, D + j), lv = bounded_logvar(r, hi[j], lo[j]);
-                const double err = static_cast<double>(y(i, j)) - label(i, j), inv_var = std::exp(-static_cast<double>(lv));
-                loss += std::fma(err * err, inv_var, static_cast<double>(lv));
-                dy(i, j) = static_cast<T>(2 * err * inv_var * scale);
-                const T dlv = static_cast<T>(std::fma(-(err * err), inv_var, 1.0) * scale);
-                dy(i, D + j) = bounded_logvar_backward(r, hi[j], lo[j], dlv, dbounds + j, dbounds + D + j);
-            }
-        return static_cast<T>(loss * scale);
-    }
+    // The Gaussian NLL of member m's slice and its gradient (section 21).
+    T gaussian_nll(int m, View<const T> y, View<const T> label, View<T> dy, int B, T* dbounds) const;
 
     // The scheduling: job j is slice j % kSlices of member j / kSlices, rows [r0, r0 + rows) of
     // the member's minibatch of B rows.
@@ -1266,15 +1217,8 @@ struct MPCConfig {
     void validate() const;
 };
 
-// The particles' Gaussian noise: in float two normals per pair of uniforms (Rng::normals); in
-// double one normal() each.
-inline void sample_normals(Rng& rng, float* out, int n) { rng.normals(out, n); }
-inline void sample_normals(Rng& rng, double* out, int n) {
-    for (int i = 0; i < n; ++i) out[i] = rng.normal();
-}
-
 template <class T>
-struct TrueModel;  // a true simulator to score candidates on (below)
+struct TrueModel;  // a true simulator to score candidates on (section 21)
 
 // The planner shares ownership of the ensemble it plans with (the caller keeps training it
 // through its own shared_ptr), so no move or copy of anything can leave the planner dangling.
@@ -1353,8 +1297,8 @@ struct MPC {
     // (call, round) key the particles' random numbers (trajectory sampling).
     void evaluate(View<const T> obs, uint64_t call = 0, int round = 0) {
         check_shape(obs, 1, ob_dim, "MPC::evaluate: observation");
-        if (truth) return evaluate_true();                                                          // below
-        if (cfg.propagation != Propagation::expectation) return evaluate_sampled(obs, call, round);  // below
+        if (truth) return evaluate_true();                                                          // section 21
+        if (cfg.propagation != Propagation::expectation) return evaluate_sampled(obs, call, round);  // section 21
         const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon;
         packed.resize(E);
         for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m], cfg.bf16);
@@ -1384,6 +1328,13 @@ struct MPC {
             mean_score[i] = sum / static_cast<T>(E);
         }
     }
+
+    // Trajectory sampling and planning on a true simulator (section 21). plan_on: score the
+    // candidates on `true_model` from now on (the ensemble is no longer used).
+    void reserve_sampled();
+    void evaluate_sampled(View<const T> obs, uint64_t call, int round);
+    void plan_on(TrueModel<T>& true_model);
+    void evaluate_true();
 
     // ---------------------------------------------------------------------------------------------
     // The planner's state and scratch, and its construction.
@@ -1442,7 +1393,7 @@ struct MPC {
         mu.assign(cfg.horizon * ac_dim, T(0));
         sigma.assign(cfg.horizon * ac_dim, T(0));
         if (cfg.propagation != Propagation::expectation) {
-            reserve_sampled();  // below
+            reserve_sampled();  // section 21
             return;
         }
         score.resize(E, K);
@@ -1457,144 +1408,6 @@ struct MPC {
             j.r.resize(block, 1);
         }
     }
-
-    // ---------------------------------------------------------------------------------------------
-    // Trajectory sampling (PETS, Chua et al. 2018, section 5): instead of one deterministic rollout
-    // per member, each candidate gets P particles (MPCConfig::particles, default one per member). A
-    // particle's next state is a draw of one member's Gaussian (probabilistic members; the mean for
-    // deterministic ones). TS1 draws that member afresh for each particle at each step; TS-inf fixes
-    // it per particle for the whole horizon (particle p uses member p mod E, PETS's even split). A
-    // candidate's score is the mean over its particles of their summed rewards. The draws are keyed
-    // by (call, round, step, candidate), so they do not depend on the thread count. Jobs are blocks
-    // of candidates with all their particles; at each step each job gathers its rows by member,
-    // predicts, and scatters them back, in preallocated scratch.
-    void reserve_sampled() {
-        const Ensemble<T>& ens = *model;
-        const int K = cfg.num_sequences, E = ens.size();
-        particles = cfg.particles > 0 ? cfg.particles : E;
-        score.resize(1, K);
-        // Candidates per job: each member's share of a job's rows (P / E per candidate) about 256,
-        // the batch the matmul is fast at (the rows of a job are split among the members).
-        const int per_job = std::max(1, 256 * E / particles);
-        blocks = (K + per_job - 1) / per_job;
-        block = (K + blocks - 1) / blocks;
-        const int R = block * particles;
-        jobs.resize(blocks);
-        for (JobWork& j : jobs) {
-            j.work.reserve(ens.nets[0], R);
-            for (Tensor<T>* t : {&j.s, &j.s_next, &j.eps, &j.g_s, &j.g_eps, &j.g_next}) t->resize(R, ob_dim);
-            j.a.resize(R, ac_dim);
-            j.g_a.resize(R, ac_dim);
-            j.r.resize(R, 1);
-            j.total.assign(R, T(0));
-            j.member.assign(R, 0);
-            j.rows_of.assign(R, 0);
-        }
-    }
-
-    // Trajectory sampling (TS1 / TS-inf): P particles per candidate, each stepping with one
-    // member's draw; score = mean over particles of their summed rewards.
-    void evaluate_sampled(View<const T> obs, uint64_t call, int round) {
-        const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon, P = particles;
-        const bool ts1 = cfg.propagation == Propagation::ts1, noisy = model->probabilistic();
-        packed.resize(E);
-        for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m], cfg.bf16);
-        parallel_for(static_cast<long>(jobs.size()), [&](long j_) {  // job j: candidates [j block, j block + n)
-            const int j = static_cast<int>(j_);
-            JobWork& job = jobs[j];
-            const int i0 = j * block, n = std::min(block, K - i0), R = n * P;
-            if (n <= 0) return;
-            View<T> s = job.s.view().middle_rows(0, R), s2 = job.s_next.view().middle_rows(0, R);
-            View<T> a = job.a.view().middle_rows(0, R);
-            for (int r = 0; r < R; ++r) {
-                std::copy(obs.data, obs.data + ob_dim, s.row(r));
-                job.total[r] = T(0);
-            }
-            for (int t = 0; t < H; ++t) {
-                for (int i = 0; i < n; ++i) {  // this step's members and noise of candidate i's particles
-                    Rng rng(seed, Stream::particle, call, (static_cast<uint64_t>(round) * H + t) * K + i0 + i);
-                    for (int p = 0; p < P; ++p) {
-                        const int r = i * P + p;
-                        job.member[r] = ts1 ? static_cast<int>(rng.below(static_cast<uint64_t>(E))) : p % E;
-                        std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(r));
-                    }
-                    if (noisy) sample_normals(rng, job.eps.row(i * P), P * ob_dim);  // rows i P .. i P + P - 1
-                }
-                for (int m = 0; m < E; ++m) {  // member m's rows: gather, predict, scatter
-                    int c = 0;
-                    for (int r = 0; r < R; ++r) {
-                        if (job.member[r] != m) continue;
-                        std::copy(s.row(r), s.row(r) + ob_dim, job.g_s.row(c));
-                        std::copy(a.row(r), a.row(r) + ac_dim, job.g_a.row(c));
-                        if (noisy) std::copy(job.eps.row(r), job.eps.row(r) + ob_dim, job.g_eps.row(c));
-                        job.rows_of[c++] = r;
-                    }
-                    if (c == 0) continue;
-                    View<T> next = job.g_next.view().middle_rows(0, c);
-                    model->predict_sample(m, job.g_s.view().middle_rows(0, c), job.g_a.view().middle_rows(0, c), next,
-                                          job.g_eps.view().middle_rows(0, c), job.work, &packed[m]);
-                    for (int k = 0; k < c; ++k) std::copy(next.row(k), next.row(k) + ob_dim, s2.row(job.rows_of[k]));
-                }
-                reward(s2.data, a.data, R, job.r.data(), nullptr);  // R(s_{t+1})
-                for (int r = 0; r < R; ++r) job.total[r] += job.r.data()[r];
-                std::swap(s.data, s2.data);
-            }
-            for (int i = 0; i < n; ++i) {
-                T sum = 0;
-                for (int p = 0; p < P; ++p) sum += job.total[i * P + p];
-                score(0, i0 + i) = sum / static_cast<T>(P);
-            }
-        });
-        for (int i = 0; i < K; ++i) mean_score[i] = score(0, i);
-    }
-
-
-    // ---------------------------------------------------------------------------------------------
-    // Planning on the true simulator (upper bound of a perfect model): the same candidates, scored by
-    // a TrueModel that the caller supplies (this library knows no simulator; envs/true_model.hpp has
-    // one for every env of envs/). One score per candidate: the summed rewards of its actions
-    // simulated from the real env's current state.
-    // Score candidates on the true simulator from now on (the ensemble is no longer used): one
-    // job, and one copy of the simulation, per block of at most 64 candidates.
-    void plan_on(TrueModel<T>& true_model) {
-        if (cfg.propagation != Propagation::expectation || cfg.particles != 0)
-            fail("MPC: planning on the true model takes no trajectory sampling (mpc_propagation expectation, "
-                 "mpc_particles 0)");
-        truth = &true_model;
-        const int K = cfg.num_sequences;
-        score.resize(1, K);
-        blocks = (K + 63) / 64;
-        block = (K + blocks - 1) / blocks;
-        jobs.resize(blocks);
-        truth->reserve(blocks);
-    }
-
-
-    // The true simulator: candidate i's score is its summed reward simulated from the real state.
-    void evaluate_true() {
-        const int K = cfg.num_sequences, H = cfg.horizon;
-        parallel_for(blocks, [&](long j_) {  // job j: candidates [j block, j block + n) with copy j
-            const int j = static_cast<int>(j_);
-            const int i0 = j * block, n = std::min(block, K - i0);
-            for (int i = 0; i < n; ++i) score(0, i0 + i) = truth->rollout(j, View<const T>(cand.row(i0 + i), H, ac_dim));
-        });
-        for (int i = 0; i < K; ++i) mean_score[i] = score(0, i);
-    }
-
-};
-
-// The true simulator as the planner sees it, implemented by the caller (envs/true_model.hpp).
-// begin() is called once per planning call, from one thread, before any rollout; rollout() may
-// run concurrently for distinct slots and must leave the real environment untouched.
-template <class T>
-struct TrueModel {
-    virtual ~TrueModel() = default;
-    // Prepare `slots` independent copies of the simulation (once, before planning).
-    virtual void reserve(int slots) = 0;
-    // Snapshot the real environment's current state.
-    virtual void begin() = 0;
-    // The summed reward of actions [H, ac_dim] simulated from the snapshot with copy `slot`.
-    virtual T rollout(int slot, View<const T> actions) = 0;
 };
 
 // =================================================================================================
@@ -2844,6 +2657,14 @@ inline float fast_log(float x) {
     y = std::fma(-z, 0.5f, std::fma(y * f, z, -(2.12194440e-4f * e)));
     return std::fma(e, 0.693359375f, f + y);
 }
+// softplus(x) = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), in float with the fast exp and log
+// (error below 4e-7 of max(softplus, 1)); in double (gradient checks) exact, like tanh_fast_in_float.
+inline float softplus_fast_in_float(float x) {
+    return (x > 0.0f ? x : 0.0f) + fast_log(1.0f + unfused(fast_exp(-std::fabs(x))));
+}
+inline double softplus_fast_in_float(double x) { return softplus(x); }
+inline float exp_fast_in_float(float x) { return fast_exp(x); }
+inline double exp_fast_in_float(double x) { return std::exp(x); }
 // Two independent standard normals from uniforms u1 in (0, 1] and u2 in [0, 1): Box-Muller with
 // both outputs, radius sqrt(-2 ln u1) and an angle uniform on the circle, q quarter turns (q =
 // floor(4 u2)) plus b in [-pi/4, pi/4], where sin and cos need only short polynomials (Cephes').
@@ -3029,6 +2850,22 @@ void residual_affine(int rows, int cols, const T* x, int ldx, const T* y, int ld
                 x[static_cast<std::ptrdiff_t>(i) * ldx + j] + std::fma(y[static_cast<std::ptrdiff_t>(i) * ldy + j], scale[j], shift[j]);
 }
 template <class T>
+void map_rows(Elementwise f, int rows, int cols, const T* x, int ldx, T* out, int ldo) {
+    for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < cols; ++j) {
+            const T xij = x[static_cast<std::ptrdiff_t>(i) * ldx + j];
+            out[static_cast<std::ptrdiff_t>(i) * ldo + j] = f == Elementwise::exp ? exp_fast_in_float(xij) : softplus_fast_in_float(xij);
+        }
+}
+template <class T>
+void fma_rows(int rows, int cols, const T* a, int lda, const T* b, int ldb, const T* c, int ldc, T* out, int ldo) {
+    for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < cols; ++j)
+            out[static_cast<std::ptrdiff_t>(i) * ldo + j] =
+                std::fma(a[static_cast<std::ptrdiff_t>(i) * lda + j], b[static_cast<std::ptrdiff_t>(i) * ldb + j],
+                         c[static_cast<std::ptrdiff_t>(i) * ldc + j]);
+}
+template <class T>
 void adam(T* params, const T* grads, T* m, T* v, std::ptrdiff_t n, const AdamStep<T>& c) {
     MBRL_OMP(parallel for schedule(static) if (n >= kParallelElements))
     for (std::ptrdiff_t i = 0; i < n; ++i) adam_param(params[i], grads[i], m[i], v[i], c);
@@ -3062,11 +2899,15 @@ struct Kernel {
     void (*activation_backward)(Activation f, const float* y, float* dy, std::size_t n);
     void (*residual_affine)(int rows, int cols, const float* x, int ldx, const float* y, int ldy, const float* scale,
                             const float* shift, float* out, int ldo);
+    void (*map_rows)(Elementwise f, int rows, int cols, const float* x, int ldx, float* out, int ldo);
+    void (*fma_rows)(int rows, int cols, const float* a, int lda, const float* b, int ldb, const float* c, int ldc,
+                     float* out, int ldo);
 };
 namespace reference {
 inline const Kernel& table() {
-    static const Kernel k{"reference", &matmul<float>, &pack_layer<float>,          &forward<float>,
-                          &adam<float>,   &normals,         &activation_backward<float>, &residual_affine<float>};
+    static const Kernel k{"reference",     &matmul<float>,  &pack_layer<float>,          &forward<float>,
+                          &adam<float>,     &normals,        &activation_backward<float>, &residual_affine<float>,
+                          &map_rows<float>, &fma_rows<float>};
     return k;
 }
 }  // namespace reference
@@ -3156,6 +2997,258 @@ void residual_affine(int rows, int cols, const T* x, int ldx, const T* y, int ld
                      T* out, int ldo) {
     if constexpr (std::is_same<T, float>::value) kernel().residual_affine(rows, cols, x, ldx, y, ldy, scale, shift, out, ldo);
     else reference::residual_affine(rows, cols, x, ldx, y, ldy, scale, shift, out, ldo);
+}
+template <class T>
+void map_rows(Elementwise f, int rows, int cols, const T* x, int ldx, T* out, int ldo) {
+    if constexpr (std::is_same<T, float>::value) kernel().map_rows(f, rows, cols, x, ldx, out, ldo);
+    else reference::map_rows(f, rows, cols, x, ldx, out, ldo);
+}
+template <class T>
+void fma_rows(int rows, int cols, const T* a, int lda, const T* b, int ldb, const T* c, int ldc, T* out, int ldo) {
+    if constexpr (std::is_same<T, float>::value) kernel().fma_rows(rows, cols, a, lda, b, ldb, c, ldc, out, ldo);
+    else reference::fma_rows(rows, cols, a, lda, b, ldb, c, ldc, out, ldo);
+}
+
+}  // namespace mbrl
+
+// =================================================================================================
+// PART III: BEYOND THE HOMEWORK
+// =================================================================================================
+namespace mbrl {
+
+// =================================================================================================
+// 21. Gaussian members, trajectory sampling (PETS) and planning on a true simulator
+// =================================================================================================
+// Probabilistic members (PETS, Chua et al. 2018, Eqs. 1 and A.1 of its code): the MLP has 2 D
+// outputs, the mean mu [D] and a raw log-variance r [D] of the normalized state change, and the
+// log-variance is soft-bounded between learned per-dimension bounds (max_lv, min_lv):
+//   lv = max_lv - softplus(max_lv - r);  lv = min_lv + softplus(lv - min_lv)
+// The loss of a member on a minibatch of B rows is the Gaussian negative log-likelihood (without
+// its constant) plus PETS's small penalty that keeps the bounds from drifting apart:
+//   L = 1/(B D) sum_{i,j} [ (mu_ij - y_ij)^2 exp(-lv_ij) + lv_ij ] + 0.01 (sum_j max_lv_j - sum_j min_lv_j)
+// The bounds start at max_lv = 0.5 and min_lv = -10 (PETS) and are each member's own (PETS shares
+// one pair over the ensemble; per member keeps the members independent). predict() gives the mean,
+// s' = s + unnormalize(mu); predict_sample() a draw, s' = s + unnormalize(mu + exp(lv / 2) eps).
+
+// The soft-bounded log-variance (forward) of a raw output r with bounds hi = max_lv, lo = min_lv.
+template <class T>
+T bounded_logvar(T r, T hi, T lo) {
+    const T a = hi - softplus_fast_in_float(hi - r);
+    return lo + softplus_fast_in_float(a - lo);
+}
+// Its backward: given g = dL/dlv, returns dL/dr and adds dL/dhi, dL/dlo into *dhi, *dlo.
+// dlv/da = sigmoid(a - lo), dlv/dlo = 1 - sigmoid(a - lo); da/dr = sigmoid(hi - r), da/dhi = 1 - sigmoid(hi - r).
+template <class T>
+T bounded_logvar_backward(T r, T hi, T lo, T g, T* dhi, T* dlo) {
+    const double a = hi - softplus(static_cast<double>(hi) - r);
+    const double s_lo = sigmoid(a - lo), s_hi = sigmoid(static_cast<double>(hi) - r);
+    *dlo += static_cast<T>(g * (1 - s_lo));
+    *dhi += static_cast<T>(g * s_lo * (1 - s_hi));
+    return static_cast<T>(g * s_lo * s_hi);
+}
+
+// A draw, s' = s + unnormalize(mu + exp(lv / 2) eps), for every row at once: lv in place of r, then
+// exp(lv / 2), then z = mu + exp(lv / 2) eps, then s + unnormalize(z). Nothing is allocated.
+template <class T>
+void Ensemble<T>::predict_sample(int m, View<const T> obs, View<const T> act, View<T> next_obs, View<const T> eps,
+                                 MLPWork<T>& w, const PackedLayers<T>* packed) const {
+    if (!probabilistic()) return predict(m, obs, act, next_obs, w, packed);
+    const MLP<T>& net = nets[m];
+    const int B = obs.rows, D = obs_dim;
+    model_input(w.start_batch(net, B), obs, act, stats);
+    View<T> y = packed ? mlp_forward(*packed, w) : mlp_forward(net, w);  // [B, 2 D]: mu, then r
+    T* half = y.data + D;  // [B, D] (row stride 2 D) in place of r: lv / 2, ...
+    bounded_logvars(m, y, half, y.cols);
+    for (int i = 0; i < B; ++i)
+        for (int j = 0; j < D; ++j) y(i, D + j) *= T(0.5);
+    map_rows(Elementwise::exp, B, D, half, y.cols, half, y.cols);                    // ... exp(lv / 2), ...
+    fma_rows(B, D, half, y.cols, eps.data, eps.cols, y.data, y.cols, half, y.cols);  // ... z = mu + exp(lv / 2) eps
+    // next_obs(i, j) = obs(i, j) + stats.delta.unnormalize(z(i, j), j)
+    residual_affine(B, D, obs.data, obs.cols, half, y.cols, stats.delta.std.data(), stats.delta.mean.data(),
+                    next_obs.data, next_obs.cols);
+}
+// lv [rows, D] (row stride ldl) = bounded_logvar of member m's raw outputs r = y(:, D + j), on
+// every element as the kernel's elementwise functions: lo + softplus((hi - softplus(hi - r)) - lo).
+template <class T>
+void Ensemble<T>::bounded_logvars(int m, View<const T> y, T* lv, int ldl) const {
+    const int D = obs_dim;
+    const T *hi = max_logvar(m), *lo = min_logvar(m);
+    auto at = [&](int i, int j) -> T& { return lv[static_cast<std::ptrdiff_t>(i) * ldl + j]; };
+    for (int i = 0; i < y.rows; ++i)
+        for (int j = 0; j < D; ++j) at(i, j) = hi[j] - y(i, D + j);
+    map_rows(Elementwise::softplus, y.rows, D, lv, ldl, lv, ldl);
+    for (int i = 0; i < y.rows; ++i)
+        for (int j = 0; j < D; ++j) at(i, j) = (hi[j] - at(i, j)) - lo[j];
+    map_rows(Elementwise::softplus, y.rows, D, lv, ldl, lv, ldl);
+    for (int i = 0; i < y.rows; ++i)
+        for (int j = 0; j < D; ++j) at(i, j) = lo[j] + at(i, j);
+}
+
+// The NLL part of the probabilistic loss on the rows of y [rows, 2 D] (mean, raw log-variance)
+// against label [rows, D] (the slice's Eq. 5 target), as a share of a minibatch of B rows: returns
+// 1/(B D) sum [(mu - y)^2 exp(-lv) + lv]; writes dL/dy into dy [rows, 2 D] and adds dL/dbounds
+// into dbounds [2 D]. dL/dmu = 2 (mu - y) exp(-lv) / (B D), dL/dlv = (1 - (mu - y)^2 exp(-lv)) / (B D).
+template <class T>
+T Ensemble<T>::gaussian_nll(int m, View<const T> y, View<const T> label, View<T> dy, int B, T* dbounds) const {
+    const int D = obs_dim;
+    const T *hi = max_logvar(m), *lo = min_logvar(m);
+    const double scale = 1.0 / (static_cast<double>(B) * D);
+    double loss = 0;
+    bounded_logvars(m, y, dy.data + D, dy.cols);  // lv, where dL/dr goes
+    for (int i = 0; i < y.rows; ++i)
+        for (int j = 0; j < D; ++j) {
+            const T r = y(i, D + j), lv = dy(i, D + j);
+            const double err = static_cast<double>(y(i, j)) - label(i, j), inv_var = std::exp(-static_cast<double>(lv));
+            loss += std::fma(err * err, inv_var, static_cast<double>(lv));
+            dy(i, j) = static_cast<T>(2 * err * inv_var * scale);
+            const T dlv = static_cast<T>(std::fma(-(err * err), inv_var, 1.0) * scale);
+            dy(i, D + j) = bounded_logvar_backward(r, hi[j], lo[j], dlv, dbounds + j, dbounds + D + j);
+        }
+    return static_cast<T>(loss * scale);
+}
+
+// The particles' Gaussian noise: in float two normals per pair of uniforms (Rng::normals); in
+// double one normal() each.
+inline void sample_normals(Rng& rng, float* out, int n) { rng.normals(out, n); }
+inline void sample_normals(Rng& rng, double* out, int n) {
+    for (int i = 0; i < n; ++i) out[i] = rng.normal();
+}
+
+// Trajectory sampling (PETS, Chua et al. 2018, section 5): instead of one deterministic rollout
+// per member, each candidate gets P particles (MPCConfig::particles, default one per member). A
+// particle's next state is a draw of one member's Gaussian (probabilistic members; the mean for
+// deterministic ones). TS1 draws that member afresh for each particle at each step; TS-inf fixes
+// it per particle for the whole horizon (particle p uses member p mod E, PETS's even split). A
+// candidate's score is the mean over its particles of their summed rewards. The draws are keyed
+// by (call, round, step, candidate), so they do not depend on the thread count. Jobs are blocks
+// of candidates with all their particles; at each step each job gathers its rows by member,
+// predicts, and scatters them back, in preallocated scratch.
+template <class T>
+void MPC<T>::reserve_sampled() {
+    const Ensemble<T>& ens = *model;
+    const int K = cfg.num_sequences, E = ens.size();
+    particles = cfg.particles > 0 ? cfg.particles : E;
+    score.resize(1, K);
+    // Candidates per job: each member's share of a job's rows (P / E per candidate) about 256,
+    // the batch the matmul is fast at (the rows of a job are split among the members).
+    const int per_job = std::max(1, 256 * E / particles);
+    blocks = (K + per_job - 1) / per_job;
+    block = (K + blocks - 1) / blocks;
+    const int R = block * particles;
+    jobs.resize(blocks);
+    for (JobWork& j : jobs) {
+        j.work.reserve(ens.nets[0], R);
+        for (Tensor<T>* t : {&j.s, &j.s_next, &j.eps, &j.g_s, &j.g_eps, &j.g_next}) t->resize(R, ob_dim);
+        j.a.resize(R, ac_dim);
+        j.g_a.resize(R, ac_dim);
+        j.r.resize(R, 1);
+        j.total.assign(R, T(0));
+        j.member.assign(R, 0);
+        j.rows_of.assign(R, 0);
+    }
+}
+
+// Trajectory sampling (TS1 / TS-inf): P particles per candidate, each stepping with one
+// member's draw; score = mean over particles of their summed rewards.
+template <class T>
+void MPC<T>::evaluate_sampled(View<const T> obs, uint64_t call, int round) {
+    const int E = model->size(), K = cfg.num_sequences, H = cfg.horizon, P = particles;
+    const bool ts1 = cfg.propagation == Propagation::ts1, noisy = model->probabilistic();
+    packed.resize(E);
+    for (int m = 0; m < E; ++m) pack_mlp(model->nets[m], packed[m], cfg.bf16);
+    parallel_for(static_cast<long>(jobs.size()), [&](long j_) {  // job j: candidates [j block, j block + n)
+        const int j = static_cast<int>(j_);
+        JobWork& job = jobs[j];
+        const int i0 = j * block, n = std::min(block, K - i0), R = n * P;
+        if (n <= 0) return;
+        View<T> s = job.s.view().middle_rows(0, R), s2 = job.s_next.view().middle_rows(0, R);
+        View<T> a = job.a.view().middle_rows(0, R);
+        for (int r = 0; r < R; ++r) {
+            std::copy(obs.data, obs.data + ob_dim, s.row(r));
+            job.total[r] = T(0);
+        }
+        for (int t = 0; t < H; ++t) {
+            for (int i = 0; i < n; ++i) {  // this step's members and noise of candidate i's particles
+                Rng rng(seed, Stream::particle, call, (static_cast<uint64_t>(round) * H + t) * K + i0 + i);
+                for (int p = 0; p < P; ++p) {
+                    const int r = i * P + p;
+                    job.member[r] = ts1 ? static_cast<int>(rng.below(static_cast<uint64_t>(E))) : p % E;
+                    std::copy(cand.row(i0 + i) + t * ac_dim, cand.row(i0 + i) + (t + 1) * ac_dim, a.row(r));
+                }
+                if (noisy) sample_normals(rng, job.eps.row(i * P), P * ob_dim);  // rows i P .. i P + P - 1
+            }
+            for (int m = 0; m < E; ++m) {  // member m's rows: gather, predict, scatter
+                int c = 0;
+                for (int r = 0; r < R; ++r) {
+                    if (job.member[r] != m) continue;
+                    std::copy(s.row(r), s.row(r) + ob_dim, job.g_s.row(c));
+                    std::copy(a.row(r), a.row(r) + ac_dim, job.g_a.row(c));
+                    if (noisy) std::copy(job.eps.row(r), job.eps.row(r) + ob_dim, job.g_eps.row(c));
+                    job.rows_of[c++] = r;
+                }
+                if (c == 0) continue;
+                View<T> next = job.g_next.view().middle_rows(0, c);
+                model->predict_sample(m, job.g_s.view().middle_rows(0, c), job.g_a.view().middle_rows(0, c), next,
+                                      job.g_eps.view().middle_rows(0, c), job.work, &packed[m]);
+                for (int k = 0; k < c; ++k) std::copy(next.row(k), next.row(k) + ob_dim, s2.row(job.rows_of[k]));
+            }
+            reward(s2.data, a.data, R, job.r.data(), nullptr);  // R(s_{t+1})
+            for (int r = 0; r < R; ++r) job.total[r] += job.r.data()[r];
+            std::swap(s.data, s2.data);
+        }
+        for (int i = 0; i < n; ++i) {
+            T sum = 0;
+            for (int p = 0; p < P; ++p) sum += job.total[i * P + p];
+            score(0, i0 + i) = sum / static_cast<T>(P);
+        }
+    });
+    for (int i = 0; i < K; ++i) mean_score[i] = score(0, i);
+}
+
+// The true simulator as the planner sees it, implemented by the caller (envs/true_model.hpp).
+// begin() is called once per planning call, from one thread, before any rollout; rollout() may
+// run concurrently for distinct slots and must leave the real environment untouched.
+template <class T>
+struct TrueModel {
+    virtual ~TrueModel() = default;
+    // Prepare `slots` independent copies of the simulation (once, before planning).
+    virtual void reserve(int slots) = 0;
+    // Snapshot the real environment's current state.
+    virtual void begin() = 0;
+    // The summed reward of actions [H, ac_dim] simulated from the snapshot with copy `slot`.
+    virtual T rollout(int slot, View<const T> actions) = 0;
+};
+
+// Planning on the true simulator (upper bound of a perfect model): the same candidates, scored by
+// a TrueModel that the caller supplies (this library knows no simulator; envs/true_model.hpp has
+// one for every env of envs/). One score per candidate: the summed rewards of its actions
+// simulated from the real env's current state.
+// Score candidates on the true simulator from now on (the ensemble is no longer used): one
+// job, and one copy of the simulation, per block of at most 64 candidates.
+template <class T>
+void MPC<T>::plan_on(TrueModel<T>& true_model) {
+    if (cfg.propagation != Propagation::expectation || cfg.particles != 0)
+        fail("MPC: planning on the true model takes no trajectory sampling (mpc_propagation expectation, "
+             "mpc_particles 0)");
+    truth = &true_model;
+    const int K = cfg.num_sequences;
+    score.resize(1, K);
+    blocks = (K + 63) / 64;
+    block = (K + blocks - 1) / blocks;
+    jobs.resize(blocks);
+    truth->reserve(blocks);
+}
+
+// The true simulator: candidate i's score is its summed reward simulated from the real state.
+template <class T>
+void MPC<T>::evaluate_true() {
+    const int K = cfg.num_sequences, H = cfg.horizon;
+    parallel_for(blocks, [&](long j_) {  // job j: candidates [j block, j block + n) with copy j
+        const int j = static_cast<int>(j_);
+        const int i0 = j * block, n = std::min(block, K - i0);
+        for (int i = 0; i < n; ++i) score(0, i0 + i) = truth->rollout(j, View<const T>(cand.row(i0 + i), H, ac_dim));
+    });
+    for (int i = 0; i < K; ++i) mean_score[i] = score(0, i);
 }
 
 }  // namespace mbrl

@@ -167,6 +167,7 @@ constexpr int kNV = MBRL_KERNEL_NV;        // vectors per micro-tile row (rows o
 constexpr int kNR = kNV * kW;              // columns of a full panel
 typedef float vfloat __attribute__((vector_size(MBRL_KERNEL_BYTES)));
 typedef uint32_t vword __attribute__((vector_size(MBRL_KERNEL_BYTES)));
+typedef int32_t vint __attribute__((vector_size(MBRL_KERNEL_BYTES)));
 
 // ---------------------------------------------------------------------------------------------
 // One vector of kW floats
@@ -712,6 +713,102 @@ inline void residual_affine(int rows, int cols, const float* x, int ldx, const f
 }
 
 // ---------------------------------------------------------------------------------------------
+// e^x, ln x and softplus on every lane: mbrl.hpp section 17's fast_exp, fast_log and
+// softplus_fast_in_float, the same operations in the same order (the integer ones on the bits).
+// ---------------------------------------------------------------------------------------------
+inline vword wsplat(uint32_t x) { return x - vword{}; }
+// x, which the compiler may not fuse into a following addition (mbrl.hpp's unfused).
+inline vfloat barrier(vfloat x) {
+#if defined(__x86_64__)
+    __asm__("" : "+v"(x));
+#else
+    __asm__("" : "+w"(x));
+#endif
+    return x;
+}
+inline vfloat vexp(vfloat x) {
+    vword b = (vword)x;
+    const vword limit = wsplat(0x42b00000u) + (b >> 31) * wsplat(0x7ffe0000u);  // clamp to [-87, 88]
+    b = b < limit ? b : limit;
+    x = (vfloat)b;
+    const vfloat t = x * splat(1.44269504088896341f);
+    const vfloat half = (vfloat)(((vword)t & wsplat(0x80000000u)) | wsplat(0x3f000000u));  // copysign(0.5f, t)
+    const vint ni = __builtin_convertvector(t + half, vint);  // rounded half away from zero
+    const vfloat n = __builtin_convertvector(ni, vfloat);
+    const vfloat r = fmadd(n, splat(2.12194440e-4f), fmadd(-n, splat(0.693359375f), x));
+    vfloat p = splat(1.9875691500e-4f);
+    p = fmadd(p, r, splat(1.3981999507e-3f));
+    p = fmadd(p, r, splat(8.3334519073e-3f));
+    p = fmadd(p, r, splat(4.1665795894e-2f));
+    p = fmadd(p, r, splat(1.6666665459e-1f));
+    p = fmadd(p, r, splat(5.0000001201e-1f));
+    p = fmadd(p * r, r, r) + splat(1.0f);
+    return p * (vfloat)((vword)(ni + 127) << 23);
+}
+inline vfloat vlog(vfloat x) {
+    const vword b = (vword)x, mantissa = b & wsplat(0x007fffffu);
+    const vword big = (vword)(mantissa > wsplat(0x003504f3u)) & wsplat(1u);
+    const vfloat e = __builtin_convertvector((vint)(b >> 23) - 127 + (vint)big, vfloat);
+    const vfloat m = (vfloat)(mantissa | (wsplat(0x3f800000u) - (big << 23)));
+    const vfloat f = m - splat(1.0f), z = f * f;
+    vfloat y = splat(7.0376836292e-2f);
+    y = fmadd(y, f, splat(-1.1514610310e-1f));
+    y = fmadd(y, f, splat(1.1676998740e-1f));
+    y = fmadd(y, f, splat(-1.2420140846e-1f));
+    y = fmadd(y, f, splat(1.4249322787e-1f));
+    y = fmadd(y, f, splat(-1.6668057665e-1f));
+    y = fmadd(y, f, splat(2.0000714765e-1f));
+    y = fmadd(y, f, splat(-2.4999993993e-1f));
+    y = fmadd(y, f, splat(3.3333331174e-1f));
+    y = fmadd(-z, splat(0.5f), fmadd(y * f, z, -(splat(2.12194440e-4f) * e)));
+    return fmadd(e, splat(0.693359375f), f + y);
+}
+inline vfloat vsoftplus(vfloat x) {
+    const vfloat magnitude = (vfloat)((vword)x & wsplat(0x7fffffffu));
+    return (x > 0.0f ? x : vfloat{}) + vlog(splat(1.0f) + barrier(vexp(-magnitude)));
+}
+
+// f(i, j, n) on the vectors of `rows` rows of `cols` columns: n = kW floats from column j of row
+// i, or fewer at the end of a row. Rows stored back to back (`contiguous`) are one long row.
+template <class F>
+inline void each_vector(int rows, int cols, bool contiguous, F&& f) {
+    if (contiguous) {
+        cols *= rows;
+        rows = 1;
+    }
+    for (int i = 0; i < rows; ++i) {
+        int j = 0;
+        for (; j + kW <= cols; j += kW) f(static_cast<std::ptrdiff_t>(i), j, kW);
+        if (j < cols) f(static_cast<std::ptrdiff_t>(i), j, cols - j);
+    }
+}
+inline vfloat load_part(const float* p, int n) {  // n <= kW floats, then zeros
+    if (n == kW) return load(p);
+    alignas(64) float part[kW] = {};
+    for (int l = 0; l < n; ++l) part[l] = p[l];
+    return load(part);
+}
+inline void store_part(float* p, vfloat v, int n) {
+    if (n == kW) return store(p, v);
+    alignas(64) float part[kW];
+    store(part, v);
+    for (int l = 0; l < n; ++l) p[l] = part[l];
+}
+inline void map_rows(Elementwise f, int rows, int cols, const float* x, int ldx, float* out, int ldo) {
+    each_vector(rows, cols, ldx == cols && ldo == cols, [&](std::ptrdiff_t i, int j, int n) {
+        const vfloat v = load_part(x + i * ldx + j, n);
+        store_part(out + i * ldo + j, f == Elementwise::exp ? vexp(v) : vsoftplus(v), n);
+    });
+}
+inline void fma_rows(int rows, int cols, const float* a, int lda, const float* b, int ldb, const float* c, int ldc,
+                     float* out, int ldo) {
+    each_vector(rows, cols, lda == cols && ldb == cols && ldc == cols && ldo == cols, [&](std::ptrdiff_t i, int j, int n) {
+        const vfloat v = fmadd(load_part(a + i * lda + j, n), load_part(b + i * ldb + j, n), load_part(c + i * ldc + j, n));
+        store_part(out + i * ldo + j, v, n);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
 // This variant's entry in the kernel table (with_dot: the bf16 layers on AVX512_BF16's dot
 // product, AVX-512 only).
 // ---------------------------------------------------------------------------------------------
@@ -722,10 +819,10 @@ inline const Kernel& table(bool with_dot) {
 #endif
 #define MBRL_KERNEL_NAME_OF(v) MBRL_KERNEL_STR(v)
     static const Kernel plain{MBRL_KERNEL_NAME_OF(MBRL_KERNEL_VARIANT), &matmul, &pack_layer, &forward<false>, &adam,
-                              &normals, &activation_backward, &residual_affine};
+                              &normals, &activation_backward, &residual_affine, &map_rows, &fma_rows};
 #if MBRL_KERNEL_BYTES == 64
     static const Kernel dot{"avx512_bf16", &matmul, &pack_layer, &forward<true>, &adam,
-                            &normals,      &activation_backward, &residual_affine};
+                            &normals,      &activation_backward, &residual_affine, &map_rows, &fma_rows};
     if (with_dot) return dot;
 #endif
 #undef MBRL_KERNEL_NAME_OF

@@ -1,6 +1,7 @@
 // The kernels behind mbrl.hpp's contract (section 4): every tuned kernel this CPU runs
 // (mbrl_kernel.hpp) gives the reference kernel's bits (mbrl.hpp section 19) on matmul, the packed
-// forward (float and bf16), Adam's update and the normals; the choice by MBRL_KERNEL.
+// forward (float and bf16), Adam's update, the normals and the elementwise entries; the choice by
+// MBRL_KERNEL.
 #include <cstdlib>
 #include <cstring>
 
@@ -207,4 +208,54 @@ TEST_CASE("kernels: the elementwise entries (activation gradients, residual affi
             INFO(std::string(k->name), " cols=", cols);
             CHECK(same_bits(o1.data(), o2.data(), o1.size()));
         }
+}
+
+TEST_CASE("kernels: e^x and softplus on whole vectors give fast_exp's and softplus_fast_in_float's bits on 4 million inputs") {
+    // Inputs over every scale and sign, the clamp's edges, infinities, NaN, subnormals and zeros.
+    const int n = 1 << 22;
+    std::vector<float> x(n), y(n);
+    Rng rng(36);
+    for (int i = 0; i < n; ++i) {
+        const double u = rng.uniform();
+        x[i] = static_cast<float>(i % 5 == 0 ? rng.uniform(-100, 100) : (u - 0.5) * std::exp(rng.uniform(-30, 6)));
+    }
+    const float special[] = {0.0f, -0.0f, 88.0f, 88.5f, -87.0f, -87.5f, 1e30f, -1e30f, 1e-40f, -1e-40f,
+                             std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(), std::nanf("")};
+    std::copy(std::begin(special), std::end(special), x.begin());
+    for (const Kernel* k : tuned())
+        for (Elementwise f : {Elementwise::exp, Elementwise::softplus}) {
+            k->map_rows(f, 1, n, x.data(), n, y.data(), n);
+            int mismatches = 0;
+            for (int i = 0; i < n; ++i) {
+                const float want = f == Elementwise::exp ? fast_exp(x[i]) : softplus_fast_in_float(x[i]);
+                mismatches += float_to_bits(y[i]) != float_to_bits(want);
+            }
+            INFO(std::string(k->name), f == Elementwise::exp ? " exp" : " softplus");
+            CHECK(mismatches == 0);
+        }
+}
+
+TEST_CASE("kernels: the elementwise functions and fused multiply-adds over strided rows give the reference's bits") {
+    Rng rng(37);
+    for (const Kernel* k : tuned())
+        for (int cols : {1, 5, 16, 17, 40})
+            for (int ld : {cols, 2 * cols + 3}) {  // rows back to back, and rows inside wider ones
+                const int rows = 9;
+                Tensor<float> a(rows, ld), b(rows, ld), c(rows, ld);
+                fill_uniform(a, rng, -20, 20);
+                fill_uniform(b, rng, -3, 3);
+                fill_uniform(c, rng, -3, 3);
+                for (Elementwise f : {Elementwise::exp, Elementwise::softplus}) {
+                    Tensor<float> o1 = c, o2 = c;  // the columns past `cols` must stay as they are
+                    reference::map_rows(f, rows, cols, a.data(), ld, o1.data(), ld);
+                    k->map_rows(f, rows, cols, a.data(), ld, o2.data(), ld);
+                    INFO(std::string(k->name), " cols=", cols, " ld=", ld);
+                    CHECK(same_bits(o1.data(), o2.data(), o1.size()));
+                }
+                Tensor<float> o1 = a, o2 = a;
+                reference::fma_rows(rows, cols, a.data(), ld, b.data(), ld, c.data(), ld, o1.data(), ld);
+                k->fma_rows(rows, cols, a.data(), ld, b.data(), ld, c.data(), ld, o2.data(), ld);
+                INFO(std::string(k->name), " fma cols=", cols, " ld=", ld);
+                CHECK(same_bits(o1.data(), o2.data(), o1.size()));
+            }
 }
