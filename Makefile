@@ -302,7 +302,7 @@ test-arm64-isa: deps-build
 
 # The core tests (everything that needs no MuJoCo) for aarch64, run under qemu-user. doctest is
 # header-only: the cross compiler sees it through a directory of its own.
-ARM_TEST_SRC := tests/main.cpp tests/test_core.cpp tests/test_ensemble.cpp tests/test_link.cpp tests/test_sac.cpp \
+ARM_TEST_SRC := tests/main.cpp tests/test_core.cpp tests/test_ensemble.cpp tests/test_kernel.cpp tests/test_link.cpp tests/test_sac.cpp \
                 tests/test_torch_fixture.cpp
 test-arm64: deps-build
 	$(call ensure_packages,$(ARM_DEPS))

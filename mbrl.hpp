@@ -16,51 +16,47 @@
 // this file) saves and resumes runs through streams; examples/run_log.hpp writes a run directory.
 //
 // READING ORDER
-//   Part I, the algorithms, each section using only those above it:
+//   Part I, the algorithms of the homework, each section using only those above it:
 //    1. Utilities: errors, counter-based random numbers     8. Normalization statistics
 //    2. Tensor: row-major matrices (Tensor, View)           9. Dynamics ensemble (Eqs. 5, 6, 9)
 //    3. Activations                                        10. Rollouts and the replay buffer
-//    4. The kernel contract: matmul, packed forward,       11. MPC: random shooting, CEM (Eq. 8),
-//       Adam's update, normals, parallel loops                 then trajectory sampling, true model
-//    5. Dense layer and MLP, forward beside backward       12. Soft actor-critic
-//    6. Loss: mean squared error                           13. Algorithm 1: run_mb
-//    7. Adam                                               14. MBPO: run_mbpo
+//    4. The kernel contract: matmul, packed forward,       11. MPC: random shooting, CEM (Eq. 8)
+//       Adam's update, normals, elementwise, parallel      12. Soft actor-critic
+//    5. Dense layer and MLP, forward beside backward       13. Algorithm 1: run_mb
+//    6. Loss: mean squared error                           14. MBPO: run_mbpo
+//    7. Adam
 //   Part II, machinery: 15. settings (one field table per config) and the environment concept;
 //   16. reports and model diagnostics; 17. the numerics that fix the bits (fused multiply-adds,
 //   tanh, exp, log, normal pairs, bf16); 18. parallel loops; 19. the reference kernel (plain
 //   loops); 20. choosing the kernel.
+//   Part III, beyond the homework: 21. Gaussian members, trajectory sampling (PETS), planning on
+//   a true simulator.
 //
 // CONVENTIONS
 // - Matrices are row-major, shapes [rows, cols], a batch being rows; each buffer's comment gives
 //   its shape. Weights are W [in, out], so a layer's forward pass is X W.
 // - T is float for speed, double for gradient checks (then tanh, exp and log are exact).
 // - Each struct keeps its parameters, its optimizer state and its scratch apart; scratch lives in
-//   *Work structs (MLPWork, EnsembleWork, SACWork, MPC's JobWork), sized once: hot loops allocate
-//   nothing.
-// - Arrays cross the API as View (a pointer and a shape); a std::vector converts to a View of
-//   one row [1, n] (an observation, an action).
-// - Random numbers are pure functions of (seed, purpose, step, index) (Rng): results are
-//   bit-identical for any OMP_NUM_THREADS.
+//   *Work structs, sized once: hot loops allocate nothing.
+// - Arrays cross the API as View (a pointer and a shape); a std::vector is a View of one row.
+// - Random numbers are pure functions of (seed, purpose, step, index) (Rng), and every fused
+//   multiply-add is written out (std::fma): results are bit-identical for any OMP_NUM_THREADS,
+//   compiler flags and CPU.
 // - Bad input throws std::invalid_argument naming the argument and the shapes; a setting out of
-//   range throws ConfigError naming it as the command-line flag spells it.
-// - A caller's exception (a reward function, a simulator) thrown inside the library's parallel
-//   loops is caught there and rethrown after the loop (parallel_for).
-// - Every fused multiply-add is written out (std::fma), so no result depends on -ffp-contract
-//   or on the CPU the compiler tunes for.
+//   range throws ConfigError naming its command-line flag; a caller's exception inside a
+//   parallel loop is rethrown after it (parallel_for).
 // - An environment is a type with obs_dim(), act_dim(), ep_len(), act_low(j), act_high(j),
 //   reset(rng, obs), step(act, obs, done) -> reward and a static batched reward(obs, act, n, rew,
-//   done); docs/environments.md says what each must do, and a type that lacks one fails to
-//   compile with a message naming it (check_environment, section 15).
+//   done) (docs/environments.md; check_environment, section 15, names what a type lacks).
 //
 // SPEED: Part I reaches speed only through section 4's contract. mbrl_kernel.hpp, beside this
 // file, implements it with register-tiled micro-kernels (packed panels, bias and activation fused
-// in; the planner's forward turned around, the batch along the vector lanes), Adam and the
-// normals on whole vectors, one copy per instruction set (AVX-512, AVX-512 with bf16 dot
-// products, AVX2, NEON) in every program whatever its flags; the first call picks the best this
-// CPU runs (MBRL_KERNEL=<name> forces one; kernel_name() says which). Without that file, the
-// reference kernel (section 19, plain loops) runs, slower, with the same bits. OpenMP splits
-// independent work. No BLAS, GPU or autodiff graph. `make bench` reports the speed as ratios to
-// the machine's FMA peak and to PyTorch.
+// in; the planner's forward turned around, the batch along the vector lanes) and whole-vector
+// elementwise work, one copy per instruction set (AVX-512, AVX-512 with bf16 dot products, AVX2,
+// NEON) in every program whatever its flags; the first call picks the best this CPU runs
+// (MBRL_KERNEL=<name> forces one; kernel_name() says which). Without that file, the reference
+// kernel (section 19, plain loops) runs, slower, with the same bits. No BLAS, GPU or autodiff
+// graph. `make bench` reports the speed as ratios to the machine's FMA peak and to PyTorch.
 #ifndef MBRL_HPP
 #define MBRL_HPP
 
@@ -122,10 +118,8 @@ struct ConfigError : std::invalid_argument {
         : std::invalid_argument(config + ": " + f + " " + p), field(f), problem(p) {}
 };
 
-// Fast float e^x and ln x for the sampling loops (section 17), and n standard normals, two per
-// pair of uniforms, from draw `counter` + 1 on of the stream `key` (section 4's kernel contract).
-inline float fast_exp(float x);
-inline float fast_log(float x);
+// n standard normals, two per pair of uniforms, from draw `counter` + 1 on of the stream `key`
+// (section 4's kernel contract).
 inline void normal_block(uint64_t key, uint64_t counter, float* out, int n);
 
 // Fused multiply-adds are written out: a b + c is std::fma(a, b, c) where it is one rounding, and
@@ -320,11 +314,11 @@ template <class T>
 void activation_backward(Activation f, const T* y, T* dy, std::size_t n);
 
 // =================================================================================================
-// 4. The kernel contract: matrix multiply, packed forward, Adam's update, normals, parallel loops
+// 4. The kernel contract: matrix multiply, packed forward, Adam's update, normals, elementwise, parallel loops
 // =================================================================================================
 // Part I asks for speed here and nowhere else. Each piece has a reference implementation in plain
 // loops (section 19) and a tuned one in mbrl_kernel.hpp (beside this file), picked when the
-// program first needs one (section 20; kernel_name() says which). Both sum every element in one
+// program first needs one (section 20: kernel() is the one that runs, kernel_name() its name). Both sum every element in one
 // order with the same fused multiply-adds, so they give the same bits.
 
 // Matrix multiply: C = op(A) op(B), op(X) being X or its transpose X^T (flag `ta` / `tb`); shapes
@@ -344,14 +338,6 @@ struct Epilogue {
     Activation act = Activation::identity;
     bool accumulate = false;
 };
-// Element (i, k) of op(A) is a[i * rs + k * cs]; this picks rs and cs.
-struct Strides {
-    std::ptrdiff_t rs, cs;
-};
-template <class T>
-Strides op_strides(const View<T>& x, bool transposed) {
-    return transposed ? Strides{1, x.cols} : Strides{x.cols, 1};
-}
 // The kernel's working memory for products (op(B) copied into its layout), owned by whoever
 // multiplies (an MLPWork has one): nothing is cached behind the caller's back.
 struct MatmulScratch {
@@ -443,22 +429,6 @@ void parallel_for(long n, Body&& body) {
 constexpr std::ptrdiff_t kParallelElements = 1 << 15;
 // Loops over rows that call the math library per element (SAC's policy) are split from this many rows.
 constexpr int kParallelRows = 64;
-
-// The kernel the program runs (section 20) and its name: "avx512_bf16", "avx512", "avx2",
-// "neon" or "reference".
-inline const Kernel& kernel();
-inline const char* kernel_name();
-
-// One-off products, with a scratch of their own.
-template <class T>
-void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep) {
-    MatmulScratch scratch;
-    matmul(C, A, ta, B, tb, ep, scratch);
-}
-template <class T>
-void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, bool accumulate = false) {
-    matmul(C, A, ta, B, tb, Epilogue<T>{nullptr, Activation::identity, accumulate});
-}
 
 // =================================================================================================
 // 5. Dense layer and MLP (each forward beside its backward)
@@ -912,19 +882,9 @@ struct Ensemble {
             for (int s = 0; s < kSlices; ++s) sum += train_work.grads[m * kSlices + s][i];
             net.grads[i] = sum;
         }
-        if (!probabilistic()) return;
-        Buffer<T>& bg = bound_grads[m];
-        std::fill(bg.begin(), bg.end(), T(0));
-        for (int s = 0; s < kSlices; ++s)
-            for (int j = 0; j < 2 * obs_dim; ++j) bg[j] += train_work.bound_grads[m * kSlices + s][j];
-        double penalty = 0;  // 0.01 (sum max_lv - sum min_lv); d/dmax = 0.01, d/dmin = -0.01
-        for (int j = 0; j < obs_dim; ++j) {
-            penalty += static_cast<double>(max_logvar(m)[j]) - min_logvar(m)[j];
-            bg[j] += static_cast<T>(kBoundPenalty);
-            bg[obs_dim + j] -= static_cast<T>(kBoundPenalty);
-        }
-        losses[m] += static_cast<T>(kBoundPenalty * penalty);
+        if (probabilistic()) gather_bound_gradient(m);
     }
+    void gather_bound_gradient(int m);  // the same for the log-variance bounds, and their penalty (section 21)
 
     // Member m's share of Eq. 5 on `rows` rows idx[0..rows) of its minibatch of B rows: x =
     // [normalize(s), normalize(a)], target normalize(s' - s), the MSE's part (sum over these rows
@@ -1730,7 +1690,7 @@ struct LoopConfig {
     int eval_batch_size = 400;
     double learning_rate = 1e-3;
     int n_layers = 2, size = 250;
-    ModelType model_type = ModelType::deterministic;  // probabilistic: PETS's Gaussian members (section 9)
+    ModelType model_type = ModelType::deterministic;  // probabilistic: PETS's Gaussian members (section 21)
     uint64_t seed = 1;
     int scalar_log_freq = 1;  // -1: no evaluation and no eval metrics
     // The caller's, not the loop's (which opens no file): where run directories go, and whether
@@ -1955,6 +1915,11 @@ struct MBRun {
     }
 };
 
+// The videos' copies of the policies as they are now (RunSink::videos; section 16).
+template <class Env>
+PolicyFn video_policy(Env& env, const MBRun& run);
+inline PolicyFn video_policy(const MBPORun& run);
+
 // The training loop of run_hw4_mb.py: MPC on the learned ensemble (uniform random actions until
 // the first data exists, reference 3.4); at iteration 0, after training, Q1's model check.
 // With cfg.mpc.true_model, the planner scores its candidates on `truth` (a TrueModel of this very
@@ -1983,18 +1948,7 @@ void run_mb(Env& env, MBRun& run, const RunSink& sink = {}, TrueModel<float>* tr
         const ModelPredictions p = model_predictions(env, ens, cfg.seed, &run.loop.episodes);
         if (sink.model_check) sink.model_check(p, losses);
     };
-    auto copy_policy = [&]() -> PolicyFn {  // the videos' copy: the planner and the random-action counter
-        auto mpc = std::make_shared<MPC<float>>(run.mpc);
-        auto draws = std::make_shared<uint64_t>(run.random_actions);
-        const bool uniform = run.buffer.size() == 0;  // no data yet: uniform random actions
-        const std::vector<float> low = MBRun::bounds(env, true), high = MBRun::bounds(env, false);
-        const uint64_t seed = cfg.seed;
-        return [mpc, draws, uniform, low, high, seed](View<const float> obs, View<float> act) {
-            if (!uniform) return mpc->act(obs, act);
-            Rng rng(seed, Stream::policy, (*draws)++);
-            for (std::size_t j = 0; j < low.size(); ++j) act[static_cast<int>(j)] = static_cast<float>(rng.uniform(low[j], high[j]));
-        };
-    };
+    auto copy_policy = [&] { return video_policy(env, run); };
     model_based_loop(env, cfg, ens, run.buffer, policy, run.loop, sink, prediction_check, RunState{&run, nullptr}, copy_policy);
 }
 // A new run.
@@ -2157,10 +2111,7 @@ void run_mbpo(Env& env, MBPORun& run, const RunSink& sink = {}) {
         report.critic_loss = run.sac.last_critic_loss;
         report.alpha = run.sac.alpha();
     };
-    auto copy_policy = [&]() -> PolicyFn {  // the videos' copy: SAC with its own action counter
-        auto sac = std::make_shared<SAC<float>>(run.sac);
-        return [sac](View<const float> obs, View<float> act) { sac->act(obs, act); };
-    };
+    auto copy_policy = [&] { return video_policy(run); };
     model_based_loop(env, cfg.mb, run.model, run.model_buffer, policy, run.loop, sink, sac_rounds,
                      RunState{nullptr, &run}, copy_policy);
 }
@@ -2431,6 +2382,27 @@ constexpr bool check_environment() {
 // =================================================================================================
 // 16. Reports and model diagnostics
 // =================================================================================================
+// The videos' copies of the policies (RunSink::videos), each with counters of its own, so that
+// acting with it changes no number of the run: run_mb's planner, or before the first data its
+// uniform random actions; run_mbpo's SAC, sampling.
+template <class Env>
+PolicyFn video_policy(Env& env, const MBRun& run) {
+    auto mpc = std::make_shared<MPC<float>>(run.mpc);
+    auto draws = std::make_shared<uint64_t>(run.random_actions);
+    const bool uniform = run.buffer.size() == 0;  // no data yet: uniform random actions
+    const std::vector<float> low = MBRun::bounds(env, true), high = MBRun::bounds(env, false);
+    const uint64_t seed = run.cfg.seed;
+    return [mpc, draws, uniform, low, high, seed](View<const float> obs, View<float> act) {
+        if (!uniform) return mpc->act(obs, act);
+        Rng rng(seed, Stream::policy, (*draws)++);
+        for (std::size_t j = 0; j < low.size(); ++j) act[static_cast<int>(j)] = static_cast<float>(rng.uniform(low[j], high[j]));
+    };
+}
+inline PolicyFn video_policy(const MBPORun& run) {
+    auto sac = std::make_shared<SAC<float>>(run.sac);
+    return [sac](View<const float> obs, View<float> act) { sac->act(obs, act); };
+}
+
 template <class T>
 ReturnStats return_stats(const Rollouts<T>& r) {
     ReturnStats s;
@@ -2768,6 +2740,14 @@ void parallel_for(long n, bool parallel, Body&& body) {
 // with MBRL_KERNEL=reference); double (gradient checks) always runs here. Each loop sums in the
 // contract's order with std::fma, so the tuned kernels, which are tested against it, give its bits.
 
+// Element (i, k) of op(A) is a[i * rs + k * cs]; this picks rs and cs.
+struct Strides {
+    std::ptrdiff_t rs, cs;
+};
+template <class T>
+Strides op_strides(const View<T>& x, bool transposed) {
+    return transposed ? Strides{1, x.cols} : Strides{x.cols, 1};
+}
 template <class T>
 void check_matmul(const View<T>& C, const View<const T>& A, bool ta, const View<const T>& B, bool tb) {
     const int M = ta ? A.cols : A.rows, K = ta ? A.rows : A.cols;
@@ -2959,6 +2939,16 @@ void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilo
     if constexpr (std::is_same<T, float>::value) kernel().matmul(C, A, ta, B, tb, ep, scratch);
     else reference::matmul(C, A, ta, B, tb, ep, scratch);
 }
+// One-off products, with a scratch of their own.
+template <class T>
+void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, Epilogue<T> ep) {
+    MatmulScratch scratch;
+    matmul(C, A, ta, B, tb, ep, scratch);
+}
+template <class T>
+void matmul(View<T> C, View<const T> A, bool ta, View<const T> B, bool tb, bool accumulate = false) {
+    matmul(C, A, ta, B, tb, Epilogue<T>{nullptr, Activation::identity, accumulate});
+}
 template <class T>
 void pack_layer(PackedLayer<T>& out, const T* W, const T* b, int in, int outputs, bool bf16) {
     if constexpr (std::is_same<T, float>::value) {
@@ -3105,6 +3095,23 @@ T Ensemble<T>::gaussian_nll(int m, View<const T> y, View<const T> label, View<T>
             dy(i, D + j) = bounded_logvar_backward(r, hi[j], lo[j], dlv, dbounds + j, dbounds + D + j);
         }
     return static_cast<T>(loss * scale);
+}
+
+// Member m's gradient of its log-variance bounds: bound_grads[m] = the slices' sums in slice order,
+// plus the penalty's gradient; and the penalty 0.01 (sum max_lv - sum min_lv) into losses[m].
+template <class T>
+void Ensemble<T>::gather_bound_gradient(int m) {
+    Buffer<T>& bg = bound_grads[m];
+    std::fill(bg.begin(), bg.end(), T(0));
+    for (int s = 0; s < kSlices; ++s)
+        for (int j = 0; j < 2 * obs_dim; ++j) bg[j] += train_work.bound_grads[m * kSlices + s][j];
+    double penalty = 0;  // d/dmax = 0.01, d/dmin = -0.01
+    for (int j = 0; j < obs_dim; ++j) {
+        penalty += static_cast<double>(max_logvar(m)[j]) - min_logvar(m)[j];
+        bg[j] += static_cast<T>(kBoundPenalty);
+        bg[obs_dim + j] -= static_cast<T>(kBoundPenalty);
+    }
+    losses[m] += static_cast<T>(kBoundPenalty * penalty);
 }
 
 // The particles' Gaussian noise: in float two normals per pair of uniforms (Rng::normals); in

@@ -11,6 +11,7 @@
 //                    bf16 products
 //   adam             Adam's update on whole vectors
 //   normals          normal pairs a vector at a time
+//   elementwise      e^x, softplus and fused multiply-adds over rows, a vector at a time
 // and nothing else: the kernel knows matrices, vectors, activations and epilogues, not networks,
 // ensembles, planners or agents.
 //

@@ -1,4 +1,4 @@
-// envs/true_model.hpp: the true simulator as a model for the planner (mbrl::TrueModel, section 11
+// envs/true_model.hpp: the true simulator as a model for the planner (mbrl::TrueModel, section 21
 // of mbrl.hpp), for any env of envs/ (the upper bound of planning with a perfect model).
 //
 //   Cheetah env;                                // the real env, stepped by the run
