@@ -198,7 +198,7 @@ struct Rng {
 // =================================================================================================
 // Shapes are written [rows, cols]; element (i, j) of a View lives at data[i * cols + j].
 
-// Storage aligned to 64 bytes (one AVX-512 register, one cache line).
+// Storage aligned to 64 bytes (a cache line, and the widest vector register).
 template <class T>
 struct AlignedAllocator {
     using value_type = T;
@@ -404,6 +404,9 @@ template <class T>
 void map_rows(Elementwise f, int rows, int cols, const T* x, int ldx, T* out, int ldo);
 template <class T>
 void fma_rows(int rows, int cols, const T* a, int lda, const T* b, int ldb, const T* c, int ldc, T* out, int ldo);
+// y = a x + b y over n values, each std::fma(a, x_i, b y_i): Polyak averaging (SAC's targets).
+template <class T>
+void axpby(std::ptrdiff_t n, T a, const T* x, T b, T* y);
 
 // Adam's update (section 7) of params[0, n), each element by adam_param.
 template <class T>
@@ -1631,13 +1634,8 @@ struct SAC {
     }
     void soft_update_targets() {  // theta_targ <- tau theta + (1 - tau) theta_targ
         const T tau = static_cast<T>(cfg.tau);
-        for (auto [net, targ] : {std::pair<MLP<T>*, MLP<T>*>{&q1, &q1_targ}, {&q2, &q2_targ}}) {
-            const T* p = net->params.data();
-            T* pt = targ->params.data();
-            const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(net->size());
-            MBRL_OMP(parallel for schedule(static) if (n >= kParallelElements))
-            for (std::ptrdiff_t i = 0; i < n; ++i) pt[i] = std::fma(tau, p[i], (T(1) - tau) * pt[i]);
-        }
+        for (auto [net, targ] : {std::pair<MLP<T>*, MLP<T>*>{&q1, &q1_targ}, {&q2, &q2_targ}})
+            axpby(static_cast<std::ptrdiff_t>(net->size()), tau, net->params.data(), T(1) - tau, targ->params.data());
     }
     void actor_update(View<const T> obs, View<const T> noise) {
         last_actor_loss = actor_gradients(obs, noise);
@@ -2846,6 +2844,11 @@ void fma_rows(int rows, int cols, const T* a, int lda, const T* b, int ldb, cons
                          c[static_cast<std::ptrdiff_t>(i) * ldc + j]);
 }
 template <class T>
+void axpby(std::ptrdiff_t n, T a, const T* x, T b, T* y) {
+    MBRL_OMP(parallel for schedule(static) if (n >= kParallelElements))
+    for (std::ptrdiff_t i = 0; i < n; ++i) y[i] = std::fma(a, x[i], b * y[i]);
+}
+template <class T>
 void adam(T* params, const T* grads, T* m, T* v, std::ptrdiff_t n, const AdamStep<T>& c) {
     MBRL_OMP(parallel for schedule(static) if (n >= kParallelElements))
     for (std::ptrdiff_t i = 0; i < n; ++i) adam_param(params[i], grads[i], m[i], v[i], c);
@@ -2882,12 +2885,13 @@ struct Kernel {
     void (*map_rows)(Elementwise f, int rows, int cols, const float* x, int ldx, float* out, int ldo);
     void (*fma_rows)(int rows, int cols, const float* a, int lda, const float* b, int ldb, const float* c, int ldc,
                      float* out, int ldo);
+    void (*axpby)(std::ptrdiff_t n, float a, const float* x, float b, float* y);
 };
 namespace reference {
 inline const Kernel& table() {
-    static const Kernel k{"reference",     &matmul<float>,  &pack_layer<float>,          &forward<float>,
-                          &adam<float>,     &normals,        &activation_backward<float>, &residual_affine<float>,
-                          &map_rows<float>, &fma_rows<float>};
+    static const Kernel k{"reference",      &matmul<float>,   &pack_layer<float>,          &forward<float>,
+                          &adam<float>,     &normals,         &activation_backward<float>, &residual_affine<float>,
+                          &map_rows<float>, &fma_rows<float>, &axpby<float>};
     return k;
 }
 }  // namespace reference
@@ -2997,6 +3001,11 @@ template <class T>
 void fma_rows(int rows, int cols, const T* a, int lda, const T* b, int ldb, const T* c, int ldc, T* out, int ldo) {
     if constexpr (std::is_same<T, float>::value) kernel().fma_rows(rows, cols, a, lda, b, ldb, c, ldc, out, ldo);
     else reference::fma_rows(rows, cols, a, lda, b, ldb, c, ldc, out, ldo);
+}
+template <class T>
+void axpby(std::ptrdiff_t n, T a, const T* x, T b, T* y) {
+    if constexpr (std::is_same<T, float>::value) kernel().axpby(n, a, x, b, y);
+    else reference::axpby(n, a, x, b, y);
 }
 
 }  // namespace mbrl

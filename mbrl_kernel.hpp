@@ -801,6 +801,14 @@ inline void map_rows(Elementwise f, int rows, int cols, const float* x, int ldx,
         store_part(out + i * ldo + j, f == Elementwise::exp ? vexp(v) : vsoftplus(v), n);
     });
 }
+// y = a x + b y, each element fma(a, x, b y); split over the threads for long blocks.
+inline void axpby(std::ptrdiff_t n, float a, const float* x, float b, float* y) {
+    const std::ptrdiff_t vectors = n / kW;
+    parallel_for(vectors, n >= kParallelElements, [&](long q) {
+        store(y + q * kW, fmadd(splat(a), load(x + q * kW), splat(b) * load(y + q * kW)));
+    });
+    for (std::ptrdiff_t i = vectors * kW; i < n; ++i) y[i] = std::fma(a, x[i], b * y[i]);
+}
 inline void fma_rows(int rows, int cols, const float* a, int lda, const float* b, int ldb, const float* c, int ldc,
                      float* out, int ldo) {
     each_vector(rows, cols, lda == cols && ldb == cols && ldc == cols && ldo == cols, [&](std::ptrdiff_t i, int j, int n) {
@@ -820,10 +828,10 @@ inline const Kernel& table(bool with_dot) {
 #endif
 #define MBRL_KERNEL_NAME_OF(v) MBRL_KERNEL_STR(v)
     static const Kernel plain{MBRL_KERNEL_NAME_OF(MBRL_KERNEL_VARIANT), &matmul, &pack_layer, &forward<false>, &adam,
-                              &normals, &activation_backward, &residual_affine, &map_rows, &fma_rows};
+                              &normals, &activation_backward, &residual_affine, &map_rows, &fma_rows, &axpby};
 #if MBRL_KERNEL_BYTES == 64
     static const Kernel dot{"avx512_bf16", &matmul, &pack_layer, &forward<true>, &adam,
-                            &normals,      &activation_backward, &residual_affine, &map_rows, &fma_rows};
+                            &normals,      &activation_backward, &residual_affine, &map_rows, &fma_rows, &axpby};
     if (with_dot) return dot;
 #endif
 #undef MBRL_KERNEL_NAME_OF

@@ -259,3 +259,20 @@ TEST_CASE("kernels: the elementwise functions and fused multiply-adds over strid
                 CHECK(same_bits(o1.data(), o2.data(), o1.size()));
             }
 }
+
+TEST_CASE("kernels: axpby (Polyak averaging) gives the reference's bits, long blocks split over the threads") {
+    Rng rng(38);
+    for (const Kernel* k : tuned())
+        for (std::ptrdiff_t n : {std::ptrdiff_t(1), std::ptrdiff_t(17), std::ptrdiff_t(1000), std::ptrdiff_t(70001)}) {
+            std::vector<float> x(n), y1(n), y2;
+            for (std::ptrdiff_t i = 0; i < n; ++i) {
+                x[i] = static_cast<float>(rng.uniform(-1, 1));
+                y1[i] = static_cast<float>(rng.uniform(-1, 1));
+            }
+            y2 = y1;
+            reference::axpby(n, 0.005f, x.data(), 0.995f, y1.data());
+            k->axpby(n, 0.005f, x.data(), 0.995f, y2.data());
+            INFO(std::string(k->name), " n=", n);
+            CHECK(same_bits(y1.data(), y2.data(), static_cast<std::size_t>(n)));
+        }
+}
