@@ -1209,21 +1209,6 @@ struct MPC {
         choose(action);
     }
 
-
-    // cand: round 0 uniform in the bounds, later rounds from N(mu, sigma), clipped to the bounds.
-    void sample(uint64_t call, int round) {
-        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
-        parallel_for(K, [&](long i) {
-            Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(round) * K + static_cast<uint64_t>(i));
-            T* c = cand.row(static_cast<int>(i));
-            for (int d = 0; d < D; ++d) {
-                const int j = d % ac_dim;
-                const double x = round == 0 ? rng.uniform(low[j], high[j]) : std::fma(sigma[d], rng.normal(), mu[d]);
-                c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
-            }
-        });
-    }
-
     // CEM: the J best candidates (the elites; ties broken by index, so the choice is reproducible)
     // give mu <- alpha mean + (1 - alpha) mu and sigma <- alpha std + (1 - alpha) sigma, per
     // entry of the sequence (alpha = 1 in round 0).
@@ -1245,6 +1230,19 @@ struct MPC {
         }
     }
 
+    // cand: round 0 uniform in the bounds, later rounds from N(mu, sigma), clipped to the bounds.
+    void sample(uint64_t call, int round) {
+        const int K = cfg.num_sequences, D = cfg.horizon * ac_dim;
+        parallel_for(K, [&](long i) {
+            Rng rng(seed, Stream::plan, call, static_cast<uint64_t>(round) * K + static_cast<uint64_t>(i));
+            T* c = cand.row(static_cast<int>(i));
+            for (int d = 0; d < D; ++d) {
+                const int j = d % ac_dim;
+                const double x = round == 0 ? rng.uniform(low[j], high[j]) : std::fma(sigma[d], rng.normal(), mu[d]);
+                c[d] = static_cast<T>(std::min<double>(high[j], std::max<double>(low[j], x)));
+            }
+        });
+    }
 
     // Random shooting: the first action of the best candidate; CEM: the first action of the mean.
     void choose(View<T> action) const {
