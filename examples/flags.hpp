@@ -352,6 +352,9 @@ inline void print_help(const char* prog, std::vector<Flag>& flags, const std::ve
     std::printf("  %-42s continue the run in DIR from its checkpoint.bin (flags from its flags.csv;\n"
                 "  %-42s flags given here override them, e.g. a larger --n_iter)\n",
                 "--resume DIR", "");
+    std::printf("  %-42s the video of the policy the run in DIR ends with, from its checkpoint.bin:\n"
+                "  %-42s DIR/eval_rollouts_itr<k>.gif, k its iterations (obstacles: the paths' CSV)\n",
+                "--final_video DIR", "");
     std::printf("\nA run whose directory another process is writing (it holds the directory's .lock) is not\n"
                 "run: the holder's pid and host are printed, exit code %d.\n", kExitRunLocked);
     std::printf("\nCtrl-C or SIGTERM stops a run within about a second (exit code 130 / 143) and prints\n"

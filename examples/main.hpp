@@ -74,8 +74,8 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
             }
     }
     // The sweep flags are the binary's own, not the reference's: take them out of args.
-    bool print_commands = false, skip_if_complete = false;
-    std::string seeds_text, resume_dir;
+    bool print_commands = false, skip_if_complete = false, final = false;  // final: --final_video
+    std::string seeds_text, resume_dir;  // with --final_video, its directory
     {
         std::vector<std::string> rest;
         for (std::size_t i = 0; i < args.size(); ++i) {
@@ -89,14 +89,17 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
                     return 2;
                 }
                 seeds_text = args[i] == "--seeds" ? args[++i] : args[i].substr(8);
-            } else if (args[i] == "--resume" || args[i].rfind("--resume=", 0) == 0) {
-                if (args[i] == "--resume" && i + 1 >= args.size()) {
-                    std::fprintf(stderr, "%s: --resume: missing value (a run directory)\n", argv[0]);
+            } else if (args[i] == "--resume" || args[i].rfind("--resume=", 0) == 0 || args[i] == "--final_video" ||
+                       args[i].rfind("--final_video=", 0) == 0) {
+                final = args[i].rfind("--final_video", 0) == 0;
+                const std::string name = final ? "--final_video" : "--resume";
+                if (args[i] == name && i + 1 >= args.size()) {
+                    std::fprintf(stderr, "%s: %s: missing value (a run directory)\n", argv[0], name.c_str());
                     return 2;
                 }
-                resume_dir = args[i] == "--resume" ? args[++i] : args[i].substr(9);
+                resume_dir = args[i] == name ? args[++i] : args[i].substr(name.size() + 1);
                 if (resume_dir.empty()) {
-                    std::fprintf(stderr, "%s: --resume: missing value (a run directory)\n", argv[0]);
+                    std::fprintf(stderr, "%s: %s: missing value (a run directory)\n", argv[0], name.c_str());
                     return 2;
                 }
             } else {
@@ -146,14 +149,15 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
     std::string resume_command;  // with --resume: the run's command, then the flags given now
     if (!resume_dir.empty()) {
         if (print_commands || skip_if_complete) {
-            std::fprintf(stderr, "%s: --resume goes with neither --print_commands nor --skip_if_complete\n", argv[0]);
+            std::fprintf(stderr, "%s: %s goes with neither --print_commands nor --skip_if_complete\n", argv[0],
+                         final ? "--final_video" : "--resume");
             return 2;
         }
         while (resume_dir.size() > 1 && resume_dir.back() == '/') resume_dir.pop_back();
         const auto old = read_flags_csv(std::filesystem::path(resume_dir) / "flags.csv");
         if (old.empty()) {
-            std::fprintf(stderr, "%s: --resume: %s/flags.csv is missing or empty: not a run directory\n", argv[0],
-                         resume_dir.c_str());
+            std::fprintf(stderr, "%s: %s: %s/flags.csv is missing or empty: not a run directory\n", argv[0],
+                         final ? "--final_video" : "--resume", resume_dir.c_str());
             return 2;
         }
         Config probe;
@@ -232,6 +236,17 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
     };
     for (std::size_t r = 0; r < runs.size(); ++r) {
         const LoopConfig& b = base(cfgs[r]);
+        if (final) {  // --final_video DIR: the video of the run's last policy, nothing else
+            try {
+                const std::string file = with_env(
+                    b.env_name, [&](auto& env) { return final_video(env, cfgs[r], resume_dir, true); });
+                std::printf("final video: %s\n", file.c_str());
+                return 0;
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+                return 1;
+            }
+        }
         std::string continue_dir = resume_dir;
         if (skip_if_complete) {
             const EarlierRuns earlier = find_earlier_runs(b.data_dir, b.exp_name, b.env_name, b.n_iter, settings[r]);

@@ -24,6 +24,7 @@
 #define MBRL_EXAMPLES_VIDEO_HPP
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -237,6 +238,35 @@ VideoMaker video_maker(const Config& cfg, const RunLog::Settings& settings, bool
             (*rec)(itr, kind, copy_policy);
         };
     };
+}
+
+// --final_video DIR: the video of the policy a run in DIR ends with, from its checkpoint.bin (the
+// state after its last complete iteration k - 1): 2 rollouts as above, written as
+// DIR/eval_rollouts_itr<k>.gif (obstacles: its path CSV), with iteration k's resets. Nothing else
+// of the run changes, and it takes the run's lock, so no process may be writing the run. Returns
+// the file written.
+template <class Env, class Config>
+std::string final_video(Env& env, const Config& cfg, const std::string& dir, bool verbose) {
+    using Run = std::conditional_t<std::is_same<Config, mbrl::MBConfig>::value, mbrl::MBRun, mbrl::MBPORun>;
+    RunLock lock(dir);
+    const std::string path = dir + "/checkpoint.bin";
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw std::runtime_error("--final_video: cannot read " + path + " (a run writes it with --save_params)");
+    Run run(env, cfg);
+    try {
+        mbrl::load_checkpoint(in, run);
+    } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(path + ": " + e.what());
+    }
+    VideoRecorder<Env> rec(1, video_seed(cfg), verbose);
+    rec.set_dir(dir);
+    rec(run.loop.itr, mbrl::VideoKind::eval, [&]() -> mbrl::PolicyFn {
+        if constexpr (std::is_same<Run, mbrl::MBRun>::value) return mbrl::video_policy(env, run);
+        else return mbrl::video_policy(run);
+    });
+    const std::string ext = is_mujoco_env<Env>() ? ".gif" : ".csv";
+    return dir + "/" + video_tag(mbrl::VideoKind::eval) + "_itr" + std::to_string(run.loop.itr) + ext;
 }
 
 }  // namespace mbrl_examples

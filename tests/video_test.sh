@@ -83,6 +83,19 @@ cp "$on/train_rollouts_itr0.gif" "$on/train_rollouts_itr1.gif"
 check run "$on" 0 200
 "$PYTHON" "$HERE/tfevents_check.py" --rows 2 --videos 2 "$on"
 
+echo "video_test: final video"
+# --final_video: the policy the run ends with, from its checkpoint (2 iterations: itr 2's GIF);
+# no other file of the run changes
+sums=$(cd "$on" && md5sum metrics.csv checkpoint.bin events.out.tfevents.*)
+"$BUILD/q6" --final_video "$on" > "$OUT/mbpo_final.log" 2>&1 || { cat "$OUT/mbpo_final.log"; fail "final video"; }
+[[ -s $on/eval_rollouts_itr2.gif ]] || fail "final video: no eval_rollouts_itr2.gif"
+[[ $(cd "$on" && md5sum metrics.csv checkpoint.bin events.out.tfevents.*) == "$sums" ]] || fail "final video: the run changed"
+"$PYTHON" -c "
+import sys; from PIL import Image
+a, b = Image.open(sys.argv[1]), Image.open(sys.argv[2])
+assert a.size == b.size == (500, 250) and a.n_frames == b.n_frames > 1, (a.size, b.size, a.n_frames, b.n_frames)
+" "$on/eval_rollouts_itr2.gif" "$on/train_rollouts_itr0.gif" || fail "final video: not a GIF of the videos' size and length"
+
 echo "video_test: obstacles"
 OB=(--exp_name video --env_name obstacles-cs285-v0 "${TINY[@]}" --mpc_num_action_sequences 50)
 "$BUILD/q2" "${OB[@]}" --data_dir "$OUT/obstacles/off" > "$OUT/obstacles_off.log" 2>&1 || { cat "$OUT/obstacles_off.log"; fail "obstacles run"; }
