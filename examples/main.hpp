@@ -74,7 +74,7 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
             }
     }
     // The sweep flags are the binary's own, not the reference's: take them out of args.
-    bool print_commands = false, skip_if_complete = false, final = false;  // final: --final_video
+    bool print_commands = false, skip_if_complete = false, video_only = false;  // --final_video DIR
     std::string seeds_text, resume_dir;  // with --final_video, its directory
     {
         std::vector<std::string> rest;
@@ -91,8 +91,8 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
                 seeds_text = args[i] == "--seeds" ? args[++i] : args[i].substr(8);
             } else if (args[i] == "--resume" || args[i].rfind("--resume=", 0) == 0 || args[i] == "--final_video" ||
                        args[i].rfind("--final_video=", 0) == 0) {
-                final = args[i].rfind("--final_video", 0) == 0;
-                const std::string name = final ? "--final_video" : "--resume";
+                video_only = args[i].rfind("--final_video", 0) == 0;
+                const std::string name = video_only ? "--final_video" : "--resume";
                 if (args[i] == name && i + 1 >= args.size()) {
                     std::fprintf(stderr, "%s: %s: missing value (a run directory)\n", argv[0], name.c_str());
                     return 2;
@@ -150,14 +150,14 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
     if (!resume_dir.empty()) {
         if (print_commands || skip_if_complete) {
             std::fprintf(stderr, "%s: %s goes with neither --print_commands nor --skip_if_complete\n", argv[0],
-                         final ? "--final_video" : "--resume");
+                         video_only ? "--final_video" : "--resume");
             return 2;
         }
         while (resume_dir.size() > 1 && resume_dir.back() == '/') resume_dir.pop_back();
         const auto old = read_flags_csv(std::filesystem::path(resume_dir) / "flags.csv");
         if (old.empty()) {
             std::fprintf(stderr, "%s: %s: %s/flags.csv is missing or empty: not a run directory\n", argv[0],
-                         final ? "--final_video" : "--resume", resume_dir.c_str());
+                         video_only ? "--final_video" : "--resume", resume_dir.c_str());
             return 2;
         }
         Config probe;
@@ -236,7 +236,7 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
     };
     for (std::size_t r = 0; r < runs.size(); ++r) {
         const LoopConfig& b = base(cfgs[r]);
-        if (final) {  // --final_video DIR: the video of the run's last policy, nothing else
+        if (video_only) {  // --final_video DIR: the video of the run's last policy, nothing else
             try {
                 const std::string file = with_env(
                     b.env_name, [&](auto& env) { return final_video(env, cfgs[r], resume_dir, true); });
