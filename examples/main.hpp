@@ -76,6 +76,7 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
     // The sweep flags are the binary's own, not the reference's: take them out of args.
     bool print_commands = false, skip_if_complete = false, video_only = false;  // --final_video DIR
     std::string seeds_text, resume_dir;  // with --final_video, its directory
+    std::string dir_flag = "--resume";   // the flag that gave resume_dir, for messages
     {
         std::vector<std::string> rest;
         for (std::size_t i = 0; i < args.size(); ++i) {
@@ -92,14 +93,14 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
             } else if (args[i] == "--resume" || args[i].rfind("--resume=", 0) == 0 || args[i] == "--final_video" ||
                        args[i].rfind("--final_video=", 0) == 0) {
                 video_only = args[i].rfind("--final_video", 0) == 0;
-                const std::string name = video_only ? "--final_video" : "--resume";
-                if (args[i] == name && i + 1 >= args.size()) {
-                    std::fprintf(stderr, "%s: %s: missing value (a run directory)\n", argv[0], name.c_str());
+                dir_flag = video_only ? "--final_video" : "--resume";
+                if (args[i] == dir_flag && i + 1 >= args.size()) {
+                    std::fprintf(stderr, "%s: %s: missing value (a run directory)\n", argv[0], dir_flag.c_str());
                     return 2;
                 }
-                resume_dir = args[i] == name ? args[++i] : args[i].substr(name.size() + 1);
+                resume_dir = args[i] == dir_flag ? args[++i] : args[i].substr(dir_flag.size() + 1);
                 if (resume_dir.empty()) {
-                    std::fprintf(stderr, "%s: %s: missing value (a run directory)\n", argv[0], name.c_str());
+                    std::fprintf(stderr, "%s: %s: missing value (a run directory)\n", argv[0], dir_flag.c_str());
                     return 2;
                 }
             } else {
@@ -107,6 +108,11 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
             }
         }
         args = rest;
+    }
+    if (!resume_dir.empty() && (print_commands || skip_if_complete)) {
+        std::fprintf(stderr, "%s: %s goes with neither --print_commands nor --skip_if_complete\n", argv[0],
+                     dir_flag.c_str());
+        return 2;
     }
     if (!seeds_text.empty() && !print_commands) {
         std::fprintf(stderr, "%s: --seeds is only for --print_commands (a run takes --seed)\n", argv[0]);
@@ -148,16 +154,11 @@ int question_main(int argc, char** argv, const std::vector<std::string>& command
     std::vector<std::vector<std::string>> runs;
     std::string resume_command;  // with --resume: the run's command, then the flags given now
     if (!resume_dir.empty()) {
-        if (print_commands || skip_if_complete) {
-            std::fprintf(stderr, "%s: %s goes with neither --print_commands nor --skip_if_complete\n", argv[0],
-                         video_only ? "--final_video" : "--resume");
-            return 2;
-        }
         while (resume_dir.size() > 1 && resume_dir.back() == '/') resume_dir.pop_back();
         const auto old = read_flags_csv(std::filesystem::path(resume_dir) / "flags.csv");
         if (old.empty()) {
             std::fprintf(stderr, "%s: %s: %s/flags.csv is missing or empty: not a run directory\n", argv[0],
-                         video_only ? "--final_video" : "--resume", resume_dir.c_str());
+                         dir_flag.c_str(), resume_dir.c_str());
             return 2;
         }
         Config probe;

@@ -108,6 +108,7 @@ class VideoRecorder {
 
     double render_seconds() const { return render_s_; }
     long frames_rendered() const { return frames_; }
+    const std::string& last_file() const { return last_file_; }  // the newest video or path CSV written
 
    private:
     void gif_video(int itr, mbrl::VideoKind kind, int b, const mbrl::PolicyFn& policy, const Timer& clock) {
@@ -147,6 +148,7 @@ class VideoRecorder {
         const double encode_s = enc.seconds();
         const std::string path = tfevents::video_file(dir_, video_tag(kind), itr);
         write_file_atomically(path, bytes);
+        last_file_ = path;
         render_s_ += render_s;
         frames_ += lengths[0] + lengths[1];
         if (verbose_)
@@ -174,6 +176,7 @@ class VideoRecorder {
                 [&](int t, const std::vector<float>& obs, float r) { line(t + 1, obs, csv_num(r)); });
         }
         write_file_atomically(path, text);
+        last_file_ = path;
         if (verbose_) say(video_tag(kind) + "_itr" + std::to_string(itr) + ": 2 paths -> " + path);
     }
 
@@ -208,7 +211,7 @@ class VideoRecorder {
     int freq_;
     uint64_t seed_;
     bool verbose_;
-    std::string dir_;
+    std::string dir_, last_file_;
     Env env_;  // the videos' own instance: the run's env is never stepped here
     std::unique_ptr<render::Renderer> renderer_;
     bool wrote_obstacles_ = false;
@@ -265,8 +268,7 @@ std::string final_video(Env& env, const Config& cfg, const std::string& dir, boo
         if constexpr (std::is_same<Run, mbrl::MBRun>::value) return mbrl::video_policy(env, run);
         else return mbrl::video_policy(run);
     });
-    const std::string ext = is_mujoco_env<Env>() ? ".gif" : ".csv";
-    return dir + "/" + video_tag(mbrl::VideoKind::eval) + "_itr" + std::to_string(run.loop.itr) + ext;
+    return rec.last_file();
 }
 
 }  // namespace mbrl_examples

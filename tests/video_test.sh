@@ -96,6 +96,14 @@ a, b = Image.open(sys.argv[1]), Image.open(sys.argv[2])
 assert a.size == b.size == (500, 250) and a.n_frames == b.n_frames > 1, (a.size, b.size, a.n_frames, b.n_frames)
 " "$on/eval_rollouts_itr2.gif" "$on/train_rollouts_itr0.gif" || fail "final video: not a GIF of the videos' size and length"
 
+# with --print_commands or --skip_if_complete it is refused (exit 2), as --resume is
+for extra in --print_commands --skip_if_complete; do
+    status=0
+    "$BUILD/q6" --final_video "$on" $extra > "$OUT/final_refused.log" 2>&1 || status=$?
+    [[ $status == 2 ]] && grep -q -- "--final_video goes with neither" "$OUT/final_refused.log" \
+        || { cat "$OUT/final_refused.log"; fail "final video with $extra: exit $status, not refused"; }
+done
+
 echo "video_test: obstacles"
 OB=(--exp_name video --env_name obstacles-cs285-v0 "${TINY[@]}" --mpc_num_action_sequences 50)
 "$BUILD/q2" "${OB[@]}" --data_dir "$OUT/obstacles/off" > "$OUT/obstacles_off.log" 2>&1 || { cat "$OUT/obstacles_off.log"; fail "obstacles run"; }
